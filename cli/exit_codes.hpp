@@ -1,0 +1,15 @@
+// The exit codes of `jobq`, documented in jobq(1) and the README. Scripts
+// depend on them: never renumber. `jobq wait` otherwise exits with the job's
+// own exit code (0-255), which these may overlap; --json tells them apart.
+#pragma once
+
+namespace jobq::exit_code {
+inline constexpr int ok = 0;
+inline constexpr int failure = 1;          // the daemon refused the request
+inline constexpr int usage = 64;           // bad command line
+inline constexpr int not_found = 66;       // no such job or application
+inline constexpr int unreachable = 69;     // jobqd is not running / cannot be reached
+inline constexpr int internal = 70;        // protocol or daemon-side failure
+inline constexpr int wait_timeout = 124;   // jobq wait --timeout ran out
+inline constexpr int no_exit_code = 125;   // job ended without one (cancelled, lost, launch failed)
+}  // namespace jobq::exit_code

@@ -1,0 +1,437 @@
+#include "jobq_cli.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "client.hpp"
+#include "exit_codes.hpp"
+#include "paths.hpp"
+#include "protocol.hpp"
+#include "render.hpp"
+#include "time_util.hpp"
+
+namespace jobq {
+
+using nlohmann::json;
+
+namespace {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Globals {
+  std::string socket;
+  Client client() const { return Client(resolve_socket_path(socket)); }
+};
+
+void print_json(const json& j) { std::cout << j.dump(2) << '\n'; }
+
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items,
+                                               const char* what) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError(std::string(what) + " '" + item + "' must look like KEY=VALUE");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::int64_t parse_id(const std::string& s) {
+  try {
+    std::size_t pos = 0;
+    const long long v = std::stoll(s, &pos);
+    if (pos == s.size() && v > 0) return v;
+  } catch (...) {
+  }
+  throw UsageError("'" + s + "' is not a job id (a positive integer, as printed by jobq enqueue)");
+}
+
+std::string read_message(const std::string& arg) {
+  if (arg.empty() || arg[0] != '@') return arg;
+  const std::string path = arg.substr(1);
+  std::istream* in = nullptr;
+  std::ifstream file;
+  if (path == "-") {
+    in = &std::cin;
+  } else {
+    file.open(path, std::ios::binary);
+    if (!file) throw UsageError("cannot read message file " + path);
+    in = &file;
+  }
+  std::ostringstream ss;
+  ss << in->rdbuf();
+  return ss.str();
+}
+
+// ---- subcommands ---------------------------------------------------------------------
+
+void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) {
+  auto* app = root.add_subcommand("app", "Create and manage applications (admin)");
+  app->require_subcommand(1);
+
+  {
+    auto* c = app->add_subcommand("create", "Define an application: an image, its env and limits");
+    auto name = std::make_shared<std::string>();
+    auto image = std::make_shared<std::string>();
+    auto max = std::make_shared<int>(0);
+    auto env = std::make_shared<std::vector<std::string>>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_option("--image", *image, "Docker image to run")->required();
+    c->add_option("--max-running", *max, "Jobs of this app running at once (0 = unlimited)")
+        ->check(CLI::Range(0, 100000));
+    c->add_option("--env", *env, "Environment for every job, KEY=VALUE (repeatable)");
+    c->add_flag("--json", *as_json, "Print the application as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"name", *name}, {"image", *image}, {"max_running", *max}, {"env", parse_pairs(*env, "--env")}};
+        const json app_json = g.client().call("app.create", args);
+        if (*as_json) print_json(render::envelope("app", app_json));
+        else std::cout << "created application " << *name << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("update", "Change an application's image, limit or env");
+    auto name = std::make_shared<std::string>();
+    auto image = std::make_shared<std::string>();
+    auto max = std::make_shared<int>(-1);
+    auto env = std::make_shared<std::vector<std::string>>();
+    auto unset = std::make_shared<std::vector<std::string>>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_option("--image", *image, "New Docker image");
+    c->add_option("--max-running", *max, "New limit (0 = unlimited)")->check(CLI::Range(0, 100000));
+    c->add_option("--env", *env, "Set KEY=VALUE (repeatable)");
+    c->add_option("--unset-env", *unset, "Remove KEY (repeatable)");
+    c->add_flag("--json", *as_json, "Print the application as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"name", *name}};
+        if (!image->empty()) args["image"] = *image;
+        if (*max >= 0) args["max_running"] = *max;
+        if (!env->empty()) args["env"] = parse_pairs(*env, "--env");
+        if (!unset->empty()) args["unset_env"] = *unset;
+        const json app_json = g.client().call("app.update", args);
+        if (*as_json) print_json(render::envelope("app", app_json));
+        else render::app_detail(std::cout, app_json);
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("delete", "Delete an application");
+    auto name = std::make_shared<std::string>();
+    auto force = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_flag("--force", *force, "Also cancel its pending and running jobs");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("app.delete", {{"name", *name}, {"force", *force}});
+        std::cout << "deleted application " << *name;
+        if (!r["cancelled_jobs"].empty()) std::cout << " (cancelled jobs: " << r["cancelled_jobs"].dump() << ")";
+        std::cout << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("list", "List applications");
+    auto as_json = std::make_shared<bool>(false);
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("app.list");
+        if (*as_json) print_json(render::envelope("apps", r["apps"]));
+        else render::app_table(std::cout, r["apps"]);
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("show", "Show one application");
+    auto name = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("app.show", {{"name", *name}});
+        if (*as_json) print_json(render::envelope("app", r));
+        else render::app_detail(std::cout, r);
+        return exit_code::ok;
+      };
+    });
+  }
+}
+
+int wait_exit_code(const json& jobs) {
+  for (const auto& j : jobs) {
+    const std::string state = j.value("state", "");
+    int code = exit_code::no_exit_code;
+    if ((state == "succeeded" || state == "failed") && j.contains("exit_code") &&
+        j["exit_code"].is_number_integer())
+      code = j["exit_code"].get<int>();
+    if (code != 0) return code;
+  }
+  return exit_code::ok;
+}
+
+void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) {
+  {
+    auto* c = root.add_subcommand("enqueue", "Enqueue a job: jobq enqueue APP [options] -- CMD [ARG...]");
+    auto app = std::make_shared<std::string>();
+    auto env = std::make_shared<std::vector<std::string>>();
+    auto labels = std::make_shared<std::vector<std::string>>();
+    auto message = std::make_shared<std::string>();
+    auto quiet = std::make_shared<bool>(false);
+    auto as_json = std::make_shared<bool>(false);
+    auto command = std::make_shared<std::vector<std::string>>();
+    c->add_option("app", *app, "Application to run the job in")->required();
+    c->add_option("command", *command, "Command and arguments, after -- (default: the image's)");
+    c->add_option("--env", *env, "Extra environment, KEY=VALUE (repeatable)");
+    c->add_option("--message", *message, "JSON handed to the job as JOBQ_MESSAGE; @FILE reads a file, @- stdin");
+    c->add_option("--label", *labels, "Label, KEY=VALUE (repeatable); also set on the container");
+    c->add_flag("-q,--quiet", *quiet, "Print only the job id");
+    c->add_flag("--json", *as_json, "Print the new job as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"app", *app}, {"env", parse_pairs(*env, "--env")}, {"labels", parse_pairs(*labels, "--label")}};
+        if (!command->empty()) args["command"] = *command;
+        if (!message->empty()) {
+          const std::string text = read_message(*message);
+          if (json::parse(text, nullptr, false).is_discarded())
+            throw UsageError("--message is not valid JSON");
+          args["message"] = text;
+        }
+        const json job = g.client().call("enqueue", args);
+        if (*as_json) print_json(render::envelope("job", job));
+        else if (*quiet) std::cout << job["id"].get<std::int64_t>() << '\n';
+        else std::cout << "job " << job["id"].get<std::int64_t>() << " enqueued in " << *app << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = root.add_subcommand("show", "Show a job: state, exit code, Docker's times, attempts");
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("id", *id, "Job id")->required();
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json job = g.client().call("show", {{"id", parse_id(*id)}});
+        if (*as_json) print_json(render::envelope("job", job));
+        else render::job_detail(std::cout, job);
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = root.add_subcommand("list", "List jobs, oldest first (the most recent --limit)");
+    auto app = std::make_shared<std::string>();
+    auto state = std::make_shared<std::string>();
+    auto limit = std::make_shared<int>(100);
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("--app", *app, "Only this application's jobs");
+    c->add_option("--state", *state, "Only jobs in this state")
+        ->check(CLI::IsMember({"pending", "starting", "running", "succeeded", "failed",
+                               "cancelled", "lost", "timed_out"}));
+    c->add_option("--limit", *limit, "At most this many (0 = all)")->check(CLI::Range(0, 1000000));
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"limit", *limit}};
+        if (!app->empty()) args["app"] = *app;
+        if (!state->empty()) args["state"] = *state;
+        const json r = g.client().call("list", args);
+        if (*as_json) print_json(render::envelope("jobs", r["jobs"]));
+        else render::job_table(std::cout, r["jobs"]);
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = root.add_subcommand("logs", "Print a job's output (stdout, or --stderr)");
+    auto id = std::make_shared<std::string>();
+    auto err = std::make_shared<bool>(false);
+    auto attempt = std::make_shared<int>(0);
+    c->add_option("id", *id, "Job id")->required();
+    c->add_flag("--stderr", *err, "Print standard error instead of standard output");
+    c->add_option("--attempt", *attempt, "Which attempt (default: the last)")->check(CLI::Range(1, 1000000));
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"id", parse_id(*id)}, {"stream", *err ? "stderr" : "stdout"}};
+        if (*attempt > 0) args["attempt"] = *attempt;
+        const json r = g.client().call("logs", args);
+        const auto data = base64_decode(r.value("data_base64", ""));
+        if (!data) throw ProtocolError(ErrorCode::internal, "jobqd sent undecodable log data");
+        std::cout.write(data->data(), static_cast<std::streamsize>(data->size()));
+        std::cout.flush();
+        if (r.value("truncated", false))
+          std::cerr << "jobq: note: output was cut; only the last " << data->size() << " of "
+                    << r.value("total_bytes", 0) << " bytes were kept (jobqd --log-cap)\n";
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = root.add_subcommand("wait", "Wait for jobs to end; exit with the (first non-zero) job exit code");
+    auto ids = std::make_shared<std::vector<std::string>>();
+    auto timeout = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("ids", *ids, "Job ids")->required();
+    c->add_option("--timeout", *timeout, "Give up after this long (e.g. 30s, 10m); exit 124");
+    c->add_flag("--json", *as_json, "Print the finished jobs as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"ids", json::array()}};
+        for (const auto& s : *ids) args["ids"].push_back(parse_id(s));
+        if (!timeout->empty()) {
+          auto d = parse_duration(*timeout);
+          if (!d) throw UsageError("--timeout '" + *timeout + "' is not a duration (e.g. 30s, 10m, 1h)");
+          args["timeout_ms"] = d->count();
+        }
+        const json r = g.client().call("wait", args);
+        if (*as_json) {
+          print_json(render::envelope("jobs", r["jobs"]));
+        } else if (::isatty(STDOUT_FILENO)) {
+          for (const auto& j : r["jobs"]) std::cout << "job " << j["id"] << ": " << render::outcome(j) << '\n';
+        }
+        return wait_exit_code(r["jobs"]);
+      };
+    });
+  }
+  {
+    auto* c = root.add_subcommand("cancel", "Cancel a job: a pending one never starts, a running one is stopped");
+    auto id = std::make_shared<std::string>();
+    auto no_wait = std::make_shared<bool>(false);
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("id", *id, "Job id")->required();
+    c->add_flag("--no-wait", *no_wait, "Return once the cancel is recorded, before the container has stopped");
+    c->add_flag("--json", *as_json, "Print the job as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const auto job_id = parse_id(*id);
+        json job = g.client().call("cancel", {{"id", job_id}});
+        if (!*no_wait && (job["state"] == "starting" || job["state"] == "running"))
+          job = g.client().call("wait", {{"ids", {job_id}}})["jobs"][0];
+        if (*as_json) print_json(render::envelope("job", job));
+        else std::cout << "job " << job_id << ": " << render::outcome(job) << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = root.add_subcommand("status", "Show the daemon's state: engine, counts of jobs");
+    auto as_json = std::make_shared<bool>(false);
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("status", json::object(), std::chrono::seconds(30));
+        if (*as_json) print_json(render::envelope("status", r));
+        else render::status(std::cout, r);
+        return exit_code::ok;
+      };
+    });
+  }
+}
+
+int code_for(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::not_found: return exit_code::not_found;
+    case ErrorCode::timeout: return exit_code::wait_timeout;
+    case ErrorCode::internal:
+    case ErrorCode::unsupported_version: return exit_code::internal;
+    default: return exit_code::failure;
+  }
+}
+
+std::string hint_for(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::not_found: return " (see 'jobq list' or 'jobq app list')";
+    case ErrorCode::engine: return " (is dockerd running? see 'jobq status')";
+    case ErrorCode::internal: return " (see jobqd's log)";
+    default: return "";
+  }
+}
+
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+int jobq_main(int argc, char** argv) {
+  CLI::App root{"jobq: a local job queue for Docker containers. Talks to jobqd."};
+  root.set_version_flag("--version", std::string("jobq ") + JOBQ_VERSION);
+  root.require_subcommand(1);
+  Globals g;
+  root.add_option("--socket", g.socket, "jobqd's socket (default: $JOBQ_SOCKET, /run/jobq/jobq.sock for root, "
+                  "$XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
+  std::function<int()> action;
+  add_app_commands(root, g, action);
+  add_job_commands(root, g, action);
+
+  // An unknown subcommand gets a suggestion, not just "not expected".
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string given = argv[1];
+    bool known = false;
+    std::string best;
+    std::size_t best_d = 3;
+    for (const auto* sub : root.get_subcommands({})) {
+      known = known || sub->get_name() == given;
+      if (const auto d = distance(given, sub->get_name()); d < best_d) {
+        best_d = d;
+        best = sub->get_name();
+      }
+    }
+    if (!known) {
+      std::cerr << "jobq: error: unknown command '" << given << "'";
+      if (!best.empty()) std::cerr << "; did you mean '" << best << "'?";
+      std::cerr << " (see 'jobq --help')\n";
+      return exit_code::usage;
+    }
+  }
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = root.exit(e);
+    return rc == 0 ? exit_code::ok : exit_code::usage;
+  }
+  try {
+    return action ? action() : exit_code::usage;
+  } catch (const UsageError& e) {
+    std::cerr << "jobq: error: " << e.what() << '\n';
+    return exit_code::usage;
+  } catch (const ClientError& e) {
+    std::cerr << "jobq: error: " << e.what() << '\n';
+    return exit_code::unreachable;
+  } catch (const ProtocolError& e) {
+    std::cerr << "jobq: error: " << e.what() << hint_for(e.code()) << '\n';
+    return code_for(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "jobq: error: " << e.what() << '\n';
+    return exit_code::internal;
+  }
+}
+
+}  // namespace jobq

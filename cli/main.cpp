@@ -1,0 +1,3 @@
+#include "jobq_cli.hpp"
+
+int main(int argc, char** argv) { return jobq::jobq_main(argc, argv); }

@@ -1,0 +1,166 @@
+#include "render.hpp"
+
+#include <algorithm>
+
+#include "model.hpp"
+
+namespace jobq::render {
+
+using nlohmann::json;
+
+namespace {
+std::string str(const json& j, const char* key, const char* none = "-") {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return none;
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+}  // namespace
+
+json envelope(const char* key, const json& value) {
+  return json{{"schema", kSchemaVersion}, {key, value}};
+}
+
+void table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out << line << '\n';
+  }
+}
+
+std::string shell_join(const json& argv) {
+  if (!argv.is_array()) return "(image default)";
+  std::string out;
+  for (const auto& a : argv) {
+    const std::string s = a.is_string() ? a.get<std::string>() : a.dump();
+    if (!out.empty()) out += ' ';
+    const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,@%+").find(c) != std::string_view::npos;
+    });
+    if (plain) {
+      out += s;
+    } else {
+      out += '\'';
+      for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+std::string outcome(const json& job) {
+  std::string s = str(job, "state");
+  const auto code = job.find("exit_code");
+  if ((s == "failed" || s == "succeeded") && code != job.end() && !code->is_null() &&
+      code->get<int>() != 0)
+    s += " (exit code " + std::to_string(code->get<int>()) + ")";
+  const std::string reason = str(job, "reason", "");
+  if (!reason.empty() && reason.rfind("exit code", 0) != 0) s += ": " + reason;
+  if (job.value("cancel_requested", false) && (s == "running" || s == "starting"))
+    s += " (cancelling)";
+  return s;
+}
+
+void job_detail(std::ostream& out, const json& job) {
+  const json by = job.value("submitted_by", json::object());
+  std::vector<std::vector<std::string>> rows{
+      {"job:", str(job, "id")},
+      {"app:", str(job, "app")},
+      {"state:", outcome(job)},
+      {"exit code:", str(job, "exit_code")},
+      {"command:", shell_join(job.value("command", json(nullptr)))},
+      {"message:", job.contains("message") && !job["message"].is_null() ? job["message"].dump() : "-"},
+      {"created:", str(job, "created_at")},
+      {"started:", str(job, "started_at")},
+      {"finished:", str(job, "finished_at")},
+      {"submitted by:", str(by, "user") + " (uid " + str(by, "uid") + ")"},
+  };
+  const json env = job.value("env", json::object());
+  for (const auto& [k, v] : env.items())
+    rows.push_back({"env:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
+  const json labels = job.value("labels", json::object());
+  for (const auto& [k, v] : labels.items())
+    rows.push_back({"label:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
+  table(out, rows);
+  const json attempts = job.value("attempts", json::array());
+  if (attempts.empty()) return;
+  out << "attempts:\n";
+  std::vector<std::vector<std::string>> arows{
+      {"  #", "STATE", "EXIT", "OOM", "CONTAINER", "STARTED (docker)", "FINISHED (docker)"}};
+  for (const auto& a : attempts)
+    arows.push_back({"  " + str(a, "number"), str(a, "state"), str(a, "exit_code"),
+                     a.value("oom_killed", false) ? "yes" : "no", str(a, "container_name"),
+                     str(a, "started_at"), str(a, "finished_at")});
+  table(out, arows);
+  for (const auto& a : attempts)
+    if (!str(a, "error", "").empty())
+      out << "  attempt " << str(a, "number") << " error: " << str(a, "error") << '\n';
+}
+
+void job_table(std::ostream& out, const json& jobs) {
+  std::vector<std::vector<std::string>> rows{{"ID", "APP", "STATE", "EXIT", "CREATED", "COMMAND"}};
+  for (const auto& j : jobs) {
+    std::string cmd = shell_join(j.value("command", json(nullptr)));
+    if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
+    rows.push_back({str(j, "id"), str(j, "app"), str(j, "state"), str(j, "exit_code"),
+                    str(j, "created_at").substr(0, 19), cmd});
+  }
+  table(out, rows);
+}
+
+void app_detail(std::ostream& out, const json& app) {
+  const int max = app.value("max_running", 0);
+  std::vector<std::vector<std::string>> rows{
+      {"app:", str(app, "name")},
+      {"image:", str(app, "image")},
+      {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
+      {"created:", str(app, "created_at")},
+      {"updated:", str(app, "updated_at")},
+  };
+  const json env = app.value("env", json::object());
+  for (const auto& [k, v] : env.items())
+    rows.push_back({"env:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
+  table(out, rows);
+}
+
+void app_table(std::ostream& out, const json& apps) {
+  std::vector<std::vector<std::string>> rows{{"NAME", "IMAGE", "MAX RUNNING", "ENV"}};
+  for (const auto& a : apps) {
+    const int max = a.value("max_running", 0);
+    rows.push_back({str(a, "name"), str(a, "image"), max == 0 ? "unlimited" : std::to_string(max),
+                    std::to_string(a.value("env", json::object()).size())});
+  }
+  table(out, rows);
+}
+
+void status(std::ostream& out, const json& st) {
+  const json engine = st.value("engine", json::object());
+  std::string jobs;
+  const json counts = st.value("jobs", json::object());
+  for (const auto& [state, n] : counts.items())
+    jobs += (jobs.empty() ? "" : ", ") + state + " " + n.dump();
+  const int max = st.value("max_running", 0);
+  table(out, {
+                 {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ")"},
+                 {"socket:", str(st, "socket")},
+                 {"state dir:", str(st, "state_dir")},
+                 {"started:", str(st, "started_at")},
+                 {"engine:", engine.value("reachable", false)
+                                 ? "reachable, API " + str(engine, "api_version")
+                                 : "UNREACHABLE: " + str(engine, "error")},
+                 {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
+                 {"jobs:", jobs.empty() ? "none" : jobs},
+             });
+}
+
+}  // namespace jobq::render

@@ -1,0 +1,16 @@
+# Per-target settings as INTERFACE libraries: link jobq_warnings / jobq_sanitizers
+# into a target instead of touching global flags.
+add_library(jobq_warnings INTERFACE)
+target_compile_options(jobq_warnings INTERFACE
+  -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+  -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(JOBQ_WARNINGS_AS_ERRORS)
+  target_compile_options(jobq_warnings INTERFACE -Werror)
+endif()
+
+add_library(jobq_sanitizers INTERFACE)
+if(JOBQ_SANITIZE)
+  target_compile_options(jobq_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(jobq_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,208 @@
+#include "jobqd.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon_commands.hpp"
+#include "docker_engine.hpp"
+#include "paths.hpp"
+#include "time_util.hpp"
+
+namespace jobq {
+
+namespace {
+
+struct Options {
+  std::string socket;
+  std::string state_dir;
+  int max_running = 0;
+  int launch_workers = 4;
+  std::string poll_interval = "1s";
+  std::string stop_grace = "10s";
+  std::string idle_timeout = "60s";
+  std::string log_cap = "8M";
+  bool keep_containers = false;
+  std::string log_level = "info";
+};
+
+std::chrono::milliseconds duration_option(const std::string& name, const std::string& value) {
+  auto d = parse_duration(value);
+  if (!d || d->count() <= 0)
+    throw CLI::ValidationError(name, "'" + value + "' is not a duration (e.g. 500ms, 10s, 5m)");
+  return *d;
+}
+
+std::size_t size_option(const std::string& name, const std::string& value) {
+  std::size_t pos = 0;
+  unsigned long long n = 0;
+  try {
+    n = std::stoull(value, &pos);
+  } catch (...) {
+    throw CLI::ValidationError(name, "'" + value + "' is not a size (e.g. 65536, 512K, 8M)");
+  }
+  const std::string unit = value.substr(pos);
+  if (unit == "K" || unit == "k") n <<= 10;
+  else if (unit == "M" || unit == "m") n <<= 20;
+  else if (unit == "G" || unit == "g") n <<= 30;
+  else if (!unit.empty()) throw CLI::ValidationError(name, "unknown size unit '" + unit + "'");
+  return static_cast<std::size_t>(n);
+}
+
+// One jobqd per state directory: an exclusive lock held for our lifetime.
+int lock_state_dir(const std::string& dir) {
+  const std::string path = dir + "/jobqd.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    [[maybe_unused]] auto n = ::pread(fd, buf, sizeof buf - 1, 0);
+    throw std::runtime_error("another jobqd (pid " + std::string(buf[0] ? buf : "?") +
+                             ") is already using the state directory " + dir);
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] auto n = ::pwrite(fd, pid.data(), pid.size(), 0);
+  }
+  return fd;
+}
+
+int serve(const Options& o) {
+  const std::string state_dir = resolve_state_dir(o.state_dir);
+  const std::string socket_path = resolve_socket_path(o.socket);
+  make_dirs(state_dir, 0700);
+  const int lock_fd = lock_state_dir(state_dir);
+  const auto slash = socket_path.rfind('/');
+  if (slash != std::string::npos && slash > 0) make_dirs(socket_path.substr(0, slash), 0755);
+
+  // Signals go to one thread (sigwait), never to a handler in a random one.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Store store(state_dir + "/jobq.db");
+  DockerEngine engine(docker_socket_from_env());
+  try {
+    spdlog::info("Docker engine reachable, API {}", engine.api_version());
+  } catch (const EngineError& e) {
+    spdlog::warn("{}; jobs are accepted and will start when the engine answers", e.what());
+  }
+
+  PendingReplies waits;
+  WorkPool engine_calls(2);
+  Runner* runner_ptr = nullptr;
+  Poller* poller_ptr = nullptr;
+  auto on_final = [&](std::int64_t) {
+    waits.notify();
+    if (runner_ptr) runner_ptr->kick();
+  };
+  PollerOptions popts;
+  popts.interval = duration_option("--poll-interval", o.poll_interval);
+  popts.stop_grace_seconds =
+      static_cast<int>(std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
+  popts.log_cap = size_option("--log-cap", o.log_cap);
+  popts.keep_containers = o.keep_containers;
+  Poller poller(store, engine, popts, on_final);
+  poller_ptr = &poller;
+  RunnerOptions ropts;
+  ropts.global_max_running = o.max_running;
+  ropts.launch_workers = o.launch_workers;
+  ropts.keep_containers = o.keep_containers;
+  Runner runner(
+      store, engine, ropts, [&](std::int64_t) { poller_ptr->kick(); }, on_final);
+  runner_ptr = &runner;
+
+  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls,
+                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running}};
+  SocketServer::Options sopts;
+  sopts.path = socket_path;
+  sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
+  SocketServer server(sopts, [&ctx](std::string line, const PeerCred& peer, Responder reply) {
+    dispatch_request(ctx, line, peer, reply);
+  });
+  server.listen();
+
+  std::atomic<bool> stop{false};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("received {}; stopping (running containers keep running)", strsignal(sig));
+    stop = true;
+    server.wake();
+    // A second signal forces the exit.
+    sigwait(&signals, &sig);
+    spdlog::warn("second signal: exiting now");
+    ::_exit(130);
+  });
+  signal_thread.detach();
+
+  waits.start();
+  poller.start();
+  runner.start();
+  spdlog::info("jobqd {} listening on {} (state in {}, instance {})", JOBQ_VERSION, socket_path,
+               state_dir, store.instance());
+  server.run(stop);
+
+  runner.stop();  // lets launches in flight commit; queued ones resume next start
+  poller.stop();
+  waits.stop();
+  engine_calls.stop();
+  spdlog::info("stopped");
+  ::close(lock_fd);
+  return 0;
+}
+
+}  // namespace
+
+int jobqd_main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"jobqd: the jobq daemon. Keeps jobs in SQLite and runs each one as a Docker container."};
+  app.set_version_flag("--version", std::string("jobqd ") + JOBQ_VERSION);
+  app.add_option("--socket", o.socket, "Unix socket to listen on (default: $JOBQ_SOCKET, "
+                 "/run/jobq/jobq.sock for root, $XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
+  app.add_option("--state-dir", o.state_dir, "Directory of the database (default: $JOBQ_STATE_DIR, "
+                 "/var/lib/jobq for root, $XDG_STATE_HOME/jobq otherwise)");
+  app.add_option("--max-running", o.max_running, "Containers running at once across all applications (0 = unlimited)")
+      ->check(CLI::Range(0, 100000));
+  app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")->check(CLI::Range(1, 64));
+  app.add_option("--poll-interval", o.poll_interval, "How often running containers are inspected");
+  app.add_option("--stop-grace", o.stop_grace, "Time between SIGTERM and SIGKILL when a job is cancelled");
+  app.add_option("--idle-timeout", o.idle_timeout, "Close client connections idle this long");
+  app.add_option("--log-cap", o.log_cap, "Output kept per job and stream (the tail), e.g. 8M");
+  app.add_flag("--keep-containers", o.keep_containers, "Leave finished containers in place for debugging");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+    // Validate the duration options before anything starts.
+    duration_option("--poll-interval", o.poll_interval);
+    duration_option("--stop-grace", o.stop_grace);
+    duration_option("--idle-timeout", o.idle_timeout);
+    size_option("--log-cap", o.log_cap);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 64;
+  }
+  auto logger = spdlog::stderr_color_mt("jobqd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  try {
+    return serve(o);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace jobq

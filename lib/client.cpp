@@ -1,0 +1,77 @@
+#include "client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace jobq {
+
+namespace {
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+}  // namespace
+
+nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
+                            std::optional<std::chrono::milliseconds> timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path_.size() >= sizeof addr.sun_path) throw ClientError("socket path is too long: " + path_);
+  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+  Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (s.fd < 0) throw ClientError(std::string("socket: ") + std::strerror(errno));
+  if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ECONNREFUSED)
+      throw ClientError("jobqd is not running at " + path_ +
+                        "; start it with 'jobqd' (or 'jobqd --socket " + path_ +
+                        "'), or point --socket / JOBQ_SOCKET at the right socket");
+    if (err == EACCES)
+      throw ClientError("permission denied on " + path_ +
+                        "; ask an admin to add you to the socket's group");
+    throw ClientError("cannot connect to " + path_ + ": " + std::strerror(err));
+  }
+  const std::string req = encode_request(Request{cmd, args});
+  std::size_t sent = 0;
+  while (sent < req.size()) {
+    const ssize_t n = ::send(s.fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw ClientError(std::string("lost the connection to jobqd: ") + std::strerror(errno));
+    sent += static_cast<std::size_t>(n);
+  }
+  const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                                : std::chrono::steady_clock::time_point::max();
+  std::string in;
+  char buf[65536];
+  for (;;) {
+    const auto nl = in.find('\n');
+    if (nl != std::string::npos) return decode_response(std::string_view(in).substr(0, nl));
+    if (in.size() > kMaxResponseBytes) throw ClientError("jobqd sent an oversized reply");
+    int wait_ms = -1;
+    if (timeout) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) throw ClientError("jobqd did not answer in time");
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1'000'000));
+    }
+    pollfd p{s.fd, POLLIN, 0};
+    const int rc = ::poll(&p, 1, wait_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) throw ClientError(std::string("poll: ") + std::strerror(errno));
+    if (rc == 0) continue;
+    const ssize_t n = ::read(s.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ClientError(std::string("lost the connection to jobqd: ") + std::strerror(errno));
+    if (n == 0) throw ClientError("jobqd closed the connection without answering");
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace jobq

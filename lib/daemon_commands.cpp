@@ -1,0 +1,390 @@
+#include "daemon_commands.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "protocol.hpp"
+#include "time_util.hpp"
+
+namespace jobq {
+
+using nlohmann::json;
+
+namespace {
+
+struct Call {
+  const PeerCred& peer;
+  const Responder& reply;
+};
+
+// A handler returns the result to send, or nullopt when it answers later
+// through call.reply itself.
+using Handler = std::optional<json> (*)(DaemonContext&, const json& args, const Call&);
+
+struct Command {
+  std::string_view name;
+  bool admin_only;  // changes applications (enforced with roles)
+  bool read_only;
+  Handler handler;
+};
+
+[[noreturn]] void bad(const std::string& msg) { throw ProtocolError(ErrorCode::bad_request, msg); }
+
+std::string user_name(uid_t uid) {
+  std::vector<char> buf(4096);
+  passwd pw{};
+  passwd* out = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) == 0 && out) return out->pw_name;
+  return std::to_string(uid);
+}
+
+bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+EnvMap checked_env(const std::optional<EnvMap>& env, const char* field) {
+  if (!env) return {};
+  for (const auto& [k, v] : *env) {
+    if (!valid_env_name(k))
+      bad(std::string(field) + ": '" + k +
+          "' is not a valid environment variable name (letters, digits and _, not starting with a digit)");
+    if (has_nul(v)) bad(std::string(field) + ": the value of " + k + " contains a NUL byte");
+  }
+  return *env;
+}
+
+std::int64_t job_id_arg(ArgReader& r) {
+  auto id = r.integer("id");
+  if (!id) bad("field 'id' is required");
+  if (*id <= 0) bad("job ids are positive integers");
+  return *id;
+}
+
+Job must_get_job(DaemonContext& ctx, std::int64_t id) {
+  auto job = ctx.store.get_job(id);
+  if (!job) throw ProtocolError(ErrorCode::not_found, "no job with id " + std::to_string(id));
+  return *job;
+}
+
+// ---- applications -----------------------------------------------------------------
+
+std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"name", "image", "max_running", "env"});
+  App a;
+  a.name = r.required_string("name");
+  if (!valid_app_name(a.name))
+    bad("'" + a.name + "' is not a valid application name (letters, digits, '.', '_', '-'; "
+        "at most 64; starting with a letter or digit)");
+  a.image = r.required_string("image");
+  if (a.image.empty() || has_nul(a.image) || a.image.size() > 512) bad("'image' is not a valid image name");
+  const auto max = r.integer("max_running").value_or(0);
+  if (max < 0 || max > 100000) bad("'max_running' must be between 0 (unlimited) and 100000");
+  a.max_running = static_cast<int>(max);
+  a.env = checked_env(r.string_map("env"), "env");
+  return json(ctx.store.create_app(a));
+}
+
+std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"name", "image", "max_running", "env", "unset_env"});
+  const std::string name = r.required_string("name");
+  AppUpdate u;
+  u.image = r.string("image");
+  if (u.image && (u.image->empty() || has_nul(*u.image))) bad("'image' is not a valid image name");
+  if (auto max = r.integer("max_running")) {
+    if (*max < 0 || *max > 100000) bad("'max_running' must be between 0 (unlimited) and 100000");
+    u.max_running = static_cast<int>(*max);
+  }
+  u.set_env = checked_env(r.string_map("env"), "env");
+  u.unset_env = r.string_list("unset_env").value_or(std::vector<std::string>{});
+  App a = ctx.store.update_app(name, u);
+  ctx.runner.kick();  // a higher limit may let jobs start
+  return json(a);
+}
+
+std::optional<json> app_delete(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"name", "force"});
+  const std::string name = r.required_string("name");
+  const auto cancelled = ctx.store.delete_app(name, r.boolean("force").value_or(false));
+  ctx.poller.kick();
+  ctx.waits.notify();
+  return json{{"deleted", name}, {"cancelled_jobs", cancelled}};
+}
+
+std::optional<json> app_list(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {});
+  return json{{"apps", ctx.store.list_apps()}};
+}
+
+std::optional<json> app_show(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"name"});
+  const std::string name = r.required_string("name");
+  auto app = ctx.store.get_app(name);
+  if (!app) throw ProtocolError(ErrorCode::not_found, "no application named '" + name + "'");
+  return json(*app);
+}
+
+// ---- jobs -----------------------------------------------------------------------------
+
+std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"app", "command", "env", "message", "labels"});
+  NewJob nj;
+  nj.app = r.required_string("app");
+  nj.command = r.string_list("command");
+  if (nj.command) {
+    if (nj.command->empty()) bad("'command' must not be empty (leave it out to run the image's default)");
+    for (const auto& a : *nj.command)
+      if (has_nul(a)) bad("'command' contains a NUL byte");
+  }
+  nj.env = checked_env(r.string_map("env"), "env");
+  for (const auto& [k, v] : nj.env)
+    if (k.rfind("JOBQ_", 0) == 0) bad("env: names starting with JOBQ_ are set by jobq itself");
+  if (auto m = r.string("message")) {
+    if (m->size() > kMaxMessageBytes)
+      throw ProtocolError(ErrorCode::too_large, "message is " + std::to_string(m->size()) +
+                                                    " bytes; the limit is " +
+                                                    std::to_string(kMaxMessageBytes));
+    const json parsed = json::parse(*m, nullptr, false);
+    if (parsed.is_discarded()) bad("'message' is not valid JSON");
+    nj.message = parsed.dump(-1, ' ', false, json::error_handler_t::strict);
+    if (has_nul(*nj.message)) bad("'message' contains a NUL byte");
+  }
+  if (auto labels = r.string_map("labels")) {
+    for (const auto& [k, v] : *labels) {
+      if (!valid_label_key(k)) bad("labels: '" + k + "' is not a valid label key");
+      if (k.rfind("jobq.", 0) == 0) bad("labels: keys starting with 'jobq.' are reserved for jobq");
+      if (has_nul(v)) bad("labels: the value of " + k + " contains a NUL byte");
+    }
+    nj.labels = *labels;
+  }
+  nj.submitter_uid = call.peer.uid;
+  nj.submitter_name = user_name(call.peer.uid);
+  Job job = ctx.store.enqueue(nj);  // committed: only now is it acknowledged
+  ctx.runner.kick();
+  return json(job);
+}
+
+std::optional<json> show(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"id"});
+  return json(must_get_job(ctx, job_id_arg(r)));
+}
+
+std::optional<json> list(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"app", "state", "limit"});
+  JobFilter f;
+  f.app = r.string("app");
+  if (auto s = r.string("state")) {
+    f.state = parse_job_state(*s);
+    if (!f.state)
+      bad("unknown state '" + *s +
+          "' (pending, starting, running, succeeded, failed, cancelled, lost, timed_out)");
+  }
+  const auto limit = r.integer("limit").value_or(100);
+  if (limit < 0 || limit > 1'000'000) bad("'limit' must be between 0 (no limit) and 1000000");
+  f.limit = static_cast<int>(limit);
+  return json{{"jobs", ctx.store.list_jobs(f)}};
+}
+
+json log_result(const CapturedLog& log, std::string_view source) {
+  return json{{"data_base64", base64_encode(log.data)},
+              {"truncated", log.truncated},
+              {"total_bytes", log.total_bytes},
+              {"source", source}};
+}
+
+std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"id", "stream", "attempt"});
+  const Job job = must_get_job(ctx, job_id_arg(r));
+  const std::string stream_name = r.string("stream").value_or("stdout");
+  if (stream_name != "stdout" && stream_name != "stderr") bad("'stream' must be stdout or stderr");
+  const LogStream stream =
+      stream_name == "stdout" ? LogStream::stdout_stream : LogStream::stderr_stream;
+  if (job.attempts.empty()) return log_result({}, "none");
+  const Attempt* attempt = &job.attempts.back();
+  if (auto n = r.integer("attempt")) {
+    auto it = std::find_if(job.attempts.begin(), job.attempts.end(),
+                           [&](const Attempt& a) { return a.number == *n; });
+    if (it == job.attempts.end())
+      throw ProtocolError(ErrorCode::not_found, "job " + std::to_string(job.id) +
+                                                    " has no attempt " + std::to_string(*n));
+    attempt = &*it;
+  }
+  if (auto stored = ctx.store.get_log(job.id, attempt->number, stream))
+    return log_result(*stored, "store");
+  if (attempt->state != JobState::running) return log_result({}, "none");
+  // Still running: read what it has written so far from the engine, off the loop.
+  const std::string name = attempt->container_name;
+  Responder reply = call.reply;
+  Engine& engine = ctx.engine;
+  ctx.engine_calls.submit([&engine, name, stream, reply] {
+    try {
+      std::string data;
+      engine.logs(name, [&](LogStream s, std::string_view bytes) {
+        if (s == stream) data.append(bytes);
+      });
+      reply(encode_ok(log_result({data, false, data.size()}, "engine")));
+    } catch (const EngineError& e) {
+      reply(encode_error(ErrorCode::engine, e.what()));
+    }
+  });
+  return std::nullopt;
+}
+
+json wait_result(const std::vector<Job>& jobs) { return json{{"jobs", jobs}}; }
+
+std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"ids", "timeout_ms"});
+  const auto ids = r.integer_list("ids");
+  if (!ids || ids->empty()) bad("field 'ids' needs at least one job id");
+  if (ids->size() > 10'000) bad("at most 10000 jobs can be waited for at once");
+  for (auto id : *ids) must_get_job(ctx, id);  // unknown ids fail now, not at the deadline
+  PendingReply p{
+      [&store = ctx.store, ids = *ids, reply = call.reply]() {
+        std::vector<Job> jobs;
+        for (auto id : ids) {
+          auto job = store.get_job(id);
+          if (!job) {
+            reply(encode_error(ErrorCode::not_found, "job " + std::to_string(id) + " was removed"));
+            return true;
+          }
+          if (!is_final(job->state)) return false;
+          jobs.push_back(std::move(*job));
+        }
+        reply(encode_ok(wait_result(jobs)));
+        return true;
+      },
+      [reply = call.reply]() {
+        reply(encode_error(ErrorCode::timeout, "the job(s) did not finish in time"));
+      },
+      std::nullopt,
+      call.reply,
+  };
+  if (auto t = r.integer("timeout_ms")) {
+    if (*t < 0) bad("'timeout_ms' must not be negative");
+    p.deadline = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(std::min<std::int64_t>(*t, 10LL * 365 * 86400 * 1000));
+  }
+  ctx.waits.add(std::move(p));
+  return std::nullopt;
+}
+
+std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call&) {
+  ArgReader r(args, {"id"});
+  Job job = ctx.store.request_cancel(job_id_arg(r));
+  if (is_final(job.state)) {
+    ctx.waits.notify();
+    ctx.runner.kick();
+  } else {
+    ctx.poller.kick();
+  }
+  return json(job);
+}
+
+std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {});
+  json result{{"version", JOBQ_VERSION},
+              {"protocol", kProtocolVersion},
+              {"schema", kSchemaVersion},
+              {"socket", ctx.info.socket_path},
+              {"state_dir", ctx.info.state_dir},
+              {"instance", ctx.store.instance()},
+              {"started_at", ctx.info.started_at},
+              {"pid", static_cast<long>(::getpid())},
+              {"max_running", ctx.info.global_max_running},
+              {"launches_in_flight", ctx.runner.in_flight()},
+              {"jobs", ctx.store.count_jobs_by_state()}};
+  Responder reply = call.reply;
+  Engine& engine = ctx.engine;
+  ctx.engine_calls.submit([&engine, result, reply]() mutable {
+    try {
+      result["engine"] = {{"reachable", true}, {"api_version", engine.api_version()}};
+    } catch (const EngineError& e) {
+      result["engine"] = {{"reachable", false}, {"error", e.what()}};
+    }
+    reply(encode_ok(result));
+  });
+  return std::nullopt;
+}
+
+constexpr Command kCommands[] = {
+    {"status", false, true, status},
+    {"app.create", true, false, app_create},
+    {"app.update", true, false, app_update},
+    {"app.delete", true, false, app_delete},
+    {"app.list", false, true, app_list},
+    {"app.show", false, true, app_show},
+    {"enqueue", false, false, enqueue},
+    {"show", false, true, show},
+    {"list", false, true, list},
+    {"logs", false, true, logs},
+    {"wait", false, true, wait},
+    {"cancel", false, false, cancel},
+};
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+ErrorCode code_for(const StoreError& e) {
+  switch (e.kind()) {
+    case StoreError::Kind::not_found: return ErrorCode::not_found;
+    case StoreError::Kind::conflict: return ErrorCode::conflict;
+    case StoreError::Kind::invalid: return ErrorCode::bad_request;
+    case StoreError::Kind::io: return ErrorCode::internal;
+  }
+  return ErrorCode::internal;
+}
+
+}  // namespace
+
+std::string nearest_command(std::string_view unknown) {
+  std::string best;
+  std::size_t best_d = 3;  // farther than this is no suggestion
+  for (const auto& c : kCommands) {
+    const auto d = edit_distance(unknown, c.name);
+    if (d < best_d) {
+      best_d = d;
+      best = c.name;
+    }
+  }
+  return best;
+}
+
+void dispatch_request(DaemonContext& ctx, std::string_view line, const PeerCred& peer,
+                      const Responder& reply) {
+  try {
+    const Request req = parse_request(line);
+    const Command* cmd = nullptr;
+    for (const auto& c : kCommands)
+      if (c.name == req.cmd) cmd = &c;
+    if (!cmd) {
+      std::string msg = "unknown command '" + req.cmd + "'";
+      if (auto near = nearest_command(req.cmd); !near.empty()) msg += "; did you mean '" + near + "'?";
+      throw ProtocolError(ErrorCode::bad_request, msg);
+    }
+    const Call call{peer, reply};
+    if (auto result = cmd->handler(ctx, req.args, call)) reply(encode_ok(*result));
+  } catch (const ProtocolError& e) {
+    reply(encode_error(e.code(), e.what()));
+  } catch (const StoreError& e) {
+    if (e.kind() == StoreError::Kind::io) spdlog::error("store: {}", e.what());
+    reply(encode_error(code_for(e), e.what()));
+  } catch (const EngineError& e) {
+    reply(encode_error(ErrorCode::engine, e.what()));
+  } catch (const std::exception& e) {
+    spdlog::error("request failed: {}", e.what());
+    reply(encode_error(ErrorCode::internal, e.what()));
+  }
+}
+
+}  // namespace jobq

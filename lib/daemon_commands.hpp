@@ -1,0 +1,43 @@
+// The daemon's command table: one entry per protocol command, with its
+// handler. Adding a command touches this table and its handler only.
+// dispatch_request() turns any failure into an error reply for that one
+// client: a handler that throws never takes the daemon down.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine.hpp"
+#include "pending_replies.hpp"
+#include "poller.hpp"
+#include "runner.hpp"
+#include "socket_server.hpp"
+#include "store.hpp"
+#include "work_pool.hpp"
+
+namespace jobq {
+
+struct DaemonInfo {
+  std::string socket_path;
+  std::string state_dir;
+  std::string started_at;
+  int global_max_running = 0;
+};
+
+struct DaemonContext {
+  Store& store;
+  Engine& engine;
+  Runner& runner;
+  Poller& poller;
+  PendingReplies& waits;
+  WorkPool& engine_calls;  // engine work asked for by clients (live logs, status)
+  DaemonInfo info;
+};
+
+void dispatch_request(DaemonContext& ctx, std::string_view line, const PeerCred& peer,
+                      const Responder& reply);
+
+// The closest known command name to `unknown`, or "" when none is close.
+std::string nearest_command(std::string_view unknown);
+
+}  // namespace jobq

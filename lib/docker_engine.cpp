@@ -1,0 +1,170 @@
+#include "docker_engine.hpp"
+
+#include <cstdlib>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "log_demux.hpp"
+
+namespace jobq {
+
+std::string docker_socket_from_env() {
+  const char* host = std::getenv("DOCKER_HOST");
+  if (!host || !*host) return "/var/run/docker.sock";
+  const std::string h = host;
+  const std::string scheme = "unix://";
+  if (h.rfind(scheme, 0) != 0)
+    throw std::invalid_argument("DOCKER_HOST=" + h +
+                                " is not supported: jobqd talks to the engine over a unix:// socket");
+  return h.substr(scheme.size());
+}
+
+int compare_api_versions(const std::string& a, const std::string& b) {
+  std::istringstream sa(a), sb(b);
+  for (;;) {
+    long x = 0, y = 0;
+    char dot;
+    const bool ha = static_cast<bool>(sa >> x);
+    const bool hb = static_cast<bool>(sb >> y);
+    if (!ha && !hb) return 0;
+    if (x != y) return x < y ? -1 : 1;
+    sa >> dot;
+    sb >> dot;
+  }
+}
+
+namespace {
+std::string url_escape(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += ch;
+    } else {
+      static const char* hex = "0123456789ABCDEF";
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string engine_message(const HttpResponse& r) {
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (doc.is_object() && doc.contains("message") && doc["message"].is_string())
+    return doc["message"].get<std::string>();
+  return r.body.substr(0, 300);
+}
+
+[[noreturn]] void throw_for(const HttpResponse& r, const std::string& what) {
+  using K = EngineError::Kind;
+  const K kind = r.status == 404   ? K::not_found
+                 : r.status == 409 ? K::conflict
+                 : r.status >= 500 ? K::server
+                                   : K::rejected;
+  throw EngineError(kind, static_cast<int>(r.status),
+                    what + ": engine answered " + std::to_string(r.status) + ": " +
+                        engine_message(r));
+}
+}  // namespace
+
+DockerEngine::DockerEngine(std::string socket_path) : http_(std::move(socket_path)) {}
+
+HttpResponse DockerEngine::call(const std::string& method, const std::string& path,
+                                const std::string* body, long timeout_ms,
+                                const std::function<void(std::string_view)>& on_body) {
+  try {
+    return http_.request(method, path, body, timeout_ms, on_body);
+  } catch (const std::runtime_error& e) {
+    throw EngineError(EngineError::Kind::unreachable, 0,
+                      std::string("cannot reach the Docker engine: ") + e.what());
+  }
+}
+
+std::string DockerEngine::api_version() {
+  {
+    std::lock_guard lock(mu_);
+    if (!version_.empty()) return version_;
+  }
+  const auto r = call("GET", "/_ping", nullptr, 10'000);
+  if (r.status != 200) throw_for(r, "ping");
+  std::string theirs = kMinApiVersion;
+  if (auto it = r.headers.find("api-version"); it != r.headers.end()) theirs = it->second;
+  if (compare_api_versions(theirs, kMinApiVersion) < 0)
+    throw EngineError(EngineError::Kind::rejected, 0,
+                      "Docker engine API " + theirs + " is too old; jobq needs " + kMinApiVersion);
+  const std::string chosen = compare_api_versions(theirs, kMaxApiVersion) < 0 ? theirs
+                                                                               : kMaxApiVersion;
+  std::lock_guard lock(mu_);
+  version_ = chosen;
+  return version_;
+}
+
+std::string DockerEngine::prefix() { return "/v" + api_version(); }
+
+std::string DockerEngine::create(const ContainerSpec& spec) {
+  nlohmann::json body{{"Image", spec.image},
+                      {"Env", spec.env},
+                      {"Labels", spec.labels},
+                      {"Tty", false},
+                      {"AttachStdin", false},
+                      {"AttachStdout", false},
+                      {"AttachStderr", false},
+                      {"OpenStdin", false},
+                      {"HostConfig", {{"AutoRemove", false}}}};
+  if (spec.cmd) body["Cmd"] = *spec.cmd;
+  const std::string text = body.dump();
+  const auto r = call("POST", prefix() + "/containers/create?name=" + url_escape(spec.name), &text);
+  if (r.status != 201) throw_for(r, "create " + spec.name);
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_object() || !doc.contains("Id") || !doc["Id"].is_string())
+    throw EngineError(EngineError::Kind::server, static_cast<int>(r.status),
+                      "create " + spec.name + ": engine answered without an Id");
+  return doc["Id"].get<std::string>();
+}
+
+void DockerEngine::start(const std::string& id) {
+  const auto r = call("POST", prefix() + "/containers/" + url_escape(id) + "/start");
+  if (r.status == 204 || r.status == 304) return;
+  throw_for(r, "start " + id);
+}
+
+std::optional<ContainerState> DockerEngine::inspect(const std::string& id) {
+  const auto r = call("GET", prefix() + "/containers/" + url_escape(id) + "/json");
+  if (r.status == 404) return std::nullopt;
+  if (r.status != 200) throw_for(r, "inspect " + id);
+  try {
+    return parse_inspect(r.body);
+  } catch (const std::invalid_argument& e) {
+    throw EngineError(EngineError::Kind::server, 200, "inspect " + id + ": " + e.what());
+  }
+}
+
+void DockerEngine::stop(const std::string& id, int grace_seconds) {
+  const long timeout_ms = (grace_seconds + 30) * 1000L;
+  const auto r = call("POST",
+                      prefix() + "/containers/" + url_escape(id) +
+                          "/stop?t=" + std::to_string(grace_seconds),
+                      nullptr, timeout_ms);
+  if (r.status == 204 || r.status == 304 || r.status == 404) return;
+  throw_for(r, "stop " + id);
+}
+
+void DockerEngine::logs(const std::string& id, const LogChunkFn& sink) {
+  LogDemuxer demux(sink);
+  const auto r = call("GET",
+                      prefix() + "/containers/" + url_escape(id) +
+                          "/logs?stdout=1&stderr=1&follow=0",
+                      nullptr, 300'000, [&](std::string_view bytes) { demux.feed(bytes); });
+  if (r.status != 200) throw_for(r, "logs " + id);
+}
+
+void DockerEngine::remove(const std::string& id) {
+  const auto r = call("DELETE", prefix() + "/containers/" + url_escape(id) + "?force=1&v=1");
+  if (r.status == 204 || r.status == 404) return;
+  throw_for(r, "remove " + id);
+}
+
+}  // namespace jobq

@@ -1,0 +1,47 @@
+// Engine implementation for dockerd's Engine API over its Unix socket.
+// The API version is negotiated once from GET /_ping (min of ours and the
+// engine's) and used as the /vX.Y prefix of every later call.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "engine.hpp"
+#include "unix_http.hpp"
+
+namespace jobq {
+
+// Socket path from DOCKER_HOST (unix:// only) or /var/run/docker.sock.
+// Throws std::invalid_argument for a DOCKER_HOST jobq cannot use.
+std::string docker_socket_from_env();
+
+// "1.41" < "1.9" is false: versions compare as numbers, part by part.
+int compare_api_versions(const std::string& a, const std::string& b);
+
+class DockerEngine final : public Engine {
+ public:
+  static constexpr const char* kMaxApiVersion = "1.43";
+  static constexpr const char* kMinApiVersion = "1.25";
+
+  explicit DockerEngine(std::string socket_path);
+
+  std::string api_version() override;
+  std::string create(const ContainerSpec& spec) override;
+  void start(const std::string& id_or_name) override;
+  std::optional<ContainerState> inspect(const std::string& id_or_name) override;
+  void stop(const std::string& id_or_name, int grace_seconds) override;
+  void logs(const std::string& id_or_name, const LogChunkFn& sink) override;
+  void remove(const std::string& id_or_name) override;
+
+ private:
+  std::string prefix();  // "/v1.41", negotiating on first use
+  HttpResponse call(const std::string& method, const std::string& path,
+                    const std::string* body = nullptr, long timeout_ms = 60'000,
+                    const std::function<void(std::string_view)>& on_body = {});
+
+  UnixHttpClient http_;
+  std::mutex mu_;
+  std::string version_;
+};
+
+}  // namespace jobq

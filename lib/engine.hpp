@@ -1,0 +1,85 @@
+// The container engine as jobq needs it: what `docker run --detach` does
+// (create, then start), inspect, stop, logs, remove. Implementations must be
+// safe to call from several threads at once. DockerEngine talks to dockerd;
+// tests use a fake. Idempotence is part of the contract: start of a started
+// container, stop of a stopped one and remove of a missing one all succeed.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model.hpp"
+
+namespace jobq {
+
+struct ContainerSpec {
+  std::string name;
+  std::string image;
+  std::optional<std::vector<std::string>> cmd;  // nullopt: the image's default
+  std::vector<std::string> env;                 // "K=V"
+  LabelMap labels;
+};
+
+struct ContainerState {
+  std::string id;
+  std::string status;  // created, running, paused, restarting, removing, exited, dead
+  bool running = false;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string error;
+  std::string started_at;   // verbatim; "0001-01-01T00:00:00Z" when unset
+  std::string finished_at;  // verbatim
+  LabelMap labels;
+
+  bool has_exited() const { return status == "exited" || status == "dead"; }
+};
+
+class EngineError : public std::runtime_error {
+ public:
+  enum class Kind { unreachable, not_found, conflict, rejected, server };
+  EngineError(Kind kind, int http_status, const std::string& what)
+      : std::runtime_error(what), kind_(kind), status_(http_status) {}
+  Kind kind() const { return kind_; }
+  int http_status() const { return status_; }
+  // Worth trying again later (engine down or overloaded), as opposed to a
+  // request the engine will always refuse (no such image, bad spec).
+  bool transient() const { return kind_ == Kind::unreachable || kind_ == Kind::server; }
+
+ private:
+  Kind kind_;
+  int status_;
+};
+
+enum class LogStream { stdout_stream = 1, stderr_stream = 2 };
+using LogChunkFn = std::function<void(LogStream, std::string_view)>;
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Negotiated API version, e.g. "1.41". Throws EngineError when unreachable.
+  virtual std::string api_version() = 0;
+  // Returns the new container's id. A name already taken throws kind conflict.
+  virtual std::string create(const ContainerSpec& spec) = 0;
+  virtual void start(const std::string& id_or_name) = 0;
+  // nullopt when no such container exists.
+  virtual std::optional<ContainerState> inspect(const std::string& id_or_name) = 0;
+  virtual void stop(const std::string& id_or_name, int grace_seconds) = 0;
+  // Streams the container's whole output, demultiplexed, to `sink`.
+  virtual void logs(const std::string& id_or_name, const LogChunkFn& sink) = 0;
+  virtual void remove(const std::string& id_or_name) = 0;
+};
+
+// Parses the body of GET /containers/{id}/json. Throws std::invalid_argument
+// on a body that is not a container inspect document.
+ContainerState parse_inspect(std::string_view body);
+
+// What `docker run --detach` does, idempotently: create (or adopt the
+// container that already has this name), then start it unless it already ran.
+// Returns the container's state after the launch.
+ContainerState launch_container(Engine& engine, const ContainerSpec& spec);
+
+}  // namespace jobq

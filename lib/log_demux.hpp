@@ -1,0 +1,47 @@
+// Docker's multiplexed log stream (containers without a TTY): frames of an
+// 8-byte header {stream, 0, 0, 0, size as big-endian uint32} then `size`
+// bytes of payload. LogDemuxer is fed arbitrary slices of that stream and
+// hands out payload per stream; TailBuffer keeps the last N bytes of one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine.hpp"
+
+namespace jobq {
+
+class LogDemuxer {
+ public:
+  explicit LogDemuxer(LogChunkFn sink) : sink_(std::move(sink)) {}
+  // Feed the next bytes of the stream. Payload of unknown stream numbers
+  // (0 = stdin, or garbage) is dropped; the framing is still followed.
+  void feed(std::string_view bytes);
+  // True when the stream ended in the middle of a frame.
+  bool incomplete() const { return header_len_ != 0 || remaining_ != 0; }
+
+ private:
+  LogChunkFn sink_;
+  unsigned char header_[8]{};
+  std::size_t header_len_ = 0;
+  std::uint32_t remaining_ = 0;
+  int stream_ = 0;
+};
+
+class TailBuffer {
+ public:
+  explicit TailBuffer(std::size_t cap) : cap_(cap) {}
+  void append(std::string_view bytes);
+  std::string take();  // the kept tail
+  bool truncated() const { return total_ > cap_; }
+  std::uint64_t total_bytes() const { return total_; }
+
+ private:
+  std::size_t cap_;
+  std::string buf_;
+  std::uint64_t total_ = 0;
+};
+
+}  // namespace jobq

@@ -1,0 +1,62 @@
+#include "model.hpp"
+
+namespace jobq {
+
+namespace {
+nlohmann::json optional_string(const std::string& s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, const App& a) {
+  j = nlohmann::json{{"name", a.name},
+                     {"image", a.image},
+                     {"max_running", a.max_running},
+                     {"env", a.env},
+                     {"created_at", a.created_at},
+                     {"updated_at", a.updated_at}};
+}
+
+void to_json(nlohmann::json& j, const Attempt& a) {
+  j = nlohmann::json{{"number", a.number},
+                     {"state", to_string(a.state)},
+                     {"container_name", a.container_name},
+                     {"container_id", optional_string(a.container_id)},
+                     {"exit_code", a.exit_code ? nlohmann::json(*a.exit_code) : nullptr},
+                     {"oom_killed", a.oom_killed},
+                     {"error", optional_string(a.error)},
+                     {"started_at", optional_string(a.started_at)},
+                     {"finished_at", optional_string(a.finished_at)},
+                     {"created_at", a.created_at}};
+}
+
+void to_json(nlohmann::json& j, const Job& job) {
+  nlohmann::json message = nullptr;
+  if (job.message) message = nlohmann::json::parse(*job.message, nullptr, false);
+  const Attempt* last = job.attempts.empty() ? nullptr : &job.attempts.back();
+  j = nlohmann::json{
+      {"id", job.id},
+      {"app", job.app},
+      {"state", to_string(job.state)},
+      {"reason", optional_string(job.reason)},
+      {"exit_code", job.exit_code ? nlohmann::json(*job.exit_code) : nullptr},
+      {"oom_killed", last ? last->oom_killed : false},
+      {"command", job.command ? nlohmann::json(*job.command) : nullptr},
+      {"env", job.env},
+      {"message", message},
+      {"labels", job.labels},
+      {"cancel_requested", job.cancel_requested},
+      {"created_at", job.created_at},
+      {"updated_at", job.updated_at},
+      {"started_at", last ? optional_string(last->started_at) : nullptr},
+      {"finished_at", last ? optional_string(last->finished_at) : nullptr},
+      {"submitted_by", {{"uid", job.submitter_uid}, {"user", job.submitter_name}}},
+      {"attempts", job.attempts},
+  };
+}
+
+std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt) {
+  return "jobq-" + instance + "-" + std::to_string(job_id) + "-" + std::to_string(attempt);
+}
+
+}  // namespace jobq

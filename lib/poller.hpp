@@ -1,0 +1,63 @@
+// Poller: the watcher of running attempts. Every interval (or when kicked) it
+// inspects each running attempt's container and, once it has exited, records
+// what Docker says happened (exit code, OOMKilled, State.Error, StartedAt and
+// FinishedAt verbatim), captures stdout and stderr (each capped, keeping the
+// tail), commits all of it in one transaction, and only then removes the
+// container. A container that is gone is recorded as `lost`. Cancellation of
+// a running job is carried out here too: the container is stopped, and the
+// exit that follows is recorded as `cancelled`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "engine.hpp"
+#include "store.hpp"
+#include "work_pool.hpp"
+
+namespace jobq {
+
+struct PollerOptions {
+  std::chrono::milliseconds interval{1000};
+  std::size_t log_cap = 8u << 20;  // per stream
+  bool keep_containers = false;
+  int stop_grace_seconds = 10;
+  int stop_workers = 2;
+};
+
+class Poller {
+ public:
+  using JobEvent = std::function<void(std::int64_t job_id)>;
+  Poller(Store& store, Engine& engine, PollerOptions opts, JobEvent on_final);
+  ~Poller();
+  void start();
+  void stop();
+  void kick() { kicker_.kick(); }
+
+  // One round over every running attempt (public for tests).
+  void tick();
+
+ private:
+  void finish(const ActiveAttempt& a, const ContainerState& st);
+  void request_stop(const ActiveAttempt& a);
+
+  Store& store_;
+  Engine& engine_;
+  PollerOptions opts_;
+  JobEvent on_final_;
+  WorkPool stoppers_;
+  Kicker kicker_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::set<std::int64_t> stopping_;
+  bool engine_down_ = false;
+};
+
+// How an exited container's state reads as a job's end.
+AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st);
+
+}  // namespace jobq

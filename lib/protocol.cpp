@@ -1,0 +1,291 @@
+#include "protocol.hpp"
+
+#include <array>
+#include <cctype>
+#include <utility>
+
+namespace jobq {
+
+using nlohmann::json;
+
+namespace {
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 9> kCodes{{
+    {ErrorCode::bad_request, "bad_request"},
+    {ErrorCode::unsupported_version, "unsupported_version"},
+    {ErrorCode::not_found, "not_found"},
+    {ErrorCode::conflict, "conflict"},
+    {ErrorCode::too_large, "too_large"},
+    {ErrorCode::timeout, "timeout"},
+    {ErrorCode::engine, "engine"},
+    {ErrorCode::unavailable, "unavailable"},
+    {ErrorCode::internal, "internal"},
+}};
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string type_name(const json& v) { return v.type_name(); }
+}  // namespace
+
+std::string_view to_string(ErrorCode c) {
+  for (const auto& [code, name] : kCodes)
+    if (code == c) return name;
+  return "internal";
+}
+
+std::optional<ErrorCode> parse_error_code(std::string_view s) {
+  for (const auto& [code, name] : kCodes)
+    if (name == s) return code;
+  return std::nullopt;
+}
+
+Request parse_request(std::string_view line) {
+  if (line.size() > kMaxRequestBytes)
+    throw ProtocolError(ErrorCode::too_large, "request is larger than " +
+                                                  std::to_string(kMaxRequestBytes) + " bytes");
+  if (line.find('\0') != std::string_view::npos)
+    throw ProtocolError(ErrorCode::bad_request, "request contains a NUL byte");
+  const json doc = json::parse(line, nullptr, false);
+  if (doc.is_discarded()) throw ProtocolError(ErrorCode::bad_request, "request is not valid JSON");
+  if (!doc.is_object()) throw ProtocolError(ErrorCode::bad_request, "request must be a JSON object");
+  for (const auto& [key, value] : doc.items()) {
+    if (key != "v" && key != "cmd" && key != "args")
+      throw ProtocolError(ErrorCode::bad_request, "unknown request field '" + key + "'");
+  }
+  auto v = doc.find("v");
+  if (v == doc.end() || !v->is_number_integer())
+    throw ProtocolError(ErrorCode::bad_request, "request needs an integer 'v' (protocol version)");
+  if (v->get<std::int64_t>() != kProtocolVersion)
+    throw ProtocolError(ErrorCode::unsupported_version,
+                        "protocol version " + v->dump() + " is not supported; this jobqd speaks " +
+                            std::to_string(kProtocolVersion) + " (upgrade jobq or jobqd to match)");
+  auto cmd = doc.find("cmd");
+  if (cmd == doc.end() || !cmd->is_string())
+    throw ProtocolError(ErrorCode::bad_request, "request needs a string 'cmd'");
+  Request r;
+  r.cmd = cmd->get<std::string>();
+  if (auto args = doc.find("args"); args != doc.end()) {
+    if (!args->is_object()) throw ProtocolError(ErrorCode::bad_request, "'args' must be an object");
+    r.args = *args;
+  }
+  return r;
+}
+
+std::string encode_request(const Request& r) {
+  return dump(json{{"v", kProtocolVersion}, {"cmd", r.cmd}, {"args", r.args}});
+}
+
+std::string encode_ok(const json& result) {
+  return dump(json{{"v", kProtocolVersion}, {"ok", true}, {"result", result}});
+}
+
+std::string encode_error(ErrorCode code, std::string_view message) {
+  return dump(json{{"v", kProtocolVersion},
+                   {"ok", false},
+                   {"error", {{"code", to_string(code)}, {"message", message}}}});
+}
+
+json decode_response(std::string_view line) {
+  const json doc = json::parse(line, nullptr, false);
+  if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean())
+    throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed response");
+  if (doc["ok"].get<bool>()) return doc.value("result", json::object());
+  const json err = doc.value("error", json::object());
+  const auto code = parse_error_code(err.value("code", "internal")).value_or(ErrorCode::internal);
+  throw ProtocolError(code, err.value("message", "jobqd reported an error"));
+}
+
+// ---- ArgReader --------------------------------------------------------------
+
+ArgReader::ArgReader(const json& args, std::vector<std::string_view> allowed) : args_(args) {
+  for (const auto& [key, value] : args.items()) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == key;
+    if (!ok) throw ProtocolError(ErrorCode::bad_request, "unknown field '" + key + "'");
+  }
+}
+
+const json* ArgReader::raw(const char* key) {
+  auto it = args_.find(key);
+  if (it == args_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<std::string> ArgReader::string(const char* key) {
+  const json* v = raw(key);
+  if (!v) return std::nullopt;
+  if (!v->is_string())
+    throw ProtocolError(ErrorCode::bad_request,
+                        std::string("field '") + key + "' must be a string, not " + type_name(*v));
+  return v->get<std::string>();
+}
+
+std::string ArgReader::required_string(const char* key) {
+  auto s = string(key);
+  if (!s) throw ProtocolError(ErrorCode::bad_request, std::string("field '") + key + "' is required");
+  return *s;
+}
+
+std::optional<std::int64_t> ArgReader::integer(const char* key) {
+  const json* v = raw(key);
+  if (!v) return std::nullopt;
+  if (!v->is_number_integer())
+    throw ProtocolError(ErrorCode::bad_request,
+                        std::string("field '") + key + "' must be an integer, not " + type_name(*v));
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    throw ProtocolError(ErrorCode::bad_request, std::string("field '") + key + "' is out of range");
+  return v->get<std::int64_t>();
+}
+
+std::optional<bool> ArgReader::boolean(const char* key) {
+  const json* v = raw(key);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean())
+    throw ProtocolError(ErrorCode::bad_request,
+                        std::string("field '") + key + "' must be true or false");
+  return v->get<bool>();
+}
+
+std::optional<std::vector<std::string>> ArgReader::string_list(const char* key) {
+  const json* v = raw(key);
+  if (!v) return std::nullopt;
+  if (!v->is_array())
+    throw ProtocolError(ErrorCode::bad_request,
+                        std::string("field '") + key + "' must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& e : *v) {
+    if (!e.is_string())
+      throw ProtocolError(ErrorCode::bad_request,
+                          std::string("field '") + key + "' must be an array of strings");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+std::optional<std::vector<std::int64_t>> ArgReader::integer_list(const char* key) {
+  const json* v = raw(key);
+  if (!v) return std::nullopt;
+  if (!v->is_array())
+    throw ProtocolError(ErrorCode::bad_request,
+                        std::string("field '") + key + "' must be an array of integers");
+  std::vector<std::int64_t> out;
+  for (const auto& e : *v) {
+    if (!e.is_number_integer() ||
+        (e.is_number_unsigned() && e.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
+      throw ProtocolError(ErrorCode::bad_request,
+                          std::string("field '") + key + "' must be an array of integers");
+    out.push_back(e.get<std::int64_t>());
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> ArgReader::string_map(const char* key) {
+  const json* v = raw(key);
+  if (!v) return std::nullopt;
+  if (!v->is_object())
+    throw ProtocolError(ErrorCode::bad_request,
+                        std::string("field '") + key + "' must be an object of strings");
+  std::map<std::string, std::string> out;
+  for (const auto& [k, e] : v->items()) {
+    if (!e.is_string())
+      throw ProtocolError(ErrorCode::bad_request,
+                          std::string("field '") + key + "." + k + "' must be a string");
+    out[k] = e.get<std::string>();
+  }
+  return out;
+}
+
+// ---- names --------------------------------------------------------------------
+
+bool valid_env_name(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  if (std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+bool valid_app_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  if (!std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      return false;
+  return true;
+}
+
+bool valid_label_key(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x21 || c == '=' || c == 0x7f) return false;
+  return true;
+}
+
+// ---- base64 -------------------------------------------------------------------
+
+namespace {
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const std::uint32_t n = (std::uint32_t{static_cast<unsigned char>(in[i])} << 16) |
+                            (std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8) |
+                            std::uint32_t{static_cast<unsigned char>(in[i + 2])};
+    out += kB64[(n >> 18) & 63];
+    out += kB64[(n >> 12) & 63];
+    out += kB64[(n >> 6) & 63];
+    out += kB64[n & 63];
+  }
+  if (i < in.size()) {
+    std::uint32_t n = std::uint32_t{static_cast<unsigned char>(in[i])} << 16;
+    if (i + 1 < in.size()) n |= std::uint32_t{static_cast<unsigned char>(in[i + 1])} << 8;
+    out += kB64[(n >> 18) & 63];
+    out += kB64[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = in[i + static_cast<std::size_t>(k)];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+      } else {
+        if (pad) return std::nullopt;
+        v[k] = val(c);
+        if (v[k] < 0) return std::nullopt;
+      }
+    }
+    const std::uint32_t n = (static_cast<std::uint32_t>(v[0]) << 18) |
+                            (static_cast<std::uint32_t>(v[1]) << 12) |
+                            (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
+    out += static_cast<char>((n >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(n & 0xff);
+  }
+  return out;
+}
+
+}  // namespace jobq

@@ -1,0 +1,94 @@
+// The jobq wire protocol (docs/protocol.md is its full description).
+// Newline-delimited JSON over a Unix stream socket: one request line,
+// one response line.
+//   request:  {"v": 1, "cmd": "enqueue", "args": {...}}
+//   success:  {"v": 1, "ok": true, "result": {...}}
+//   failure:  {"v": 1, "ok": false, "error": {"code": "not_found", "message": "..."}}
+// Bump kProtocolVersion when a request or response changes incompatibly;
+// adding an optional field is compatible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model.hpp"
+
+namespace jobq {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line
+inline constexpr std::size_t kMaxResponseBytes = 256u << 20;   // what a client accepts
+inline constexpr std::size_t kMaxMessageBytes = 100'000;       // JOBQ_MESSAGE (env var)
+
+enum class ErrorCode {
+  bad_request,          // malformed JSON, wrong types, unknown command or field
+  unsupported_version,  // protocol version mismatch
+  not_found,            // no such job or application
+  conflict,             // exists already, already finished, still in use
+  too_large,            // request line or field over its limit
+  timeout,              // a wait ran out of time
+  engine,               // the container engine failed or is unreachable
+  unavailable,          // daemon busy or shutting down
+  internal,             // a bug or a storage failure in the daemon
+};
+
+std::string_view to_string(ErrorCode c);
+std::optional<ErrorCode> parse_error_code(std::string_view s);
+
+class ProtocolError : public std::runtime_error {
+ public:
+  ProtocolError(ErrorCode code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+struct Request {
+  std::string cmd;
+  nlohmann::json args = nlohmann::json::object();
+};
+
+// Throws ProtocolError for anything that is not a well-formed request.
+Request parse_request(std::string_view line);
+std::string encode_request(const Request& r);  // with the trailing newline
+
+std::string encode_ok(const nlohmann::json& result);
+std::string encode_error(ErrorCode code, std::string_view message);
+// Client side: the result of a success, or throws ProtocolError.
+nlohmann::json decode_response(std::string_view line);
+
+// Reads typed fields out of a request's args, refusing unknown fields and
+// wrong types with a message that names the field.
+class ArgReader {
+ public:
+  ArgReader(const nlohmann::json& args, std::vector<std::string_view> allowed);
+  std::optional<std::string> string(const char* key);
+  std::string required_string(const char* key);
+  std::optional<std::int64_t> integer(const char* key);
+  std::optional<bool> boolean(const char* key);
+  std::optional<std::vector<std::string>> string_list(const char* key);
+  std::optional<std::map<std::string, std::string>> string_map(const char* key);
+  std::optional<std::vector<std::int64_t>> integer_list(const char* key);
+  const nlohmann::json* raw(const char* key);
+
+ private:
+  const nlohmann::json& args_;
+};
+
+// The strings users type in: env names, label keys, application names.
+bool valid_env_name(std::string_view s);
+bool valid_app_name(std::string_view s);
+bool valid_label_key(std::string_view s);
+
+std::string base64_encode(std::string_view in);
+std::optional<std::string> base64_decode(std::string_view in);
+
+}  // namespace jobq

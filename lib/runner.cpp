@@ -1,0 +1,170 @@
+#include "runner.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace jobq {
+
+Runner::Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started,
+               JobEvent on_final)
+    : store_(store),
+      engine_(engine),
+      opts_(opts),
+      on_started_(std::move(on_started)),
+      on_final_(std::move(on_final)),
+      pool_(std::max(1, opts.launch_workers)) {}
+
+Runner::~Runner() { stop(); }
+
+void Runner::start() {
+  thread_ = std::thread([this] {
+    do {
+      try {
+        pass();
+      } catch (const std::exception& e) {
+        spdlog::error("runner: {}", e.what());
+      }
+    } while (kicker_.wait_for(opts_.pass_interval));
+  });
+}
+
+void Runner::stop() {
+  kicker_.stop();
+  if (thread_.joinable()) thread_.join();
+  pool_.stop();
+}
+
+int Runner::in_flight() {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(in_flight_.size());
+}
+
+void Runner::drain() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return in_flight_.empty(); });
+}
+
+bool Runner::dispatch(const LaunchTicket& t) {
+  {
+    std::lock_guard lock(mu_);
+    if (!in_flight_.insert(t.job_id).second) return false;
+  }
+  const bool queued = pool_.submit([this, t] {
+    try {
+      launch(t);
+    } catch (const std::exception& e) {
+      spdlog::error("job {}: launch failed unexpectedly: {}", t.job_id, e.what());
+      retry_later(t.job_id);
+    }
+    {
+      std::lock_guard lock(mu_);
+      in_flight_.erase(t.job_id);
+    }
+    idle_cv_.notify_all();
+    kicker_.kick();
+  });
+  if (!queued) {
+    std::lock_guard lock(mu_);
+    in_flight_.erase(t.job_id);
+  }
+  return queued;
+}
+
+void Runner::pass() {
+  const auto now = std::chrono::steady_clock::now();
+  // Launches that an earlier pass (or an earlier jobqd) could not complete.
+  for (const auto& t : store_.starting_attempts()) {
+    {
+      std::lock_guard lock(mu_);
+      if (in_flight_.count(t.job_id)) continue;
+      auto b = backoff_.find(t.job_id);
+      if (b != backoff_.end() && now < b->second.not_before) continue;
+    }
+    dispatch(t);
+  }
+  int room;
+  {
+    std::lock_guard lock(mu_);
+    room = opts_.launch_workers - static_cast<int>(in_flight_.size());
+  }
+  if (room <= 0) return;
+  for (const auto& t : store_.claim_pending(opts_.global_max_running, room)) {
+    spdlog::debug("job {}: claimed attempt {} as {}", t.job_id, t.attempt, t.spec.name);
+    dispatch(t);
+  }
+}
+
+void Runner::retry_later(std::int64_t job_id) {
+  std::lock_guard lock(mu_);
+  auto& b = backoff_[job_id];
+  b.delay = b.delay.count() == 0 ? opts_.retry_min : std::min(b.delay * 2, opts_.retry_max);
+  b.not_before = std::chrono::steady_clock::now() + b.delay;
+}
+
+void Runner::launch(const LaunchTicket& t) {
+  const std::string& name = t.spec.name;
+  AttemptResult failed;
+  failed.job_id = t.job_id;
+  failed.attempt = t.attempt;
+  try {
+    if (store_.cancel_requested(t.job_id)) {
+      engine_.remove(name);  // in case an earlier launch got as far as create
+      failed.state = JobState::cancelled;
+      failed.reason = "cancel requested before it started";
+      store_.finish_attempt(failed);
+      on_final_(t.job_id);
+      return;
+    }
+    const ContainerState st = launch_container(engine_, t.spec);
+    store_.mark_running(t.job_id, t.attempt, st.id);
+    {
+      std::lock_guard lock(mu_);
+      backoff_.erase(t.job_id);
+    }
+    spdlog::info("job {}: attempt {} started as {} ({})", t.job_id, t.attempt, name,
+                 st.id.substr(0, 12));
+    on_started_(t.job_id);
+    return;
+  } catch (const EngineError& e) {
+    // A container that exists but could not start (no such executable...)
+    // carries the engine's verdict in State.Error: that is final.
+    std::optional<ContainerState> st;
+    try {
+      st = engine_.inspect(name);
+    } catch (const EngineError&) {
+    }
+    if (st && !st->error.empty()) {
+      failed.exit_code = st->exit_code;
+      failed.error = st->error;
+      failed.container_id = st->id;
+      failed.started_at = st->started_at;
+      failed.finished_at = st->finished_at;
+      failed.reason = "could not start: " + st->error;
+    } else if (e.transient()) {
+      spdlog::warn("job {}: launch will be retried: {}", t.job_id, e.what());
+      retry_later(t.job_id);
+      return;
+    } else {
+      failed.error = e.what();
+      failed.reason = "launch failed: " + std::string(e.what());
+    }
+  }
+  spdlog::warn("job {}: {}", t.job_id, failed.reason);
+  failed.state = JobState::failed;
+  store_.finish_attempt(failed);
+  if (!opts_.keep_containers) {
+    try {
+      engine_.remove(name);
+    } catch (const EngineError& e) {
+      spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, e.what());
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    backoff_.erase(t.job_id);
+  }
+  on_final_(t.job_id);
+}
+
+}  // namespace jobq

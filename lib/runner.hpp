@@ -1,0 +1,75 @@
+// Runner: moves pending jobs to running. Each pass claims as many pending
+// jobs as the launch pool has free workers, in FIFO order, within every
+// application's max_running and the daemon's global max (a claimed job is
+// `starting` and holds its slot), commits the intent, then launches in the
+// pool: create+start with the attempt's fixed container name, adopting a
+// container that already exists. A launch the engine could not serve stays
+// `starting` and is retried with backoff: same attempt, same name, so it
+// never runs twice. Attempts left `starting` by an earlier jobqd are picked
+// up the same way on start.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "engine.hpp"
+#include "store.hpp"
+#include "work_pool.hpp"
+
+namespace jobq {
+
+struct RunnerOptions {
+  int global_max_running = 0;  // 0 = unlimited
+  int launch_workers = 4;
+  bool keep_containers = false;  // leave a container that failed to start
+  std::chrono::milliseconds pass_interval{1000};
+  std::chrono::milliseconds retry_min{500};
+  std::chrono::milliseconds retry_max{30'000};
+};
+
+class Runner {
+ public:
+  using JobEvent = std::function<void(std::int64_t job_id)>;
+  // on_started: the attempt runs (the poller should look); on_final: the job ended.
+  Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started, JobEvent on_final);
+  ~Runner();
+  void start();
+  void stop();
+  void kick() { kicker_.kick(); }
+  int in_flight();
+
+  // One scheduling pass (public for tests driving it step by step).
+  void pass();
+  // Blocks until no launch is in flight (tests).
+  void drain();
+
+ private:
+  void launch(const LaunchTicket& t);
+  bool dispatch(const LaunchTicket& t);
+  void retry_later(std::int64_t job_id);
+
+  Store& store_;
+  Engine& engine_;
+  RunnerOptions opts_;
+  JobEvent on_started_;
+  JobEvent on_final_;
+  WorkPool pool_;
+  Kicker kicker_;
+  std::thread thread_;
+
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::set<std::int64_t> in_flight_;
+  struct Backoff {
+    std::chrono::steady_clock::time_point not_before;
+    std::chrono::milliseconds delay;
+  };
+  std::map<std::int64_t, Backoff> backoff_;
+};
+
+}  // namespace jobq

@@ -1,0 +1,286 @@
+#include "socket_server.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "protocol.hpp"
+
+namespace jobq {
+
+void Mailbox::post(std::uint64_t conn, std::string line) {
+  {
+    std::lock_guard lock(mu);
+    if (!open.count(conn)) return;
+    posted.emplace_back(conn, std::move(line));
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+}
+
+bool Mailbox::is_open(std::uint64_t conn) {
+  std::lock_guard lock(mu);
+  return open.count(conn) != 0;
+}
+
+namespace {
+std::runtime_error sys_error(const std::string& what) {
+  return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+sockaddr_un address_of(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    throw std::runtime_error("socket path is too long (" + std::to_string(path.size()) +
+                             " bytes, at most " + std::to_string(sizeof addr.sun_path - 1) +
+                             "): " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+bool someone_listens(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const sockaddr_un addr = address_of(path);
+  const bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return live;
+}
+}  // namespace
+
+SocketServer::SocketServer(Options opts, Dispatch dispatch)
+    : opts_(std::move(opts)), dispatch_(std::move(dispatch)), mailbox_(std::make_shared<Mailbox>()) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw sys_error("eventfd");
+  mailbox_->wake_fd = wake_fd_;
+}
+
+SocketServer::~SocketServer() {
+  for (auto& [id, c] : conns_) ::close(c.fd);
+  {
+    std::lock_guard lock(mailbox_->mu);
+    mailbox_->open.clear();
+    mailbox_->posted.clear();
+    mailbox_->wake_fd = -1;  // replies after this point are dropped before writing
+  }
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    // Remove the socket only if it is still ours (not a successor's).
+    struct stat st{};
+    if (::stat(opts_.path.c_str(), &st) == 0 && st.st_ino == socket_inode_)
+      ::unlink(opts_.path.c_str());
+  }
+  ::close(wake_fd_);
+}
+
+void SocketServer::wake() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void SocketServer::listen() {
+  const sockaddr_un addr = address_of(opts_.path);
+  struct stat st{};
+  if (::lstat(opts_.path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw std::runtime_error(opts_.path + " exists and is not a socket; remove it or choose another --socket");
+    if (someone_listens(opts_.path))
+      throw std::runtime_error("another jobqd is already listening on " + opts_.path);
+    ::unlink(opts_.path.c_str());  // stale, from a daemon that died
+  }
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) throw sys_error("socket");
+  const mode_t old = ::umask(0117);  // the socket is born 0660
+  const int rc = ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0) throw sys_error("cannot bind " + opts_.path);
+  if (::chmod(opts_.path.c_str(), 0660) != 0) throw sys_error("chmod " + opts_.path);
+  if (::stat(opts_.path.c_str(), &st) == 0) socket_inode_ = st.st_ino;
+  if (::listen(listen_fd_, 128) != 0) throw sys_error("listen");
+}
+
+void SocketServer::accept_clients() {
+  for (;;) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      if (errno == EMFILE || errno == ENFILE) {
+        spdlog::warn("out of file descriptors; cannot accept clients for now");
+        return;
+      }
+      spdlog::warn("accept: {}", std::strerror(errno));
+      return;
+    }
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) {
+      spdlog::warn("refusing a client whose credentials cannot be read");
+      ::close(fd);  // fail closed
+      continue;
+    }
+    if (conns_.size() >= opts_.max_connections) {
+      const std::string err = encode_error(ErrorCode::unavailable,
+                                           "jobqd has too many open connections (" +
+                                               std::to_string(opts_.max_connections) +
+                                               "); try again shortly");
+      [[maybe_unused]] auto n = ::send(fd, err.data(), err.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      continue;
+    }
+    const std::uint64_t id = next_id_++;
+    Conn c;
+    c.fd = fd;
+    c.peer = PeerCred{cred.pid, cred.uid, cred.gid};
+    c.last_activity = std::chrono::steady_clock::now();
+    conns_.emplace(id, std::move(c));
+    std::lock_guard lock(mailbox_->mu);
+    mailbox_->open.insert(id);
+  }
+}
+
+void SocketServer::close_conn(std::uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ::close(it->second.fd);
+  conns_.erase(it);
+  std::lock_guard lock(mailbox_->mu);
+  mailbox_->open.erase(id);
+}
+
+void SocketServer::next_request(std::uint64_t id, Conn& c) {
+  if (c.busy || c.close_after_write) return;
+  const auto nl = c.in.find('\n');
+  if (nl == std::string::npos) {
+    if (c.in.size() > opts_.max_line) {
+      c.out += encode_error(ErrorCode::too_large, "request line is longer than " +
+                                                      std::to_string(opts_.max_line) + " bytes");
+      c.close_after_write = true;
+      c.in.clear();
+    }
+    return;
+  }
+  std::string line = c.in.substr(0, nl);
+  c.in.erase(0, nl + 1);
+  if (line.size() > opts_.max_line) {
+    c.out += encode_error(ErrorCode::too_large, "request line is longer than " +
+                                                    std::to_string(opts_.max_line) + " bytes");
+    c.close_after_write = true;
+    return;
+  }
+  c.busy = true;
+  try {
+    dispatch_(std::move(line), c.peer, Responder(mailbox_, id));
+  } catch (const std::exception& e) {
+    spdlog::error("request handler failed: {}", e.what());
+    mailbox_->post(id, encode_error(ErrorCode::internal, e.what()));
+  }
+}
+
+void SocketServer::read_from(std::uint64_t id, Conn& c) {
+  char buf[65536];
+  for (;;) {
+    if (c.in.size() > opts_.max_line + 1) break;  // stop reading; next_request reports it
+    const ssize_t n = ::read(c.fd, buf, sizeof buf);
+    if (n > 0) {
+      c.in.append(buf, static_cast<std::size_t>(n));
+      c.last_activity = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (n == 0) {
+      c.peer_closed = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) c.peer_closed = true;
+    break;
+  }
+  next_request(id, c);
+}
+
+void SocketServer::write_to(Conn& c) {
+  while (!c.out.empty()) {
+    const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out.erase(0, static_cast<std::size_t>(n));
+      c.last_activity = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    c.peer_closed = true;
+    c.out.clear();
+    return;
+  }
+}
+
+void SocketServer::drain_posted() {
+  std::uint64_t counter;
+  while (::read(wake_fd_, &counter, sizeof counter) > 0) {
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> posted;
+  {
+    std::lock_guard lock(mailbox_->mu);
+    posted.swap(mailbox_->posted);
+  }
+  for (auto& [id, line] : posted) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn& c = it->second;
+    c.out += line;
+    c.busy = false;
+    c.last_activity = std::chrono::steady_clock::now();
+  }
+}
+
+void SocketServer::run(const std::atomic<bool>& stop) {
+  std::vector<pollfd> fds;
+  std::vector<std::uint64_t> ids;
+  while (!stop.load()) {
+    fds.clear();
+    ids.clear();
+    fds.push_back({wake_fd_, POLLIN, 0});
+    fds.push_back({listen_fd_, POLLIN, 0});
+    for (auto& [id, c] : conns_) {
+      short events = 0;
+      if (!c.busy && !c.close_after_write && !c.peer_closed) events |= POLLIN;
+      if (!c.out.empty()) events |= POLLOUT;
+      // A hung-up peer with nothing to write is left out: poll would report
+      // POLLHUP on it forever.
+      fds.push_back({c.peer_closed && events == 0 ? -1 : c.fd, events, 0});
+      ids.push_back(id);
+    }
+    const int rc = ::poll(fds.data(), fds.size(), 500);
+    if (rc < 0 && errno != EINTR) throw sys_error("poll");
+    if (stop.load()) break;
+    drain_posted();
+    if (fds[1].revents & POLLIN) accept_clients();
+    const auto now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      auto it = conns_.find(ids[i]);
+      if (it == conns_.end()) continue;
+      Conn& c = it->second;
+      const short re = fds[i + 2].revents;
+      if (re & (POLLIN | POLLHUP | POLLERR)) read_from(ids[i], c);
+      if (!c.out.empty()) write_to(c);
+      if (c.out.empty()) next_request(ids[i], c);  // pipelined requests
+      if (!c.out.empty()) write_to(c);
+      const bool idle = !c.busy && now - c.last_activity > opts_.idle_timeout;
+      const bool done = c.out.empty() && (c.close_after_write || (c.peer_closed && !c.busy));
+      // A peer that closed only its writing side still gets its reply.
+      if (done || idle) close_conn(ids[i]);
+    }
+  }
+}
+
+}  // namespace jobq

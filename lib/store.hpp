@@ -1,0 +1,143 @@
+// ExecutionStore: every application, job, attempt and captured log, in one
+// SQLite database (WAL, synchronous=FULL). Each mutating call is one
+// transaction, committed before it returns: acknowledged means durable.
+// The schema is versioned with PRAGMA user_version; a database written by a
+// newer jobq is refused. Thread-safe (one connection behind a mutex).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine.hpp"
+#include "model.hpp"
+
+struct sqlite3;
+
+namespace jobq {
+
+class StoreError : public std::runtime_error {
+ public:
+  enum class Kind { not_found, conflict, invalid, io };
+  StoreError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct NewJob {
+  std::string app;
+  std::optional<std::vector<std::string>> command;
+  EnvMap env;
+  std::optional<std::string> message;
+  LabelMap labels;
+  std::int64_t submitter_uid = -1;
+  std::string submitter_name;
+};
+
+struct AppUpdate {
+  std::optional<std::string> image;
+  std::optional<int> max_running;
+  EnvMap set_env;
+  std::vector<std::string> unset_env;
+};
+
+struct JobFilter {
+  std::optional<std::string> app;
+  std::optional<JobState> state;
+  int limit = 100;
+};
+
+// A claimed launch: the attempt is committed as `starting` with this spec.
+struct LaunchTicket {
+  std::int64_t job_id = 0;
+  int attempt = 0;
+  std::string app;
+  ContainerSpec spec;
+};
+
+struct ActiveAttempt {
+  std::int64_t job_id = 0;
+  int attempt = 0;
+  std::string container_name;
+  bool cancel_requested = false;
+};
+
+struct CapturedLog {
+  std::string data;
+  bool truncated = false;
+  std::uint64_t total_bytes = 0;
+};
+
+struct AttemptResult {
+  std::int64_t job_id = 0;
+  int attempt = 0;
+  JobState state = JobState::failed;
+  std::string reason;
+  std::optional<int> exit_code;
+  bool oom_killed = false;
+  std::string error;
+  std::string container_id;
+  std::string started_at;
+  std::string finished_at;
+  std::optional<CapturedLog> stdout_log;
+  std::optional<CapturedLog> stderr_log;
+};
+
+class Store {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Random id made when the database is created; part of container names.
+  const std::string& instance() const { return instance_; }
+
+  App create_app(const App& app);
+  App update_app(const std::string& name, const AppUpdate& update);
+  std::optional<App> get_app(const std::string& name);
+  std::vector<App> list_apps();
+  // Refused (conflict) while the app has unfinished jobs, unless `force`:
+  // then its pending jobs are cancelled and its running ones marked for
+  // cancellation; their ids are returned.
+  std::vector<std::int64_t> delete_app(const std::string& name, bool force);
+
+  Job enqueue(const NewJob& job);
+  std::optional<Job> get_job(std::int64_t id);
+  std::vector<Job> list_jobs(const JobFilter& filter);
+  std::map<std::string, std::int64_t> count_jobs_by_state();
+
+  // Moves up to `max_claims` pending jobs (FIFO) to `starting`, creating
+  // their attempts, while per-app limits and `global_max` (0 = none) allow.
+  std::vector<LaunchTicket> claim_pending(int global_max, int max_claims);
+  // Attempts committed as starting whose launch has not been confirmed.
+  std::vector<LaunchTicket> starting_attempts();
+  void mark_running(std::int64_t job_id, int attempt, const std::string& container_id);
+  std::vector<ActiveAttempt> running_attempts();
+  void finish_attempt(const AttemptResult& result);
+  bool cancel_requested(std::int64_t job_id);
+  // pending -> cancelled at once; starting/running -> cancel_requested.
+  // A finished job: conflict. Returns the job afterwards.
+  Job request_cancel(std::int64_t job_id);
+
+  std::optional<CapturedLog> get_log(std::int64_t job_id, int attempt, LogStream stream);
+
+ private:
+  void migrate();
+  Job load_job_locked(std::int64_t id);
+  std::vector<Attempt> load_attempts_locked(std::int64_t job_id);
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  std::string instance_;
+};
+
+}  // namespace jobq

@@ -1,0 +1,23 @@
+// Time helpers: the daemon's own timestamps (RFC 3339, UTC, nanoseconds) and
+// human durations ("90s", "5m", "1h30m", "250ms"; a bare number is seconds).
+// Docker's own times are never produced here: they are stored as reported.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jobq {
+
+std::string now_rfc3339();
+std::string format_rfc3339(std::chrono::system_clock::time_point t);
+
+// Nanoseconds since the epoch of an RFC 3339 time (as Docker reports it), or
+// nullopt for a malformed one or Docker's zero time (0001-01-01T00:00:00Z).
+std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s);
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
+
+}  // namespace jobq

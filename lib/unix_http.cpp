@@ -1,0 +1,121 @@
+#include "unix_http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace jobq {
+
+namespace {
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+struct Transfer {
+  CURL* handle;
+  HttpResponse* response;
+  const std::function<void(std::string_view)>* on_body;
+};
+
+size_t on_write(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nmemb;
+  long status = 0;
+  curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+  if (t->on_body && *t->on_body && status >= 200 && status < 300)
+    (*t->on_body)(std::string_view(data, n));
+  else
+    t->response->body.append(data, n);
+  return n;
+}
+
+size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * nmemb;
+  std::string_view line(data, n);
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
+    t->response->headers[name] = std::string(value);
+  }
+  return n;
+}
+}  // namespace
+
+UnixHttpClient::UnixHttpClient(std::string socket_path) : socket_path_(std::move(socket_path)) {
+  static CurlGlobal global;
+  if (socket_path_.size() > 107)
+    throw std::invalid_argument("engine socket path is longer than 107 bytes: " + socket_path_);
+}
+
+UnixHttpClient::~UnixHttpClient() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* UnixHttpClient::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  CURL* h = curl_easy_init();
+  if (!h) throw std::runtime_error("curl_easy_init failed");
+  return h;
+}
+
+void UnixHttpClient::release(void* handle) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(handle);
+}
+
+HttpResponse UnixHttpClient::request(const std::string& method, const std::string& path,
+                                     const std::string* json_body, long timeout_ms,
+                                     const std::function<void(std::string_view)>& on_body) {
+  CURL* h = static_cast<CURL*>(acquire());
+  curl_easy_reset(h);
+  HttpResponse response;
+  Transfer transfer{h, &response, &on_body};
+  const std::string url = "http://localhost" + path;
+  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+  curl_slist* headers = nullptr;
+  if (json_body) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body->c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json_body->size()));
+  } else if (method == "POST") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
+  }
+  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  const CURLcode rc = curl_easy_perform(h);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    curl_easy_cleanup(h);  // a broken connection is not put back in the pool
+    throw std::runtime_error(std::string(curl_easy_strerror(rc)) + " (" + socket_path_ + ")");
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  release(h);
+  return response;
+}
+
+}  // namespace jobq
