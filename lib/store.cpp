@@ -604,7 +604,7 @@ Job Store::request_cancel(std::int64_t job_id) {
   const std::string now = now_rfc3339();
   if (job.state == JobState::pending) {
     Stmt(db_,
-         "UPDATE jobs SET state='cancelled', reason='cancelled before it started', updated_at=? "
+         "UPDATE jobs SET state='cancelled', reason='cancel requested before it started', updated_at=? "
          "WHERE id=?")
         .bind(1, now)
         .bind(2, job_id)
