@@ -89,7 +89,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--image", *image, "Docker image to run")->required();
     c->add_option("--max-running", *max, "Jobs of this app running at once (0 = unlimited)")
         ->check(CLI::Range(0, 100000));
-    c->add_option("--env", *env, "Environment for every job, KEY=VALUE (repeatable)");
+    c->add_option("--env", *env, "Environment for every job, KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
@@ -112,8 +112,8 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("name", *name, "Application name")->required();
     c->add_option("--image", *image, "New Docker image");
     c->add_option("--max-running", *max, "New limit (0 = unlimited)")->check(CLI::Range(0, 100000));
-    c->add_option("--env", *env, "Set KEY=VALUE (repeatable)");
-    c->add_option("--unset-env", *unset, "Remove KEY (repeatable)");
+    c->add_option("--env", *env, "Set KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
+    c->add_option("--unset-env", *unset, "Remove KEY (repeatable)")->type_size(1)->allow_extra_args(false);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
@@ -199,9 +199,9 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     auto command = std::make_shared<std::vector<std::string>>();
     c->add_option("app", *app, "Application to run the job in")->required();
     c->add_option("command", *command, "Command and arguments, after -- (default: the image's)");
-    c->add_option("--env", *env, "Extra environment, KEY=VALUE (repeatable)");
+    c->add_option("--env", *env, "Extra environment, KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
     c->add_option("--message", *message, "JSON handed to the job as JOBQ_MESSAGE; @FILE reads a file, @- stdin");
-    c->add_option("--label", *labels, "Label, KEY=VALUE (repeatable); also set on the container");
+    c->add_option("--label", *labels, "Label, KEY=VALUE (repeatable); also set on the container")->type_size(1)->allow_extra_args(false);
     c->add_flag("-q,--quiet", *quiet, "Print only the job id");
     c->add_flag("--json", *as_json, "Print the new job as JSON");
     c->callback([=, &g, &action] {

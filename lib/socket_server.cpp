@@ -34,6 +34,8 @@ bool Mailbox::is_open(std::uint64_t conn) {
 }
 
 namespace {
+constexpr std::chrono::seconds kDrainTime{2};
+
 std::runtime_error sys_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
 }
@@ -189,6 +191,17 @@ void SocketServer::next_request(std::uint64_t id, Conn& c) {
 
 void SocketServer::read_from(std::uint64_t id, Conn& c) {
   char buf[65536];
+  if (c.draining) {
+    // Discard what a refused client still sends, so that closing does not
+    // reset the connection before it has read our error.
+    for (;;) {
+      const ssize_t n = ::read(c.fd, buf, sizeof buf);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) c.peer_closed = true;
+      return;
+    }
+  }
   for (;;) {
     if (c.in.size() > opts_.max_line + 1) break;  // stop reading; next_request reports it
     const ssize_t n = ::read(c.fd, buf, sizeof buf);
@@ -253,7 +266,8 @@ void SocketServer::run(const std::atomic<bool>& stop) {
     fds.push_back({listen_fd_, POLLIN, 0});
     for (auto& [id, c] : conns_) {
       short events = 0;
-      if (!c.busy && !c.close_after_write && !c.peer_closed) events |= POLLIN;
+      if ((!c.busy && !c.close_after_write && !c.peer_closed) || (c.draining && !c.peer_closed))
+        events |= POLLIN;
       if (!c.out.empty()) events |= POLLOUT;
       // A hung-up peer with nothing to write is left out: poll would report
       // POLLHUP on it forever.
@@ -275,10 +289,17 @@ void SocketServer::run(const std::atomic<bool>& stop) {
       if (!c.out.empty()) write_to(c);
       if (c.out.empty()) next_request(ids[i], c);  // pipelined requests
       if (!c.out.empty()) write_to(c);
+      if (c.close_after_write && c.out.empty() && !c.draining && !c.peer_closed) {
+        ::shutdown(c.fd, SHUT_WR);
+        c.draining = true;
+        c.last_activity = now;
+      }
       const bool idle = !c.busy && now - c.last_activity > opts_.idle_timeout;
-      const bool done = c.out.empty() && (c.close_after_write || (c.peer_closed && !c.busy));
+      const bool drained = c.draining && (c.peer_closed || now - c.last_activity > kDrainTime);
       // A peer that closed only its writing side still gets its reply.
-      if (done || idle) close_conn(ids[i]);
+      const bool done = c.out.empty() && !c.draining &&
+                        (c.close_after_write || (c.peer_closed && !c.busy));
+      if (done || drained || idle) close_conn(ids[i]);
     }
   }
 }

@@ -85,6 +85,7 @@ class SocketServer {
     bool busy = false;          // a request is being served
     bool close_after_write = false;
     bool peer_closed = false;
+    bool draining = false;  // error sent, write side shut: discard input until EOF
     std::chrono::steady_clock::time_point last_activity;
   };
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what jobq needs to build, run and be tested, from Debian's packages,
+# skipping what is already there. Needs root (or sudo) when anything is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libcli11-dev libsqlite3-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev doctest-dev
+  docker.io busybox-static
+  jq socat sqlite3 procps
+)
+# Extra tools for the test suite only.
+if [[ ${1:-} == --test ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "jobq: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "jobq: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

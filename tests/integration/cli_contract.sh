@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The CLI's documented exit codes and messages, the socket's mode, one daemon
+# per state directory, deleting applications, and a clean SIGTERM that leaves
+# running containers alone and picks them up again on the next start.
+source "$(dirname "$0")/lib.sh"
+
+rc=0; "$JOBQ" --socket "$WORK/nobody.sock" status 2>"$WORK/err" || rc=$?
+assert_eq 69 "$rc" "daemon unreachable"
+grep -q "jobqd is not running at $WORK/nobody.sock" "$WORK/err" || fail "unreachable message: $(cat "$WORK/err")"
+
+start_daemon
+assert_eq 660 "$(stat -c %a "$JOBQ_SOCKET")" "socket mode"
+rc=0; "$JOBQ" enqueue 2>/dev/null || rc=$?;                   assert_eq 64 "$rc" "missing argument"
+rc=0; "$JOBQ" stauts 2>"$WORK/err" || rc=$?;                  assert_eq 64 "$rc" "unknown subcommand"
+grep -q "did you mean 'status'" "$WORK/err" || fail "no suggestion for a misspelt command"
+rc=0; "$JOBQ" show 999999 2>/dev/null || rc=$?;              assert_eq 66 "$rc" "no such job"
+rc=0; "$JOBQ" show abc 2>/dev/null || rc=$?;                 assert_eq 64 "$rc" "malformed job id"
+rc=0; "$JOBQ" enqueue nosuchapp -- true 2>/dev/null || rc=$?; assert_eq 66 "$rc" "no such application"
+rc=0; "$JOBQ" app create t --image "$TEST_IMAGE" --env 1BAD=x 2>/dev/null || rc=$?
+assert_eq 1 "$rc" "invalid env name refused"
+"$JOBQ" app create t --image "$TEST_IMAGE" --max-running 1 >/dev/null
+rc=0; "$JOBQ" app create t --image "$TEST_IMAGE" 2>/dev/null || rc=$?; assert_eq 1 "$rc" "duplicate application"
+rc=0; "$JOBQ" enqueue t --message '{not json' -- true 2>/dev/null || rc=$?; assert_eq 64 "$rc" "invalid --message"
+
+# A second daemon on the same state directory refuses to start.
+rc=0; timeout 10 "$JOBQD" --socket "$WORK/other.sock" --state-dir "$WORK/state" 2>"$WORK/err" || rc=$?
+assert_eq 1 "$rc" "second daemon on one state dir"
+grep -q "already using the state directory" "$WORK/err" || fail "second daemon message: $(cat "$WORK/err")"
+
+long=$(enq t -- sh -c 'sleep 3; exit 5')
+queued=$(enq t -- sh -c 'exit 0')
+rc=0; "$JOBQ" wait --timeout 200ms "$long" 2>/dev/null || rc=$?; assert_eq 124 "$rc" "wait timed out"
+
+# Deleting an application with unfinished jobs is refused unless forced.
+rc=0; "$JOBQ" app delete t 2>/dev/null || rc=$?; assert_eq 1 "$rc" "delete of a busy application"
+assert_eq t "$("$JOBQ" app show t --json | jq -r .app.name)" "application still there"
+
+# SIGTERM: exits 0 and leaves the running container alone.
+for _ in $(seq 1 100); do
+  [[ $(job_field "$long" .state) == running ]] && break
+  sleep 0.1
+done
+name=$(job_field "$long" '.attempts[0].container_name')
+rc=0; stop_daemon TERM || rc=$?
+assert_eq 0 "$rc" "jobqd exit status on SIGTERM"
+assert_eq true "$(docker inspect -f '{{.State.Running}}' "$name")" "container still running after jobqd stopped"
+[[ ! -e $JOBQ_SOCKET ]] || fail "socket left behind after a clean stop"
+
+# Start again: the running job is picked up and its true result recorded.
+start_daemon
+rc=0; "$JOBQ" wait --timeout 60s "$long" || rc=$?
+assert_eq 5 "$rc" "exit code of the job that ran across the restart"
+assert_eq "$(job_field "$long" .finished_at)" "$(job_field "$long" '.attempts[0].finished_at')" "finish time"
+rc=0; "$JOBQ" wait --timeout 60s "$queued" || rc=$?; assert_eq 0 "$rc" "queued job ran after the restart"
+"$JOBQ" app delete t >/dev/null
+rc=0; "$JOBQ" app show t 2>/dev/null || rc=$?; assert_eq 66 "$rc" "deleted application"
+echo "PASS"

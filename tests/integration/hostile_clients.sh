@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The daemon survives clients that send garbage: each gets a clear error (or
+# is closed), and afterwards jobqd still serves a normal enqueue and the store
+# is intact.
+source "$(dirname "$0")/lib.sh"
+start_daemon --idle-timeout 2s
+"$JOBQ" app create t --image "$TEST_IMAGE" >/dev/null
+before=$(enq t -- sh -c 'exit 0')
+"$JOBQ" wait "$before"
+
+send() {  # raw request bytes on stdin -> the daemon's one reply line
+  timeout 10 socat -t 5 - "UNIX-CONNECT:$JOBQ_SOCKET" | head -n 1
+}
+error_code() { jq -r '.error.code' 2>/dev/null; }
+
+assert_eq bad_request "$(printf 'garbage\n' | send | error_code)" "garbage line"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"show","args":{"id":1}\n' | send | error_code)" "truncated JSON"
+assert_eq bad_request "$(printf '[1,2,3]\n' | send | error_code)" "JSON that is not an object"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"show","args":{"id":"one"}}\n' | send | error_code)" "wrong type"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"show","args":{"id":1,"evil":true}}\n' | send | error_code)" "unknown field"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"shw"}\n' | send | error_code)" "unknown command"
+assert_eq unsupported_version "$(printf '{"v":99,"cmd":"status"}\n' | send | error_code)" "future protocol version"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"status"\0}\n' | send | error_code)" "NUL byte"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"enqueue","args":{"app":"t","env":{"A":"x\\u0000y"}}}\n' | send | error_code)" "NUL inside a JSON string"
+assert_eq bad_request "$(printf '{"v":1,"cmd":"enqueue","args":{"app":"t","labels":{"jobq.job":"1"}}}\n' | send | error_code)" "reserved label"
+assert_eq not_found "$(printf '{"v":1,"cmd":"show","args":{"id":424242}}\n' | send | error_code)" "unknown job"
+# A 2 MiB line without a newline: too_large, then the connection is closed.
+assert_eq too_large "$(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' | send | error_code)" "2 MiB line"
+# A client that sends half a request and vanishes, and one that sends nothing.
+printf '{"v":1,"cmd":"sta' | timeout 2 socat -t 0.1 - "UNIX-CONNECT:$JOBQ_SOCKET" >/dev/null || true
+timeout 5 socat -t 4 /dev/null "UNIX-CONNECT:$JOBQ_SOCKET" >/dev/null || true
+# 200 idle connections at once do not stop a normal client.
+idle_pids=()
+for _ in $(seq 1 200); do
+  sleep 3 | socat - "UNIX-CONNECT:$JOBQ_SOCKET" >/dev/null 2>&1 &
+  idle_pids+=($!)
+done
+sleep 0.5
+after=$(enq t -- sh -c 'exit 7')
+rc=0; "$JOBQ" wait --timeout 60s "$after" || rc=$?
+assert_eq 7 "$rc" "a normal job after the garbage"
+for p in "${idle_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+
+kill -0 "$DAEMON_PID" || fail "jobqd died"
+assert_eq succeeded "$(job_field "$before" .state)" "job recorded before the garbage"
+stop_daemon
+assert_eq ok "$(sqlite3 "$WORK/state/jobq.db" 'PRAGMA integrity_check')" "store integrity"
+echo "PASS"

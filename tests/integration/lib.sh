@@ -1,0 +1,102 @@
+# Sourced by every integration test. Each test gets its own jobqd (own socket,
+# state directory and instance id) against the real dockerd, and removes what
+# it made: its daemon (by pid) and the containers labelled with its run id.
+# Exit 125 means "cannot run here" (no engine), which CTest reports as a skip;
+# with JOBQ_REQUIRE_DOCKER=1 (the test command sets it) that is a failure.
+set -euo pipefail
+
+: "${JOBQ:?path to the jobq binary}"
+: "${JOBQD:?path to the jobqd binary}"
+TEST_IMAGE=${JOBQ_TEST_IMAGE:-jobq-test-busybox:latest}
+TEST_NAME=$(basename "$0" .sh)
+
+if ! docker info >/dev/null 2>&1; then
+  if [[ ${JOBQ_REQUIRE_DOCKER:-0} == 1 ]]; then
+    echo "FAIL: no Docker engine answers" >&2
+    exit 1
+  fi
+  echo "SKIP: no Docker engine answers" >&2
+  exit 125
+fi
+if ! docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then
+  echo "FAIL: test image $TEST_IMAGE is missing (packaging/make-test-image.sh builds it)" >&2
+  exit 1
+fi
+
+WORK=$(mktemp -d "/tmp/jobq-it-$TEST_NAME.XXXXXX")
+RUN_ID=$(basename "$WORK")
+export JOBQ_SOCKET=$WORK/jobq.sock
+DAEMON_PID=
+DAEMON_LOG=$WORK/jobqd.log
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+assert_eq() {  # expected actual what
+  [[ $1 == "$2" ]] || fail "$3: expected '$1', got '$2'"
+}
+
+cleanup() {
+  local rc=$?
+  stop_daemon || true
+  local ids
+  ids=$(docker ps -aq --filter "label=jobq-test-run=$RUN_ID" 2>/dev/null || true)
+  [[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+  if [[ $rc -ne 0 && $rc -ne 125 && -f $DAEMON_LOG ]]; then
+    echo "---- jobqd log ($TEST_NAME) ----" >&2
+    tail -n 60 "$DAEMON_LOG" >&2
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+
+# start_daemon [jobqd options...]: starts jobqd on this test's socket and state
+# directory, detached from our output, and waits until it answers.
+start_daemon() {
+  setsid "$JOBQD" --socket "$JOBQ_SOCKET" --state-dir "$WORK/state" --poll-interval 200ms \
+    --stop-grace 2s --log-level debug "$@" >>"$DAEMON_LOG" 2>&1 </dev/null &
+  DAEMON_PID=$!
+  for _ in $(seq 1 100); do
+    if "$JOBQ" status >/dev/null 2>&1; then return 0; fi
+    kill -0 "$DAEMON_PID" 2>/dev/null || fail "jobqd exited at start"
+    sleep 0.1
+  done
+  fail "jobqd did not answer within 10 s"
+}
+
+# stop_daemon [signal]: stops our jobqd and waits; returns its exit status.
+stop_daemon() {
+  [[ -n $DAEMON_PID ]] || return 0
+  local pid=$DAEMON_PID rc=0
+  DAEMON_PID=
+  kill -"${1:-TERM}" "$pid" 2>/dev/null || return 0
+  wait "$pid" || rc=$?
+  return $rc
+}
+
+# enq APP [jobq enqueue options] -- CMD...: enqueue labelled with this run's id, prints the id.
+enq() {
+  local app=$1
+  shift
+  "$JOBQ" enqueue "$app" -q --label "jobq-test-run=$RUN_ID" "$@"
+}
+
+job_field() {  # id jq-filter
+  "$JOBQ" show "$1" --json | jq -r ".job$2"
+}
+
+# Nanoseconds since the epoch of a Docker RFC 3339 time (fraction padded to 9).
+to_ns() {
+  local t=$1 secs frac
+  secs=$(date -u -d "${t%%.*}Z" +%s 2>/dev/null || date -u -d "${t%Z}" +%s)
+  frac=0
+  if [[ $t == *.* ]]; then
+    frac=${t#*.}
+    frac=${frac%Z}
+    frac=$(printf '%-9s' "$frac" | tr ' ' 0)
+  fi
+  echo $((secs * 1000000000 + 10#$frac))
+}
