@@ -9,10 +9,6 @@ packages=(
   docker.io busybox-static
   jq socat sqlite3 procps
 )
-# Extra tools for the test suite only.
-if [[ ${1:-} == --test ]]; then
-  packages+=(clang libclang-rt-14-dev)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

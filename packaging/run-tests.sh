@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing (Debian packages), starts dockerd
+# when none answers, builds jobq twice (warnings as errors; then ASan+UBSan),
+# and runs the whole suite (unit tests, and integration tests against the real
+# engine with a locally built image) in each build.
+#   packaging/run-tests.sh            everything
+#   JOBQ_TEST_SANITIZE=0 ...          skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+"$root/packaging/install-deps.sh"
+
+dockerd_pid=$("$root/packaging/ensure-dockerd.sh")
+stop_dockerd() {
+  # Only the dockerd this script started, by its pid.
+  if [[ -n $dockerd_pid ]]; then
+    kill "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+}
+trap stop_dockerd EXIT
+
+jobs=$(nproc)
+export JOBQ_REQUIRE_DOCKER=1
+
+run_suite() {  # build-dir cmake-options...
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -DJOBQ_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
+}
+
+echo "== build and test (warnings as errors)"
+run_suite "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [[ ${JOBQ_TEST_SANITIZE:-1} == 1 ]]; then
+  echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DJOBQ_SANITIZE=ON
+fi
