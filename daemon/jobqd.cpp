@@ -15,6 +15,7 @@
 
 #include "daemon_commands.hpp"
 #include "docker_engine.hpp"
+#include "event_watcher.hpp"
 #include "paths.hpp"
 #include "time_util.hpp"
 
@@ -148,13 +149,17 @@ int serve(const Options& o) {
   });
   signal_thread.detach();
 
+  EventWatcher events(engine, store.instance(), [&] { poller.kick(); });
+
   waits.start();
   poller.start();
   runner.start();
+  events.start();
   spdlog::info("jobqd {} listening on {} (state in {}, instance {})", JOBQ_VERSION, socket_path,
                state_dir, store.instance());
   server.run(stop);
 
+  events.stop();
   runner.stop();  // lets launches in flight commit; queued ones resume next start
   poller.stop();
   waits.stop();

@@ -74,9 +74,10 @@ DockerEngine::DockerEngine(std::string socket_path) : http_(std::move(socket_pat
 
 HttpResponse DockerEngine::call(const std::string& method, const std::string& path,
                                 const std::string* body, long timeout_ms,
-                                const std::function<void(std::string_view)>& on_body) {
+                                const std::function<void(std::string_view)>& on_body,
+                                const std::function<bool()>& keep_going) {
   try {
-    return http_.request(method, path, body, timeout_ms, on_body);
+    return http_.request(method, path, body, timeout_ms, on_body, keep_going);
   } catch (const std::runtime_error& e) {
     throw EngineError(EngineError::Kind::unreachable, 0,
                       std::string("cannot reach the Docker engine: ") + e.what());
@@ -159,6 +160,32 @@ void DockerEngine::logs(const std::string& id, const LogChunkFn& sink) {
                           "/logs?stdout=1&stderr=1&follow=0",
                       nullptr, 300'000, [&](std::string_view bytes) { demux.feed(bytes); });
   if (r.status != 200) throw_for(r, "logs " + id);
+}
+
+void DockerEngine::watch_deaths(const std::string& instance,
+                                const std::function<bool()>& keep_going,
+                                const std::function<void()>& on_event) {
+  const nlohmann::json filters{{"type", {"container"}},
+                               {"event", {"die"}},
+                               {"label", {"jobq.instance=" + instance}}};
+  std::string pending;
+  const auto r = call(
+      "GET", prefix() + "/events?filters=" + url_escape(filters.dump()), nullptr, 0,
+      [&](std::string_view bytes) {
+        // One JSON object per line; the content does not matter (see engine.hpp).
+        pending.append(bytes);
+        std::size_t nl;
+        bool any = false;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          pending.erase(0, nl + 1);
+          any = true;
+        }
+        if (pending.size() > 1 << 20) pending.clear();
+        if (any) on_event();
+      },
+      keep_going);
+  if (r.status != 200) throw_for(r, "events");
+  if (keep_going()) throw EngineError(EngineError::Kind::unreachable, 0, "the events stream ended");
 }
 
 void DockerEngine::remove(const std::string& id) {

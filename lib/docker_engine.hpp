@@ -32,12 +32,15 @@ class DockerEngine final : public Engine {
   void stop(const std::string& id_or_name, int grace_seconds) override;
   void logs(const std::string& id_or_name, const LogChunkFn& sink) override;
   void remove(const std::string& id_or_name) override;
+  void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
+                    const std::function<void()>& on_event) override;
 
  private:
   std::string prefix();  // "/v1.41", negotiating on first use
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string* body = nullptr, long timeout_ms = 60'000,
-                    const std::function<void(std::string_view)>& on_body = {});
+                    const std::function<void(std::string_view)>& on_body = {},
+                    const std::function<bool()>& keep_going = {});
 
   UnixHttpClient http_;
   std::mutex mu_;

@@ -71,6 +71,16 @@ class Engine {
   // Streams the container's whole output, demultiplexed, to `sink`.
   virtual void logs(const std::string& id_or_name, const LogChunkFn& sink) = 0;
   virtual void remove(const std::string& id_or_name) = 0;
+  // Blocks, calling on_event each time a container labelled
+  // jobq.instance=<instance> dies, until keep_going() is false (returns) or
+  // the stream breaks (throws EngineError). Events are hints, never the
+  // truth: they only say "inspect now". The default has no events.
+  virtual void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
+                            const std::function<void()>& on_event) {
+    (void)instance;
+    (void)keep_going;
+    (void)on_event;
+  }
 };
 
 // Parses the body of GET /containers/{id}/json. Throws std::invalid_argument

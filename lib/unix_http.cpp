@@ -31,6 +31,11 @@ size_t on_write(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* keep_going = static_cast<const std::function<bool()>*>(user);
+  return (*keep_going)() ? 0 : 1;
+}
+
 size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * nmemb;
@@ -81,7 +86,8 @@ void UnixHttpClient::release(void* handle) {
 
 HttpResponse UnixHttpClient::request(const std::string& method, const std::string& path,
                                      const std::string* json_body, long timeout_ms,
-                                     const std::function<void(std::string_view)>& on_body) {
+                                     const std::function<void(std::string_view)>& on_body,
+                                     const std::function<bool()>& keep_going) {
   CURL* h = static_cast<CURL*>(acquire());
   curl_easy_reset(h);
   HttpResponse response;
@@ -97,6 +103,11 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+  if (keep_going) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &keep_going);
+  }
   curl_slist* headers = nullptr;
   if (json_body) {
     headers = curl_slist_append(headers, "Content-Type: application/json");

@@ -1,0 +1,39 @@
+#include "event_watcher.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace jobq {
+
+EventWatcher::EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death)
+    : engine_(engine), instance_(std::move(instance)), on_death_(std::move(on_death)) {}
+
+EventWatcher::~EventWatcher() { stop(); }
+
+void EventWatcher::start() {
+  thread_ = std::thread([this] {
+    std::chrono::milliseconds backoff{500};
+    const auto keep_going = [this] { return !kicker_.stopped(); };
+    while (keep_going()) {
+      try {
+        engine_.watch_deaths(instance_, keep_going, [this] { on_death_(); });
+      } catch (const EngineError& e) {
+        if (!keep_going()) break;
+        spdlog::debug("events: {}; reconnecting in {} ms", e.what(), backoff.count());
+      }
+      // Whatever died while the stream was down is found by the poller;
+      // one kick covers the gap.
+      on_death_();
+      if (!kicker_.wait_for(backoff)) break;
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
+    }
+  });
+}
+
+void EventWatcher::stop() {
+  kicker_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace jobq

@@ -1,0 +1,33 @@
+// EventWatcher: the fast path beside the poller. It follows the engine's
+// event stream for this instance's containers and kicks the poller the moment
+// one dies, so results are recorded within milliseconds instead of at the
+// next poll. The poller alone is correct without it (events can be missed,
+// and dockerd does not replay them across its restart); the stream is
+// reconnected with capped backoff whenever it breaks.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "engine.hpp"
+#include "work_pool.hpp"
+
+namespace jobq {
+
+class EventWatcher {
+ public:
+  EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death);
+  ~EventWatcher();
+  void start();
+  void stop();
+
+ private:
+  Engine& engine_;
+  std::string instance_;
+  std::function<void()> on_death_;
+  Kicker kicker_;
+  std::thread thread_;
+};
+
+}  // namespace jobq
