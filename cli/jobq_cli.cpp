@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -175,6 +176,40 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
   }
 }
 
+// A wait outlives jobqd restarts (an upgrade, a SIGTERM): running jobs do, so
+// the script waiting on them should too. Reconnects for up to 5 minutes.
+json wait_through_restarts(Client client, json args) {
+  const auto give_up_after = std::chrono::minutes(5);
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (args.contains("timeout_ms"))
+    deadline = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
+  for (;;) {
+    try {
+      return client.call("wait", args);
+    } catch (const ConnectionLost& e) {
+      std::cerr << "jobq: " << e.what() << "; reconnecting\n";
+    }
+    const auto lost_at = std::chrono::steady_clock::now();
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (deadline && std::chrono::steady_clock::now() >= *deadline)
+        throw ProtocolError(ErrorCode::timeout, "the job(s) did not finish in time");
+      try {
+        client.call("status", json::object(), std::chrono::seconds(30));
+        break;
+      } catch (const ClientError&) {
+        if (std::chrono::steady_clock::now() - lost_at > give_up_after) throw;
+      }
+    }
+    if (deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      args["timeout_ms"] = std::max<std::int64_t>(0, left.count());
+    }
+  }
+}
+
 int wait_exit_code(const json& jobs) {
   for (const auto& j : jobs) {
     const std::string state = j.value("state", "");
@@ -302,7 +337,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
           if (!d) throw UsageError("--timeout '" + *timeout + "' is not a duration (e.g. 30s, 10m, 1h)");
           args["timeout_ms"] = d->count();
         }
-        const json r = g.client().call("wait", args);
+        const json r = wait_through_restarts(g.client(), args);
         if (*as_json) {
           print_json(render::envelope("jobs", r["jobs"]));
         } else if (::isatty(STDOUT_FILENO)) {

@@ -68,8 +68,8 @@ nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
     if (rc == 0) continue;
     const ssize_t n = ::read(s.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ClientError(std::string("lost the connection to jobqd: ") + std::strerror(errno));
-    if (n == 0) throw ClientError("jobqd closed the connection without answering");
+    if (n < 0) throw ConnectionLost(std::string("lost the connection to jobqd: ") + std::strerror(errno));
+    if (n == 0) throw ConnectionLost("jobqd closed the connection without answering");
     in.append(buf, static_cast<std::size_t>(n));
   }
 }

@@ -18,6 +18,13 @@ class ClientError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The connection broke after the request was sent (jobqd stopped or
+// restarted): the request may or may not have taken effect.
+class ConnectionLost : public ClientError {
+ public:
+  using ClientError::ClientError;
+};
+
 class Client {
  public:
   explicit Client(std::string socket_path) : path_(std::move(socket_path)) {}

@@ -299,7 +299,7 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
   Engine& engine = ctx.engine;
   ctx.engine_calls.submit([&engine, result, reply]() mutable {
     try {
-      result["engine"] = {{"reachable", true}, {"api_version", engine.api_version()}};
+      result["engine"] = {{"reachable", true}, {"api_version", engine.ping()}};
     } catch (const EngineError& e) {
       result["engine"] = {{"reachable", false}, {"error", e.what()}};
     }

@@ -103,6 +103,13 @@ std::string DockerEngine::api_version() {
   return version_;
 }
 
+std::string DockerEngine::ping() {
+  const std::string version = api_version();
+  const auto r = call("GET", "/_ping", nullptr, 10'000);
+  if (r.status != 200) throw_for(r, "ping");
+  return version;
+}
+
 std::string DockerEngine::prefix() { return "/v" + api_version(); }
 
 std::string DockerEngine::create(const ContainerSpec& spec) {

@@ -26,6 +26,7 @@ class DockerEngine final : public Engine {
   explicit DockerEngine(std::string socket_path);
 
   std::string api_version() override;
+  std::string ping() override;
   std::string create(const ContainerSpec& spec) override;
   void start(const std::string& id_or_name) override;
   std::optional<ContainerState> inspect(const std::string& id_or_name) override;

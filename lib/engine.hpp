@@ -62,6 +62,9 @@ class Engine {
   virtual ~Engine() = default;
   // Negotiated API version, e.g. "1.41". Throws EngineError when unreachable.
   virtual std::string api_version() = 0;
+  // Asks the engine now (not a cached answer); throws EngineError when it
+  // does not answer. Returns the negotiated API version.
+  virtual std::string ping() { return api_version(); }
   // Returns the new container's id. A name already taken throws kind conflict.
   virtual std::string create(const ContainerSpec& spec) = 0;
   virtual void start(const std::string& id_or_name) = 0;

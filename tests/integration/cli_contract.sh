@@ -9,6 +9,7 @@ assert_eq 69 "$rc" "daemon unreachable"
 grep -q "jobqd is not running at $WORK/nobody.sock" "$WORK/err" || fail "unreachable message: $(cat "$WORK/err")"
 
 start_daemon
+assert_eq true "$("$JOBQ" status --json | jq .status.engine.reachable)" "engine reachable in status"
 assert_eq 660 "$(stat -c %a "$JOBQ_SOCKET")" "socket mode"
 rc=0; "$JOBQ" enqueue 2>/dev/null || rc=$?;                   assert_eq 64 "$rc" "missing argument"
 rc=0; "$JOBQ" stauts 2>"$WORK/err" || rc=$?;                  assert_eq 64 "$rc" "unknown subcommand"
@@ -41,6 +42,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 name=$(job_field "$long" '.attempts[0].container_name')
+# A wait that is under way when jobqd stops reconnects and still gets the result.
+"$JOBQ" wait "$long" >"$WORK/bgwait.out" 2>&1 &
+bg_wait=$!
+sleep 0.3
 rc=0; stop_daemon TERM || rc=$?
 assert_eq 0 "$rc" "jobqd exit status on SIGTERM"
 assert_eq true "$(docker inspect -f '{{.State.Running}}' "$name")" "container still running after jobqd stopped"
@@ -50,6 +55,8 @@ assert_eq true "$(docker inspect -f '{{.State.Running}}' "$name")" "container st
 start_daemon
 rc=0; "$JOBQ" wait --timeout 60s "$long" || rc=$?
 assert_eq 5 "$rc" "exit code of the job that ran across the restart"
+rc=0; wait "$bg_wait" || rc=$?
+assert_eq 5 "$rc" "a jobq wait that spanned the restart (output: $(cat "$WORK/bgwait.out"))"
 assert_eq "$(job_field "$long" .finished_at)" "$(job_field "$long" '.attempts[0].finished_at')" "finish time"
 rc=0; "$JOBQ" wait --timeout 60s "$queued" || rc=$?; assert_eq 0 "$rc" "queued job ran after the restart"
 "$JOBQ" app delete t >/dev/null
