@@ -14,6 +14,7 @@
 #include "paths.hpp"
 #include "protocol.hpp"
 #include "render.hpp"
+#include "suggest.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -401,18 +402,6 @@ std::string hint_for(ErrorCode c) {
   }
 }
 
-std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 }  // namespace
 
 int jobq_main(int argc, char** argv) {
@@ -429,17 +418,10 @@ int jobq_main(int argc, char** argv) {
   // An unknown subcommand gets a suggestion, not just "not expected".
   if (argc > 1 && argv[1][0] != '-') {
     const std::string given = argv[1];
-    bool known = false;
-    std::string best;
-    std::size_t best_d = 3;
-    for (const auto* sub : root.get_subcommands({})) {
-      known = known || sub->get_name() == given;
-      if (const auto d = distance(given, sub->get_name()); d < best_d) {
-        best_d = d;
-        best = sub->get_name();
-      }
-    }
-    if (!known) {
+    std::vector<std::string> names;
+    for (const auto* sub : root.get_subcommands({})) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), given) == names.end()) {
+      const std::string best = nearest_name(given, names);
       std::cerr << "jobq: error: unknown command '" << given << "'";
       if (!best.empty()) std::cerr << "; did you mean '" << best << "'?";
       std::cerr << " (see 'jobq --help')\n";

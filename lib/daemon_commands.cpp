@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol.hpp"
+#include "suggest.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -323,18 +324,6 @@ constexpr Command kCommands[] = {
     {"cancel", false, false, cancel},
 };
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 ErrorCode code_for(const StoreError& e) {
   switch (e.kind()) {
     case StoreError::Kind::not_found: return ErrorCode::not_found;
@@ -348,16 +337,9 @@ ErrorCode code_for(const StoreError& e) {
 }  // namespace
 
 std::string nearest_command(std::string_view unknown) {
-  std::string best;
-  std::size_t best_d = 3;  // farther than this is no suggestion
-  for (const auto& c : kCommands) {
-    const auto d = edit_distance(unknown, c.name);
-    if (d < best_d) {
-      best_d = d;
-      best = c.name;
-    }
-  }
-  return best;
+  std::vector<std::string> names;
+  for (const auto& c : kCommands) names.emplace_back(c.name);
+  return nearest_name(unknown, names);
 }
 
 void dispatch_request(DaemonContext& ctx, std::string_view line, const PeerCred& peer,

@@ -198,15 +198,18 @@ App Store::create_app(const App& app) {
   App a = app;
   a.created_at = a.updated_at = now_rfc3339();
   Transaction tx(db_);
-  {
-    Stmt exists(db_, "SELECT 1 FROM apps WHERE name=?");
-    exists.bind(1, a.name);
-    if (exists.step())
-      throw StoreError(StoreError::Kind::conflict, "application '" + a.name + "' already exists");
-  }
+  if (app_exists_locked(a.name))
+    throw StoreError(StoreError::Kind::conflict, "application '" + a.name + "' already exists");
+  write_app_locked(a);
+  tx.commit();
+  return a;
+}
+
+void Store::write_app_locked(const App& a) {
   Stmt(db_,
        "INSERT INTO apps(name, image, max_running, env, created_at, updated_at) "
-       "VALUES(?,?,?,?,?,?)")
+       "VALUES(?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET image=excluded.image, "
+       "max_running=excluded.max_running, env=excluded.env, updated_at=excluded.updated_at")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -214,8 +217,12 @@ App Store::create_app(const App& app) {
       .bind(5, a.created_at)
       .bind(6, a.updated_at)
       .run();
-  tx.commit();
-  return a;
+}
+
+bool Store::app_exists_locked(const std::string& name) {
+  Stmt exists(db_, "SELECT 1 FROM apps WHERE name=?");
+  exists.bind(1, name);
+  return exists.step();
 }
 
 std::optional<App> Store::get_app(const std::string& name) {
@@ -249,13 +256,7 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   for (const auto& k : update.unset_env) a.env.erase(k);
   for (const auto& [k, v] : update.set_env) a.env[k] = v;
   a.updated_at = now_rfc3339();
-  Stmt(db_, "UPDATE apps SET image=?, max_running=?, env=?, updated_at=? WHERE name=?")
-      .bind(1, a.image)
-      .bind(2, a.max_running)
-      .bind(3, json(a.env).dump())
-      .bind(4, a.updated_at)
-      .bind(5, a.name)
-      .run();
+  write_app_locked(a);
   tx.commit();
   return a;
 }
@@ -263,12 +264,8 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
 std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  {
-    Stmt exists(db_, "SELECT 1 FROM apps WHERE name=?");
-    exists.bind(1, name);
-    if (!exists.step())
-      throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
-  }
+  if (!app_exists_locked(name))
+    throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
   std::vector<std::int64_t> active;
   {
     Stmt st(db_,
@@ -304,12 +301,8 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
 Job Store::enqueue(const NewJob& nj) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  {
-    Stmt exists(db_, "SELECT 1 FROM apps WHERE name=?");
-    exists.bind(1, nj.app);
-    if (!exists.step())
-      throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
-  }
+  if (!app_exists_locked(nj.app))
+    throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
   const std::string now = now_rfc3339();
   Stmt ins(db_,
            "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "

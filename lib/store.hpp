@@ -132,6 +132,8 @@ class Store {
 
  private:
   void migrate();
+  void write_app_locked(const App& app);
+  bool app_exists_locked(const std::string& name);
   Job load_job_locked(std::int64_t id);
   std::vector<Attempt> load_attempts_locked(std::int64_t job_id);
 
