@@ -41,11 +41,15 @@ void table(std::ostream& out, const std::vector<std::vector<std::string>>& rows)
 std::string shell_join(const json& argv) {
   if (!argv.is_array()) return "(image default)";
   std::string out;
+  bool first = true;
   for (const auto& a : argv) {
     const std::string s = a.is_string() ? a.get<std::string>() : a.dump();
     if (!out.empty()) out += ' ';
-    const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,@%+").find(c) != std::string_view::npos;
+    // '=' is plain except in the first word, where a shell reads an assignment.
+    const std::string_view safe = first ? "-_./:,@%+" : "-_./=:,@%+";
+    first = false;
+    const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || safe.find(c) != std::string_view::npos;
     });
     if (plain) {
       out += s;

@@ -4,28 +4,41 @@
 
 namespace jobq {
 
-ContainerState parse_inspect(std::string_view body) {
+namespace {
+// A field that is present must have its documented type: a malformed answer
+// is refused (and asked again later), never read as a guess.
+bool flag(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw std::invalid_argument(std::string("inspect: ") + key + " is not a boolean");
+  return it->get<bool>();
+}
+
+std::string text(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return {};
+  if (!it->is_string()) throw std::invalid_argument(std::string("inspect: ") + key + " is not a string");
+  return it->get<std::string>();
+}
+
+ContainerState parse_inspect_document(std::string_view body) {
   const auto doc = nlohmann::json::parse(body, nullptr, false);
   if (!doc.is_object() || !doc.contains("State") || !doc["State"].is_object())
     throw std::invalid_argument("engine answered an inspect without State");
   const auto& st = doc["State"];
-  auto str = [](const nlohmann::json& o, const char* key) -> std::string {
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
   ContainerState out;
-  out.id = str(doc, "Id");
-  out.status = str(st, "Status");
-  out.running = st.value("Running", false);
-  if (auto it = st.find("ExitCode"); it != st.end() && it->is_number_integer()) {
+  out.id = text(doc, "Id");
+  out.status = text(st, "Status");
+  out.running = flag(st, "Running");
+  if (auto it = st.find("ExitCode"); it != st.end() && !it->is_null()) {
+    if (!it->is_number_integer()) throw std::invalid_argument("inspect: ExitCode is not an integer");
     const auto code = it->get<long long>();
     out.exit_code = code >= -1'000'000 && code <= 1'000'000 ? static_cast<int>(code) : -1;
   }
-  out.oom_killed = st.contains("OOMKilled") && st["OOMKilled"].is_boolean() &&
-                   st["OOMKilled"].get<bool>();
-  out.error = str(st, "Error");
-  out.started_at = str(st, "StartedAt");
-  out.finished_at = str(st, "FinishedAt");
+  out.oom_killed = flag(st, "OOMKilled");
+  out.error = text(st, "Error");
+  out.started_at = text(st, "StartedAt");
+  out.finished_at = text(st, "FinishedAt");
   if (auto cfg = doc.find("Config"); cfg != doc.end() && cfg->is_object()) {
     if (auto labels = cfg->find("Labels"); labels != cfg->end() && labels->is_object()) {
       for (const auto& [k, v] : labels->items())
@@ -33,6 +46,15 @@ ContainerState parse_inspect(std::string_view body) {
     }
   }
   return out;
+}
+}  // namespace
+
+ContainerState parse_inspect(std::string_view body) {
+  try {
+    return parse_inspect_document(body);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("engine answered a malformed inspect: ") + e.what());
+  }
 }
 
 ContainerState launch_container(Engine& engine, const ContainerSpec& spec) {

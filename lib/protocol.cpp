@@ -49,10 +49,6 @@ Request parse_request(std::string_view line) {
   const json doc = json::parse(line, nullptr, false);
   if (doc.is_discarded()) throw ProtocolError(ErrorCode::bad_request, "request is not valid JSON");
   if (!doc.is_object()) throw ProtocolError(ErrorCode::bad_request, "request must be a JSON object");
-  for (const auto& [key, value] : doc.items()) {
-    if (key != "v" && key != "cmd" && key != "args")
-      throw ProtocolError(ErrorCode::bad_request, "unknown request field '" + key + "'");
-  }
   auto v = doc.find("v");
   if (v == doc.end() || !v->is_number_integer())
     throw ProtocolError(ErrorCode::bad_request, "request needs an integer 'v' (protocol version)");
@@ -60,6 +56,11 @@ Request parse_request(std::string_view line) {
     throw ProtocolError(ErrorCode::unsupported_version,
                         "protocol version " + v->dump() + " is not supported; this jobqd speaks " +
                             std::to_string(kProtocolVersion) + " (upgrade jobq or jobqd to match)");
+  // Only now, in our version, is an unknown field an error.
+  for (const auto& [key, value] : doc.items()) {
+    if (key != "v" && key != "cmd" && key != "args")
+      throw ProtocolError(ErrorCode::bad_request, "unknown request field '" + key + "'");
+  }
   auto cmd = doc.find("cmd");
   if (cmd == doc.end() || !cmd->is_string())
     throw ProtocolError(ErrorCode::bad_request, "request needs a string 'cmd'");
@@ -91,9 +92,17 @@ json decode_response(std::string_view line) {
   if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean())
     throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed response");
   if (doc["ok"].get<bool>()) return doc.value("result", json::object());
-  const json err = doc.value("error", json::object());
-  const auto code = parse_error_code(err.value("code", "internal")).value_or(ErrorCode::internal);
-  throw ProtocolError(code, err.value("message", "jobqd reported an error"));
+  const auto err = doc.find("error");
+  if (err == doc.end() || !err->is_object())
+    throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed error response");
+  const auto code_it = err->find("code");
+  const auto msg_it = err->find("message");
+  const auto code = code_it != err->end() && code_it->is_string()
+                        ? parse_error_code(code_it->get<std::string>()).value_or(ErrorCode::internal)
+                        : ErrorCode::internal;
+  throw ProtocolError(code, msg_it != err->end() && msg_it->is_string()
+                                ? msg_it->get<std::string>()
+                                : std::string("jobqd reported an error"));
 }
 
 // ---- ArgReader --------------------------------------------------------------

@@ -74,10 +74,18 @@ bool Runner::dispatch(const LaunchTicket& t) {
 void Runner::pass() {
   const auto now = std::chrono::steady_clock::now();
   // Launches that an earlier pass (or an earlier jobqd) could not complete.
+  // The in-flight set is read before the store: a launch that ends between
+  // the two reads is then no longer `starting` in the store, so it cannot be
+  // mistaken for an abandoned one and launched twice.
+  std::set<std::int64_t> in_flight_before;
+  {
+    std::lock_guard lock(mu_);
+    in_flight_before = in_flight_;
+  }
   for (const auto& t : store_.starting_attempts()) {
+    if (in_flight_before.count(t.job_id)) continue;
     {
       std::lock_guard lock(mu_);
-      if (in_flight_.count(t.job_id)) continue;
       auto b = backoff_.find(t.job_id);
       if (b != backoff_.end() && now < b->second.not_before) continue;
     }
@@ -108,6 +116,7 @@ void Runner::launch(const LaunchTicket& t) {
   failed.job_id = t.job_id;
   failed.attempt = t.attempt;
   try {
+    if (!store_.attempt_is_starting(t.job_id, t.attempt)) return;  // launched already
     if (store_.cancel_requested(t.job_id)) {
       engine_.remove(name);  // in case an earlier launch got as far as create
       failed.state = JobState::cancelled;

@@ -586,6 +586,13 @@ bool Store::cancel_requested(std::int64_t job_id) {
   return st.step() && st.i64(0) != 0;
 }
 
+bool Store::attempt_is_starting(std::int64_t job_id, int attempt) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT 1 FROM attempts WHERE job_id=? AND number=? AND state='starting'");
+  st.bind(1, job_id).bind(2, attempt);
+  return st.step();
+}
+
 Job Store::request_cancel(std::int64_t job_id) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);

@@ -124,6 +124,7 @@ class Store {
   std::vector<ActiveAttempt> running_attempts();
   void finish_attempt(const AttemptResult& result);
   bool cancel_requested(std::int64_t job_id);
+  bool attempt_is_starting(std::int64_t job_id, int attempt);
   // pending -> cancelled at once; starting/running -> cancel_requested.
   // A finished job: conflict. Returns the job afterwards.
   Job request_cancel(std::int64_t job_id);

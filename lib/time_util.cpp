@@ -43,7 +43,10 @@ std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s) {
       !read_int(s, 11, 2, h) || !read_int(s, 14, 2, mi) || !read_int(s, 17, 2, se))
     return std::nullopt;
   if (y <= 1) return std::nullopt;  // Docker's "never" time
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt;
   std::size_t pos = 19;
   std::int64_t frac = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -91,9 +94,12 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   bool any = false;
   while (pos < s.size()) {
     std::size_t start = pos;
-    while (pos < s.size() && (std::isdigit(static_cast<unsigned char>(s[pos])) || s[pos] == '.'))
+    int dots = 0;
+    while (pos < s.size() && (std::isdigit(static_cast<unsigned char>(s[pos])) || s[pos] == '.')) {
+      dots += s[pos] == '.';
       ++pos;
-    if (start == pos) return std::nullopt;
+    }
+    if (start == pos || dots > 1 || s.substr(start, pos - start) == ".") return std::nullopt;
     double value = 0;
     try {
       value = std::stod(std::string(s.substr(start, pos - start)));

@@ -1,0 +1,336 @@
+// FakeEngine: an in-memory, thread-safe jobq::Engine for unit tests.
+//
+// It behaves like dockerd where jobq relies on it: create() of a name that is
+// taken throws EngineError kind conflict (Docker's 409); start() moves
+// created -> running (an exited container runs again, as with `docker start`);
+// stop() of a running container exits it with stop_exit_code (143 = SIGTERM);
+// start of a running one, stop of a stopped one and remove of a missing one
+// succeed; inspect() of a missing container is nullopt. Times are fake but
+// shaped like Docker's: RFC 3339 in UTC with trailing zeros of the nanoseconds
+// trimmed ("2026-11-21T00:00:07.8577215Z"), from a counter, so every event
+// has a distinct, increasing time.
+//
+// Test controls: exit(), vanish(), set_logs(), set_unreachable(),
+// fail_create_with(), fail_start_with(), set_remove_hook(); and counters.
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "engine.hpp"
+
+namespace jobq::test {
+
+class FakeEngine final : public Engine {
+ public:
+  static constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
+
+  // ---- Engine ---------------------------------------------------------------
+  std::string api_version() override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    return "1.43";
+  }
+
+  std::string create(const ContainerSpec& spec) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++create_calls_;
+    if (create_failure_) throw *create_failure_;
+    if (find(spec.name))
+      throw EngineError(EngineError::Kind::conflict, 409,
+                        "Conflict. The container name \"/" + spec.name + "\" is already in use");
+    Box b;
+    b.state.id = make_id(++next_id_);
+    b.state.status = "created";
+    b.state.started_at = kZeroTime;
+    b.state.finished_at = kZeroTime;
+    b.state.labels = spec.labels;
+    b.spec = spec;
+    boxes_.emplace(spec.name, std::move(b));
+    ++creates_;
+    return boxes_.at(spec.name).state.id;
+  }
+
+  void start(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++start_calls_;
+    Box* b = find(id_or_name);
+    if (!b) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+    if (b->state.running) return;  // 304 Not Modified
+    if (start_failure_) {
+      b->state.exit_code = 127;
+      b->state.error = *start_failure_;
+      throw EngineError(EngineError::Kind::rejected, 400, *start_failure_);
+    }
+    b->state.status = "running";
+    b->state.running = true;
+    b->state.exit_code = 0;
+    b->state.oom_killed = false;
+    b->state.error.clear();
+    b->state.started_at = next_time();
+    b->state.finished_at = kZeroTime;
+    ++starts_;
+    note_running();
+  }
+
+  std::optional<ContainerState> inspect(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++inspect_calls_;
+    const Box* b = find(id_or_name);
+    if (!b) return std::nullopt;
+    return b->state;
+  }
+
+  void stop(const std::string& id_or_name, int grace_seconds) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++stop_calls_;
+    last_stop_grace_ = grace_seconds;
+    Box* b = find(id_or_name);
+    if (!b || !b->state.running) return;  // 404 / 304: success for jobq
+    finish_locked(*b, stop_exit_code_, false);
+  }
+
+  void logs(const std::string& id_or_name, const LogChunkFn& sink) override {
+    std::string out, err;
+    {
+      std::lock_guard lock(mu_);
+      check_reachable();
+      const Box* b = find(id_or_name);
+      if (!b) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+      auto it = logs_.find(b->spec.name);
+      if (it != logs_.end()) std::tie(out, err) = it->second;
+    }
+    // Interleaved chunks, as a demultiplexed Docker stream would deliver them.
+    std::size_t o = 0, e = 0;
+    while (o < out.size() || e < err.size()) {
+      if (o < out.size()) {
+        const std::size_t n = std::min(chunk_, out.size() - o);
+        sink(LogStream::stdout_stream, std::string_view(out).substr(o, n));
+        o += n;
+      }
+      if (e < err.size()) {
+        const std::size_t n = std::min(chunk_, err.size() - e);
+        sink(LogStream::stderr_stream, std::string_view(err).substr(e, n));
+        e += n;
+      }
+    }
+  }
+
+  void remove(const std::string& id_or_name) override {
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard lock(mu_);
+      check_reachable();
+      ++remove_calls_;
+      hook = remove_hook_;
+    }
+    if (hook) hook(id_or_name);  // outside the lock: it may call back into the engine
+    std::lock_guard lock(mu_);
+    Box* b = find(id_or_name);
+    if (!b) return;  // 404: success for jobq
+    ++removes_;
+    const bool was_running = b->state.running;
+    boxes_.erase(b->spec.name);
+    if (was_running) note_running();
+  }
+
+  // ---- test controls ---------------------------------------------------------
+  // The container's process ends with `code` (and OOMKilled when `oom`).
+  void exit(const std::string& name, int code, bool oom = false) {
+    std::lock_guard lock(mu_);
+    Box* b = find(name);
+    if (!b || !b->state.running) return;
+    finish_locked(*b, code, oom);
+  }
+  // Removed behind jobq's back (docker rm -f).
+  void vanish(const std::string& name) {
+    std::lock_guard lock(mu_);
+    Box* b = find(name);
+    if (!b) return;
+    const bool was_running = b->state.running;
+    boxes_.erase(b->spec.name);
+    if (was_running) note_running();
+  }
+  void set_logs(const std::string& name, std::string out, std::string err) {
+    std::lock_guard lock(mu_);
+    logs_[name] = {std::move(out), std::move(err)};
+  }
+  void set_log_chunk(std::size_t n) {
+    std::lock_guard lock(mu_);
+    chunk_ = n == 0 ? 1 : n;
+  }
+  void set_unreachable(bool down) {
+    std::lock_guard lock(mu_);
+    unreachable_ = down;
+  }
+  void fail_create_with(std::optional<EngineError> e) {
+    std::lock_guard lock(mu_);
+    create_failure_ = std::move(e);
+  }
+  // start() fails like an image whose command does not exist: State.Error is
+  // set, ExitCode 127, the container stays `created`.
+  void fail_start_with(std::optional<std::string> error) {
+    std::lock_guard lock(mu_);
+    start_failure_ = std::move(error);
+  }
+  void set_stop_exit_code(int code) {
+    std::lock_guard lock(mu_);
+    stop_exit_code_ = code;
+  }
+  void set_remove_hook(std::function<void(const std::string&)> hook) {
+    std::lock_guard lock(mu_);
+    remove_hook_ = std::move(hook);
+  }
+
+  // ---- observations ----------------------------------------------------------
+  bool exists(const std::string& name) {
+    std::lock_guard lock(mu_);
+    return find(name) != nullptr;
+  }
+  std::optional<ContainerState> state_of(const std::string& name) {
+    std::lock_guard lock(mu_);
+    const Box* b = find(name);
+    if (!b) return std::nullopt;
+    return b->state;
+  }
+  std::optional<ContainerSpec> spec_of(const std::string& name) {
+    std::lock_guard lock(mu_);
+    const Box* b = find(name);
+    if (!b) return std::nullopt;
+    return b->spec;
+  }
+  std::vector<std::string> running_names() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [name, b] : boxes_)
+      if (b.state.running) out.push_back(name);
+    return out;
+  }
+  std::vector<std::string> names() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [name, b] : boxes_) out.push_back(name);
+    return out;
+  }
+  int running_now() {
+    std::lock_guard lock(mu_);
+    return count_running(nullptr, nullptr);
+  }
+  int max_running_seen() {
+    std::lock_guard lock(mu_);
+    return max_running_;
+  }
+  // Highest number of running containers seen at once with label key=value.
+  int max_running_seen_with_label(const std::string& key, const std::string& value) {
+    std::lock_guard lock(mu_);
+    auto it = max_by_label_.find(key + "=" + value);
+    return it == max_by_label_.end() ? 0 : it->second;
+  }
+  int creates() { return get(creates_); }          // containers actually created
+  int create_calls() { return get(create_calls_); }
+  int starts() { return get(starts_); }            // created/exited -> running
+  int start_calls() { return get(start_calls_); }
+  int stops() { return get(stop_calls_); }
+  int removes() { return get(removes_); }          // containers actually removed
+  int remove_calls() { return get(remove_calls_); }
+  int inspect_calls() { return get(inspect_calls_); }
+  int last_stop_grace() { return get(last_stop_grace_); }
+
+ private:
+  struct Box {
+    ContainerState state;
+    ContainerSpec spec;
+  };
+
+  static std::string make_id(int n) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%064x", n);
+    return buf;
+  }
+  // Docker's format: RFC 3339, UTC, nanoseconds with trailing zeros trimmed.
+  std::string next_time() {
+    ++clock_;
+    const int secs = clock_ % 60, mins = (clock_ / 60) % 60, hours = (clock_ / 3600) % 24;
+    std::string frac = std::to_string(100'000'000 + (clock_ * 7'654'321) % 900'000'000);
+    while (frac.size() > 1 && frac.back() == '0') frac.pop_back();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "2026-11-21T%02d:%02d:%02d.%sZ", hours, mins, secs, frac.c_str());
+    return buf;
+  }
+  void check_reachable() const {
+    if (unreachable_)
+      throw EngineError(EngineError::Kind::unreachable, 0,
+                        "cannot reach the Docker engine: fake engine is down");
+  }
+  Box* find(const std::string& id_or_name) {
+    auto it = boxes_.find(id_or_name);
+    if (it != boxes_.end()) return &it->second;
+    for (auto& [name, b] : boxes_)
+      if (b.state.id == id_or_name) return &b;
+    return nullptr;
+  }
+  void finish_locked(Box& b, int code, bool oom) {
+    b.state.status = "exited";
+    b.state.running = false;
+    b.state.exit_code = code;
+    b.state.oom_killed = oom;
+    b.state.finished_at = next_time();
+    note_running();
+  }
+  int count_running(const std::string* key, const std::string* value) const {
+    int n = 0;
+    for (const auto& [name, b] : boxes_) {
+      if (!b.state.running) continue;
+      if (key) {
+        auto it = b.state.labels.find(*key);
+        if (it == b.state.labels.end() || it->second != *value) continue;
+      }
+      ++n;
+    }
+    return n;
+  }
+  // Called at every change of running state: updates the high-water marks.
+  void note_running() {
+    max_running_ = std::max(max_running_, count_running(nullptr, nullptr));
+    std::map<std::string, int> now;
+    for (const auto& [name, b] : boxes_)
+      if (b.state.running)
+        for (const auto& [k, v] : b.state.labels) ++now[k + "=" + v];
+    for (const auto& [kv, n] : now) max_by_label_[kv] = std::max(max_by_label_[kv], n);
+  }
+  int get(const int& counter) {
+    std::lock_guard lock(mu_);
+    return counter;
+  }
+
+  std::mutex mu_;
+  std::map<std::string, Box> boxes_;  // by name
+  std::map<std::string, std::pair<std::string, std::string>> logs_;  // name -> (stdout, stderr)
+  std::size_t chunk_ = 7;
+  bool unreachable_ = false;
+  std::optional<EngineError> create_failure_;
+  std::optional<std::string> start_failure_;
+  std::function<void(const std::string&)> remove_hook_;
+  int stop_exit_code_ = 143;
+  int next_id_ = 0;
+  int clock_ = 0;
+  int max_running_ = 0;
+  std::map<std::string, int> max_by_label_;
+  int creates_ = 0, create_calls_ = 0, starts_ = 0, start_calls_ = 0, stop_calls_ = 0;
+  int removes_ = 0, remove_calls_ = 0, inspect_calls_ = 0, last_stop_grace_ = -1;
+};
+
+}  // namespace jobq::test

@@ -1,0 +1,279 @@
+// poller: recording how running attempts end, driven by tick() against the
+// FakeEngine; and result_from(), the mapping of an exited container to a job's end.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine.hpp"
+#include "fake_engine.hpp"
+#include "poller.hpp"
+#include "store.hpp"
+#include "test_support.hpp"
+
+using jobq::ActiveAttempt;
+using jobq::ContainerState;
+using jobq::JobState;
+using jobq::LogStream;
+using jobq::Poller;
+using jobq::PollerOptions;
+using jobq::test::FakeEngine;
+using jobq::test::TempDir;
+
+namespace {
+
+struct Running {
+  std::int64_t id;
+  std::string name;
+};
+
+struct Fixture {
+  TempDir dir;
+  jobq::Store store{dir.file("jobq.db")};
+  FakeEngine fake;
+  std::mutex mu;
+  std::vector<std::int64_t> finals;
+
+  Fixture() {
+    jobq::App a;
+    a.name = "web";
+    a.image = "img";
+    store.create_app(a);
+  }
+  std::unique_ptr<Poller> poller(PollerOptions o = {}) {
+    return std::make_unique<Poller>(store, fake, o, [this](std::int64_t id) {
+      std::lock_guard l(mu);
+      finals.push_back(id);
+    });
+  }
+  // A job whose container runs, as the runner would have left it.
+  Running start_job() {
+    jobq::NewJob nj;
+    nj.app = "web";
+    const auto id = store.enqueue(nj).id;
+    const auto ts = store.claim_pending(0, 1);
+    REQUIRE(ts.size() == 1);
+    const auto st = jobq::launch_container(fake, ts[0].spec);
+    store.mark_running(id, 1, st.id);
+    return {id, ts[0].spec.name};
+  }
+  jobq::Job job(std::int64_t id) { return store.get_job(id).value(); }
+  std::vector<std::int64_t> final_events() {
+    std::lock_guard l(mu);
+    return finals;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "a container still running is left alone") {
+  const auto r = start_job();
+  poller()->tick();
+  CHECK(job(r.id).state == JobState::running);
+  CHECK(fake.exists(r.name));
+  CHECK(fake.remove_calls() == 0);
+  CHECK(final_events().empty());
+}
+
+TEST_CASE_FIXTURE(Fixture, "an exit is recorded with Docker's code and times, verbatim") {
+  const auto ok = start_job(), bad = start_job(), still = start_job();
+  fake.exit(ok.name, 0);
+  fake.exit(bad.name, 3);
+  const ContainerState ok_st = fake.state_of(ok.name).value();
+  const ContainerState bad_st = fake.state_of(bad.name).value();
+  poller()->tick();
+
+  const auto j = job(ok.id);
+  CHECK(j.state == JobState::succeeded);
+  CHECK(j.exit_code == 0);
+  CHECK(j.reason.empty());
+  REQUIRE(j.attempts.size() == 1);
+  CHECK(j.attempts[0].state == JobState::succeeded);
+  CHECK(j.attempts[0].started_at == ok_st.started_at);
+  CHECK(j.attempts[0].finished_at == ok_st.finished_at);
+  CHECK(j.attempts[0].container_id == ok_st.id);
+  CHECK(j.attempts[0].started_at.rfind("2026-11-21T", 0) == 0);
+
+  const auto f = job(bad.id);
+  CHECK(f.state == JobState::failed);
+  CHECK(f.exit_code == 3);
+  CHECK(f.reason == "exit code 3");
+  CHECK(f.attempts[0].finished_at == bad_st.finished_at);
+
+  CHECK(job(still.id).state == JobState::running);
+  CHECK(final_events() == std::vector<std::int64_t>{ok.id, bad.id});
+}
+
+TEST_CASE_FIXTURE(Fixture, "an OOM kill fails the job with reason oom") {
+  const auto r = start_job();
+  fake.exit(r.name, 137, true);
+  poller()->tick();
+  const auto j = job(r.id);
+  CHECK(j.state == JobState::failed);
+  CHECK(j.reason == "oom");
+  CHECK(j.exit_code == 137);
+  CHECK(j.attempts[0].oom_killed);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a container that vanished makes the job lost") {
+  const auto r = start_job();
+  fake.vanish(r.name);
+  poller()->tick();
+  const auto j = job(r.id);
+  CHECK(j.state == JobState::lost);
+  CHECK(j.reason.find(r.name) != std::string::npos);
+  CHECK(j.reason.find("disappeared") != std::string::npos);
+  CHECK_FALSE(j.exit_code);
+  CHECK(j.attempts[0].state == JobState::lost);
+  CHECK(final_events() == std::vector<std::int64_t>{r.id});
+}
+
+TEST_CASE_FIXTURE(Fixture, "stdout and stderr are captured separately") {
+  const auto r = start_job();
+  fake.set_logs(r.name, "line 1\nline 2\n", std::string("warn\0ing\n", 9));
+  fake.exit(r.name, 0);
+  poller()->tick();
+  const auto out = store.get_log(r.id, 1, LogStream::stdout_stream);
+  const auto err = store.get_log(r.id, 1, LogStream::stderr_stream);
+  REQUIRE(out);
+  REQUIRE(err);
+  CHECK(out->data == "line 1\nline 2\n");
+  CHECK_FALSE(out->truncated);
+  CHECK(out->total_bytes == 14);
+  CHECK(err->data == std::string("warn\0ing\n", 9));
+  CHECK(err->total_bytes == 9);
+}
+
+TEST_CASE_FIXTURE(Fixture, "logs are capped per stream, keeping the tail") {
+  const auto r = start_job();
+  std::string big;
+  for (int i = 0; i < 100; ++i) big += static_cast<char>('0' + i % 10);
+  fake.set_logs(r.name, big, "short\n");
+  fake.set_log_chunk(7);
+  fake.exit(r.name, 1);
+  PollerOptions o;
+  o.log_cap = 10;
+  poller(o)->tick();
+  const auto out = store.get_log(r.id, 1, LogStream::stdout_stream);
+  REQUIRE(out);
+  CHECK(out->data == big.substr(90));
+  CHECK(out->truncated);
+  CHECK(out->total_bytes == 100);
+  const auto err = store.get_log(r.id, 1, LogStream::stderr_stream);
+  REQUIRE(err);
+  CHECK(err->data == "short\n");
+  CHECK_FALSE(err->truncated);
+}
+
+TEST_CASE_FIXTURE(Fixture, "the container is removed only after the result is committed") {
+  const auto r = start_job();
+  fake.exit(r.name, 0);
+  std::vector<std::string> seen;  // the job's state at the moment of removal
+  fake.set_remove_hook([&](const std::string& name) {
+    if (name == r.name) seen.emplace_back(jobq::to_string(job(r.id).state));
+  });
+  poller()->tick();
+  CHECK(seen == std::vector<std::string>{"succeeded"});
+  CHECK_FALSE(fake.exists(r.name));
+  CHECK(fake.removes() == 1);
+}
+
+TEST_CASE_FIXTURE(Fixture, "keep_containers leaves the exited container") {
+  const auto r = start_job();
+  fake.exit(r.name, 0);
+  PollerOptions o;
+  o.keep_containers = true;
+  poller(o)->tick();
+  CHECK(job(r.id).state == JobState::succeeded);
+  CHECK(fake.exists(r.name));
+  CHECK(fake.remove_calls() == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an unreachable engine changes nothing until it answers again") {
+  const auto r = start_job();
+  fake.exit(r.name, 0);
+  fake.set_unreachable(true);
+  auto p = poller();
+  p->tick();
+  CHECK(job(r.id).state == JobState::running);
+  CHECK(final_events().empty());
+  fake.set_unreachable(false);
+  p->tick();
+  CHECK(job(r.id).state == JobState::succeeded);
+}
+
+TEST_CASE_FIXTURE(Fixture, "cancelling a running job stops its container, then records cancelled") {
+  const auto r = start_job();
+  const auto other = start_job();
+  store.request_cancel(r.id);
+  PollerOptions o;
+  o.stop_grace_seconds = 7;
+  auto p = poller(o);
+  p->tick();  // asks for the stop, off the tick's thread
+  CHECK(jobq::test::wait_until([&] { return !fake.state_of(r.name)->running; }));
+  CHECK(fake.stops() == 1);
+  CHECK(fake.last_stop_grace() == 7);
+  CHECK(fake.state_of(other.name)->running);  // only the cancelled one
+
+  p->tick();
+  const auto j = job(r.id);
+  CHECK(j.state == JobState::cancelled);
+  CHECK(j.reason == "cancel requested while running");
+  CHECK(j.exit_code == 143);
+  CHECK_FALSE(fake.exists(r.name));
+  CHECK(job(other.id).state == JobState::running);
+  CHECK(fake.stops() == 1);
+}
+
+TEST_CASE("result_from maps an exited container to the job's end") {
+  const ActiveAttempt a{42, 2, "jobq-x-42-2", false};
+  ContainerState st;
+  st.id = "cid";
+  st.status = "exited";
+  st.started_at = "2026-11-21T00:32:00.8577215Z";
+  st.finished_at = "2026-11-21T00:32:01Z";
+
+  auto r = jobq::result_from(a, st);
+  CHECK(r.job_id == 42);
+  CHECK(r.attempt == 2);
+  CHECK(r.state == JobState::succeeded);
+  CHECK(r.reason.empty());
+  CHECK(r.exit_code == 0);
+  CHECK(r.container_id == "cid");
+  CHECK(r.started_at == st.started_at);
+  CHECK(r.finished_at == st.finished_at);
+
+  st.exit_code = 2;
+  r = jobq::result_from(a, st);
+  CHECK(r.state == JobState::failed);
+  CHECK(r.reason == "exit code 2");
+  CHECK(r.exit_code == 2);
+
+  st.exit_code = 137;
+  st.oom_killed = true;
+  r = jobq::result_from(a, st);
+  CHECK(r.state == JobState::failed);
+  CHECK(r.reason == "oom");
+  CHECK(r.oom_killed);
+
+  st.oom_killed = false;
+  st.exit_code = 127;
+  st.error = "exec failed";
+  r = jobq::result_from(a, st);
+  CHECK(r.state == JobState::failed);
+  CHECK(r.reason == "error: exec failed");
+  CHECK(r.error == "exec failed");
+
+  // A cancel asked for wins over however the container ended.
+  const ActiveAttempt cancelled{42, 2, "jobq-x-42-2", true};
+  for (int code : {0, 1, 143}) {
+    st = ContainerState{};
+    st.exit_code = code;
+    r = jobq::result_from(cancelled, st);
+    CHECK(r.state == JobState::cancelled);
+    CHECK(r.reason == "cancel requested while running");
+    CHECK(r.exit_code == code);
+  }
+}

@@ -1,0 +1,308 @@
+// store: applications, jobs and listing them, durability across reopen, the
+// schema version.
+// (Claims, attempts, cancellation and logs are in test_store_claims.cpp.)
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "store.hpp"
+#include "test_support.hpp"
+
+using jobq::App;
+using jobq::JobState;
+using jobq::NewJob;
+using jobq::Store;
+using jobq::StoreError;
+using jobq::test::TempDir;
+
+namespace {
+
+App app(const std::string& name, int max_running = 0, jobq::EnvMap env = {}) {
+  App a;
+  a.name = name;
+  a.image = "alpine:3.19";
+  a.max_running = max_running;
+  a.env = std::move(env);
+  return a;
+}
+
+NewJob job_for(const std::string& app_name) {
+  NewJob j;
+  j.app = app_name;
+  return j;
+}
+
+StoreError::Kind kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const StoreError& e) {
+    return e.kind();
+  }
+  FAIL("no StoreError thrown");
+  return StoreError::Kind::io;
+}
+
+int user_version(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const int v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+void exec_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  CAPTURE(err ? std::string(err) : std::string());
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("create, get and list applications") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  const App created = store.create_app(app("web", 2, {{"A", "1"}}));
+  CHECK_FALSE(created.created_at.empty());
+  CHECK(created.created_at == created.updated_at);
+  store.create_app(app("batch"));
+
+  const auto got = store.get_app("web");
+  REQUIRE(got);
+  CHECK(got->image == "alpine:3.19");
+  CHECK(got->max_running == 2);
+  CHECK(got->env == jobq::EnvMap{{"A", "1"}});
+  CHECK(got->created_at == created.created_at);
+
+  CHECK_FALSE(store.get_app("nope"));
+  const auto all = store.list_apps();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].name == "batch");  // ordered by name
+  CHECK(all[1].name == "web");
+}
+
+TEST_CASE("creating an application twice is a conflict") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  store.create_app(app("web", 1));
+  CHECK(kind_of([&] { store.create_app(app("web", 5)); }) == StoreError::Kind::conflict);
+  CHECK(store.get_app("web")->max_running == 1);  // the first one is untouched
+}
+
+TEST_CASE("update_app changes image, limit and env; a missing app is not_found") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  const App created = store.create_app(app("web", 2, {{"KEEP", "k"}, {"DROP", "d"}, {"CHANGE", "old"}}));
+  jobq::AppUpdate u;
+  u.image = "alpine:3.20";
+  u.max_running = 0;
+  u.set_env = {{"CHANGE", "new"}, {"ADD", "a"}};
+  u.unset_env = {"DROP", "NOT_THERE"};
+  const App updated = store.update_app("web", u);
+  CHECK(updated.image == "alpine:3.20");
+  CHECK(updated.max_running == 0);
+  CHECK(updated.env == jobq::EnvMap{{"ADD", "a"}, {"CHANGE", "new"}, {"KEEP", "k"}});
+  const auto got = store.get_app("web");
+  REQUIRE(got);
+  CHECK(got->image == "alpine:3.20");
+  CHECK(got->env == updated.env);
+  CHECK(got->created_at == created.created_at);  // an update keeps the creation time
+  CHECK(got->updated_at == updated.updated_at);
+  CHECK(got->updated_at >= created.updated_at);
+  CHECK(store.list_apps().size() == 1);
+
+  jobq::AppUpdate nothing;
+  CHECK(store.update_app("web", nothing).image == "alpine:3.20");
+  CHECK(kind_of([&] { store.update_app("nope", u); }) == StoreError::Kind::not_found);
+}
+
+TEST_CASE("delete_app: missing, idle, and refused while jobs are unfinished") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  CHECK(kind_of([&] { store.delete_app("nope", false); }) == StoreError::Kind::not_found);
+
+  store.create_app(app("idle"));
+  CHECK(store.delete_app("idle", false).empty());
+  CHECK_FALSE(store.get_app("idle"));
+
+  store.create_app(app("web"));
+  const auto j = store.enqueue(job_for("web"));
+  CHECK(kind_of([&] { store.delete_app("web", false); }) == StoreError::Kind::conflict);
+  CHECK(store.get_app("web"));
+  CHECK(store.get_job(j.id)->state == JobState::pending);
+}
+
+TEST_CASE("delete_app with force cancels pending jobs and marks running ones") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  store.create_app(app("web"));
+  store.create_app(app("other"));
+  const auto running = store.enqueue(job_for("web"));
+  const auto tickets = store.claim_pending(0, 1);
+  REQUIRE(tickets.size() == 1);
+  store.mark_running(running.id, 1, "cid");
+  const auto pending = store.enqueue(job_for("web"));
+  const auto elsewhere = store.enqueue(job_for("other"));
+
+  const auto ids = store.delete_app("web", true);
+  CHECK(ids == std::vector<std::int64_t>{running.id, pending.id});
+  CHECK_FALSE(store.get_app("web"));
+
+  const auto p = store.get_job(pending.id);
+  CHECK(p->state == JobState::cancelled);
+  CHECK(p->reason == "application deleted");
+  const auto r = store.get_job(running.id);
+  CHECK(r->state == JobState::running);  // the poller stops it
+  CHECK(r->cancel_requested);
+  CHECK(store.get_job(elsewhere.id)->state == JobState::pending);
+  CHECK(kind_of([&] { store.enqueue(job_for("web")); }) == StoreError::Kind::not_found);
+}
+
+TEST_CASE("enqueue stores the job as given; an unknown app is not_found") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  CHECK(kind_of([&] { store.enqueue(job_for("nope")); }) == StoreError::Kind::not_found);
+  store.create_app(app("web"));
+  NewJob nj = job_for("web");
+  nj.command = std::vector<std::string>{"sh", "-c", "echo 'hi there'"};
+  nj.env = {{"X", "1"}};
+  nj.message = R"({"k":[1,2]})";
+  nj.labels = {{"team", "blue"}};
+  nj.submitter_uid = 1000;
+  nj.submitter_name = "alice";
+  const auto a = store.enqueue(nj);
+  const auto b = store.enqueue(job_for("web"));
+  CHECK(a.id > 0);
+  CHECK(b.id > a.id);
+  CHECK(a.state == JobState::pending);
+
+  const auto got = store.get_job(a.id);
+  REQUIRE(got);
+  CHECK(got->state == JobState::pending);
+  CHECK(got->command == nj.command);
+  CHECK(got->env == nj.env);
+  CHECK(got->message == nj.message);
+  CHECK(got->labels == nj.labels);
+  CHECK(got->submitter_uid == 1000);
+  CHECK(got->submitter_name == "alice");
+  CHECK(got->created_at == a.created_at);
+  CHECK(got->attempts.empty());
+  CHECK_FALSE(store.get_job(b.id)->command);  // the image's default
+  CHECK_FALSE(store.get_job(b.id)->message);
+  CHECK_FALSE(store.get_job(9999));
+}
+
+TEST_CASE("list_jobs filters by app and state; limit keeps the newest") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  store.create_app(app("a"));
+  store.create_app(app("b"));
+  std::vector<std::int64_t> a_ids, b_ids;
+  for (int i = 0; i < 4; ++i) {
+    a_ids.push_back(store.enqueue(job_for("a")).id);
+    b_ids.push_back(store.enqueue(job_for("b")).id);
+  }
+  store.request_cancel(a_ids[1]);
+  auto ids = [](const std::vector<jobq::Job>& jobs) {
+    std::vector<std::int64_t> out;
+    for (const auto& j : jobs) out.push_back(j.id);
+    return out;
+  };
+  jobq::JobFilter f;
+  CHECK(store.list_jobs(f).size() == 8);
+  f.limit = 3;
+  CHECK(ids(store.list_jobs(f)) == std::vector<std::int64_t>{b_ids[2], a_ids[3], b_ids[3]});
+  f.limit = 0;  // no limit
+  CHECK(store.list_jobs(f).size() == 8);
+  f.app = "a";
+  CHECK(ids(store.list_jobs(f)) == a_ids);
+  f.limit = 2;
+  CHECK(ids(store.list_jobs(f)) == std::vector<std::int64_t>{a_ids[2], a_ids[3]});
+  f.limit = 100;
+  f.state = JobState::cancelled;
+  CHECK(ids(store.list_jobs(f)) == std::vector<std::int64_t>{a_ids[1]});
+  f.app.reset();
+  f.state = JobState::pending;
+  CHECK(store.list_jobs(f).size() == 7);
+  f.app = "nope";
+  CHECK(store.list_jobs(f).empty());
+}
+
+TEST_CASE("an enqueued job survives closing and reopening the store") {
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  std::int64_t id = 0;
+  std::string instance;
+  {
+    Store store(path);
+    instance = store.instance();
+    store.create_app(app("web", 3));
+    NewJob nj = job_for("web");
+    nj.command = std::vector<std::string>{"true"};
+    nj.env = {{"X", "1"}};
+    id = store.enqueue(nj).id;
+  }
+  Store reopened(path);
+  CHECK(reopened.instance() == instance);
+  REQUIRE(reopened.get_app("web"));
+  CHECK(reopened.get_app("web")->max_running == 3);
+  const auto job = reopened.get_job(id);
+  REQUIRE(job);
+  CHECK(job->state == JobState::pending);
+  CHECK(job->command == std::vector<std::string>{"true"});
+  CHECK(job->env == jobq::EnvMap{{"X", "1"}});
+  CHECK(reopened.count_jobs_by_state() == std::map<std::string, std::int64_t>{{"pending", 1}});
+}
+
+TEST_CASE("a new database carries the schema version and a hex instance id") {
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  std::string instance;
+  {
+    Store store(path);
+    instance = store.instance();
+  }
+  CHECK(user_version(path) == Store::kSchemaVersion);
+  CHECK(instance.size() == 8);
+  CHECK(instance.find_first_not_of("0123456789abcdef") == std::string::npos);
+  Store other(dir.file("other.db"));
+  CHECK(other.instance() != instance);
+}
+
+TEST_CASE("a database written by a newer jobq is refused") {
+  TempDir dir;
+  SUBCASE("an empty database at version 99") {
+    const std::string path = dir.file("new.db");
+    exec_sql(path, "PRAGMA user_version=99");
+    try {
+      Store store(path);
+      FAIL("opened a newer database");
+    } catch (const StoreError& e) {
+      CHECK(e.kind() == StoreError::Kind::invalid);
+      CHECK(std::string(e.what()).find("newer") != std::string::npos);
+    }
+    CHECK(user_version(path) == 99);  // left as it was
+  }
+  SUBCASE("a jobq database bumped one version ahead") {
+    const std::string path = dir.file("jobq.db");
+    {
+      Store store(path);
+      store.create_app(app("web"));
+    }
+    exec_sql(path, "PRAGMA user_version=" + std::to_string(Store::kSchemaVersion + 1));
+    CHECK_THROWS_WITH_AS(Store{path}, doctest::Contains("newer"), StoreError);
+  }
+}
