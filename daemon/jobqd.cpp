@@ -115,6 +115,7 @@ int serve(const Options& o) {
       static_cast<int>(std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
   popts.log_cap = size_option("--log-cap", o.log_cap);
   popts.keep_containers = o.keep_containers;
+  popts.instance = store.instance();
   Poller poller(store, engine, popts, on_final);
   poller_ptr = &poller;
   RunnerOptions ropts;

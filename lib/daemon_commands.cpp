@@ -295,6 +295,7 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
               {"pid", static_cast<long>(::getpid())},
               {"max_running", ctx.info.global_max_running},
               {"launches_in_flight", ctx.runner.in_flight()},
+              {"unknown_containers", ctx.poller.unknown_containers()},
               {"jobs", ctx.store.count_jobs_by_state()}};
   Responder reply = call.reply;
   Engine& engine = ctx.engine;
@@ -330,6 +331,7 @@ ErrorCode code_for(const StoreError& e) {
     case StoreError::Kind::conflict: return ErrorCode::conflict;
     case StoreError::Kind::invalid: return ErrorCode::bad_request;
     case StoreError::Kind::io: return ErrorCode::internal;
+    case StoreError::Kind::unavailable: return ErrorCode::unavailable;
   }
   return ErrorCode::internal;
 }
@@ -359,7 +361,8 @@ void dispatch_request(DaemonContext& ctx, std::string_view line, const PeerCred&
   } catch (const ProtocolError& e) {
     reply(encode_error(e.code(), e.what()));
   } catch (const StoreError& e) {
-    if (e.kind() == StoreError::Kind::io) spdlog::error("store: {}", e.what());
+    if (e.kind() == StoreError::Kind::io || e.kind() == StoreError::Kind::unavailable)
+      spdlog::error("store: {}", e.what());
     reply(encode_error(code_for(e), e.what()));
   } catch (const EngineError& e) {
     reply(encode_error(ErrorCode::engine, e.what()));

@@ -169,6 +169,33 @@ void DockerEngine::logs(const std::string& id, const LogChunkFn& sink) {
   if (r.status != 200) throw_for(r, "logs " + id);
 }
 
+std::vector<ContainerSummary> DockerEngine::list(const std::string& label_key,
+                                                 const std::string& label_value) {
+  const nlohmann::json filters{{"label", {label_key + "=" + label_value}}};
+  const auto r = call("GET", prefix() + "/containers/json?all=1&filters=" + url_escape(filters.dump()));
+  if (r.status != 200) throw_for(r, "list containers");
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_array())
+    throw EngineError(EngineError::Kind::server, 200, "list containers: not a JSON array");
+  std::vector<ContainerSummary> out;
+  for (const auto& c : doc) {
+    if (!c.is_object()) continue;
+    ContainerSummary s;
+    s.id = c.value("Id", "");
+    s.state = c.value("State", "");
+    if (auto names = c.find("Names"); names != c.end() && names->is_array() && !names->empty() &&
+                                      (*names)[0].is_string()) {
+      s.name = (*names)[0].get<std::string>();
+      if (!s.name.empty() && s.name[0] == '/') s.name.erase(0, 1);
+    }
+    if (auto labels = c.find("Labels"); labels != c.end() && labels->is_object())
+      for (const auto& [k, v] : labels->items())
+        if (v.is_string()) s.labels[k] = v.get<std::string>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void DockerEngine::watch_deaths(const std::string& instance,
                                 const std::function<bool()>& keep_going,
                                 const std::function<void()>& on_event) {

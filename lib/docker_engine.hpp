@@ -33,6 +33,8 @@ class DockerEngine final : public Engine {
   void stop(const std::string& id_or_name, int grace_seconds) override;
   void logs(const std::string& id_or_name, const LogChunkFn& sink) override;
   void remove(const std::string& id_or_name) override;
+  std::vector<ContainerSummary> list(const std::string& label_key,
+                                     const std::string& label_value) override;
   void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
                     const std::function<void()>& on_event) override;
 

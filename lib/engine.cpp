@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fault.hpp"
+
 namespace jobq {
 
 namespace {
@@ -60,6 +62,7 @@ ContainerState parse_inspect(std::string_view body) {
 ContainerState launch_container(Engine& engine, const ContainerSpec& spec) {
   try {
     engine.create(spec);
+    fault_point("after_create");
   } catch (const EngineError& e) {
     if (e.kind() != EngineError::Kind::conflict) throw;
     // The name is taken: an earlier launch of this very attempt got this far.
@@ -68,6 +71,7 @@ ContainerState launch_container(Engine& engine, const ContainerSpec& spec) {
   if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after create");
   if (state->status == "created") {
     engine.start(spec.name);
+    fault_point("after_start");
     state = engine.inspect(spec.name);
     if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after start");
   }

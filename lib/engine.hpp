@@ -38,6 +38,13 @@ struct ContainerState {
   bool has_exited() const { return status == "exited" || status == "dead"; }
 };
 
+struct ContainerSummary {
+  std::string id;
+  std::string name;  // without Docker's leading '/'
+  std::string state;
+  LabelMap labels;
+};
+
 class EngineError : public std::runtime_error {
  public:
   enum class Kind { unreachable, not_found, conflict, rejected, server };
@@ -74,6 +81,9 @@ class Engine {
   // Streams the container's whole output, demultiplexed, to `sink`.
   virtual void logs(const std::string& id_or_name, const LogChunkFn& sink) = 0;
   virtual void remove(const std::string& id_or_name) = 0;
+  // Every container (running or not) carrying the label key=value.
+  virtual std::vector<ContainerSummary> list(const std::string& label_key,
+                                             const std::string& label_value) = 0;
   // Blocks, calling on_event each time a container labelled
   // jobq.instance=<instance> dies, until keep_going() is false (returns) or
   // the stream breaks (throws EngineError). Events are hints, never the

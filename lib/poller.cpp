@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "time_util.hpp"
+
+#include "fault.hpp"
 #include "log_demux.hpp"
 
 namespace jobq {
@@ -45,13 +48,17 @@ Poller::~Poller() { stop(); }
 
 void Poller::start() {
   thread_ = std::thread([this] {
-    while (kicker_.wait_for(opts_.interval)) {
+    do {
       try {
+        if (std::chrono::steady_clock::now() >= next_reconcile_) {
+          next_reconcile_ = std::chrono::steady_clock::now() + opts_.reconcile_interval;
+          reconcile();
+        }
         tick();
       } catch (const std::exception& e) {
         spdlog::error("poller: {}", e.what());
       }
-    }
+    } while (kicker_.wait_for(opts_.interval));
   });
 }
 
@@ -68,11 +75,16 @@ void Poller::tick() {
     try {
       st = engine_.inspect(a.container_name);
     } catch (const EngineError& e) {
-      if (!engine_down_) spdlog::warn("poller: {}", e.what());
+      if (!engine_down_) {
+        spdlog::warn("engine outage: {}; running jobs are checked again when it answers", e.what());
+        outage_seen_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      }
       engine_down_ = true;
       return;  // try the whole round again next interval
     }
-    if (engine_down_) spdlog::info("poller: the engine answers again");
+    if (engine_down_) spdlog::info("the engine answers again");
     engine_down_ = false;
     if (!st) {
       AttemptResult r;
@@ -111,8 +123,58 @@ void Poller::request_stop(const ActiveAttempt& a) {
   });
 }
 
+void Poller::reconcile() {
+  std::vector<ContainerSummary> containers;
+  try {
+    containers = engine_.list("jobq.instance", opts_.instance);
+  } catch (const EngineError& e) {
+    spdlog::debug("reconcile: {}", e.what());
+    return;
+  }
+  std::vector<std::string> unknown;
+  for (const auto& c : containers) {
+    std::optional<JobState> state;
+    try {
+      const auto job = c.labels.at("jobq.job");
+      const auto attempt = c.labels.at("jobq.attempt");
+      state = store_.attempt_state(std::stoll(job), std::stoi(attempt));
+    } catch (const std::logic_error&) {  // missing or malformed labels
+    }
+    if (!state) {
+      unknown.push_back(c.name);
+      continue;
+    }
+    if (is_final(*state) && !opts_.keep_containers) {
+      spdlog::info("reconcile: removing {}, whose result is already recorded", c.name);
+      try {
+        engine_.remove(c.name);
+      } catch (const EngineError& e) {
+        spdlog::warn("reconcile: could not remove {}: {}", c.name, e.what());
+      }
+    }
+  }
+  for (const auto& name : unknown)
+    spdlog::warn("reconcile: container {} carries this jobqd's labels but no job knows it; "
+                 "left alone", name);
+  std::lock_guard lock(mu_);
+  unknown_ = std::move(unknown);
+}
+
+std::vector<std::string> Poller::unknown_containers() {
+  std::lock_guard lock(mu_);
+  return unknown_;
+}
+
 void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   AttemptResult r = result_from(a, st);
+  const int code = st.exit_code;
+  if (r.state == JobState::failed && !st.oom_killed && (code == 255 || code == 137 || code == 143)) {
+    const auto finished = parse_rfc3339_ns(st.finished_at);
+    if (outage_seen_ns_ != 0 && finished && *finished >= outage_seen_ns_)
+      r.reason = "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")";
+    else if (code == 255)
+      r.reason = "exit code 255 (also what Docker reports for a container killed by an engine restart)";
+  }
   TailBuffer out(opts_.log_cap), err(opts_.log_cap);
   try {
     engine_.logs(a.container_name, [&](LogStream s, std::string_view bytes) {
@@ -126,7 +188,9 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   r.stdout_log->data = out.take();
   r.stderr_log = CapturedLog{"", err.truncated(), err.total_bytes()};
   r.stderr_log->data = err.take();
+  fault_point("before_result_commit");
   store_.finish_attempt(r);
+  fault_point("after_result_commit");
   spdlog::info("job {}: attempt {} {} (exit code {})", a.job_id, a.attempt, to_string(r.state),
                st.exit_code);
   if (!opts_.keep_containers) {

@@ -6,6 +6,12 @@
 // container. A container that is gone is recorded as `lost`. Cancellation of
 // a running job is carried out here too: the container is stopped, and the
 // exit that follows is recorded as `cancelled`.
+//
+// Reconciliation (at the first round and then every reconcile_interval):
+// every container labelled with this instance is matched against the store.
+// A container whose attempt already has its result committed is a leftover
+// (jobqd stopped between commit and removal) and is removed; one the store
+// does not know at all is reported (log, `jobq status`), never touched.
 #pragma once
 
 #include <chrono>
@@ -27,6 +33,8 @@ struct PollerOptions {
   bool keep_containers = false;
   int stop_grace_seconds = 10;
   int stop_workers = 2;
+  std::string instance;  // this store's instance id (the jobq.instance label)
+  std::chrono::milliseconds reconcile_interval{60'000};
 };
 
 class Poller {
@@ -40,6 +48,10 @@ class Poller {
 
   // One round over every running attempt (public for tests).
   void tick();
+  // One reconciliation of the engine's containers with the store.
+  void reconcile();
+  // Containers labelled with this instance that the store does not know.
+  std::vector<std::string> unknown_containers();
 
  private:
   void finish(const ActiveAttempt& a, const ContainerState& st);
@@ -54,7 +66,10 @@ class Poller {
   std::thread thread_;
   std::mutex mu_;
   std::set<std::int64_t> stopping_;
+  std::vector<std::string> unknown_;
   bool engine_down_ = false;
+  std::int64_t outage_seen_ns_ = 0;  // when the engine was last seen failing
+  std::chrono::steady_clock::time_point next_reconcile_{};
 };
 
 // How an exited container's state reads as a job's end.

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "fault.hpp"
+
 namespace jobq {
 
 Runner::Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started,
@@ -115,14 +117,23 @@ void Runner::launch(const LaunchTicket& t) {
   AttemptResult failed;
   failed.job_id = t.job_id;
   failed.attempt = t.attempt;
+  fault_point("after_intent_commit");
   try {
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return;  // launched already
     if (store_.cancel_requested(t.job_id)) {
-      engine_.remove(name);  // in case an earlier launch got as far as create
-      failed.state = JobState::cancelled;
-      failed.reason = "cancel requested before it started";
-      store_.finish_attempt(failed);
-      on_final_(t.job_id);
+      // An earlier launch may have got as far as create, or even start.
+      const auto existing = engine_.inspect(name);
+      if (!existing || existing->status == "created") {
+        if (existing) engine_.remove(name);
+        failed.state = JobState::cancelled;
+        failed.reason = "cancel requested before it started";
+        store_.finish_attempt(failed);
+        on_final_(t.job_id);
+        return;
+      }
+      // It ran: adopt it, so that the poller stops it and records what it did.
+      store_.mark_running(t.job_id, t.attempt, existing->id);
+      on_started_(t.job_id);
       return;
     }
     const ContainerState st = launch_container(engine_, t.spec);

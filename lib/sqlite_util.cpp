@@ -5,17 +5,25 @@ namespace jobq::sql {
 void fail(sqlite3* db, const std::string& what) {
   const int code = sqlite3_extended_errcode(db);
   const std::string msg = what + ": " + sqlite3_errmsg(db);
-  if ((code & 0xff) == SQLITE_CONSTRAINT) throw StoreError(StoreError::Kind::conflict, msg);
-  throw StoreError(StoreError::Kind::io, msg);
+  switch (code & 0xff) {
+    case SQLITE_CONSTRAINT: throw StoreError(StoreError::Kind::conflict, msg);
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
+      throw StoreError(StoreError::Kind::unavailable,
+                       "the job store cannot be written (" + std::string(sqlite3_errmsg(db)) +
+                           "); nothing was changed. Check free space and permissions of "
+                           "jobqd's state directory; jobqd recovers by itself once it can write");
+    default: throw StoreError(StoreError::Kind::io, msg);
+  }
 }
 
 void exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw StoreError(StoreError::Kind::io, std::string("sqlite: ") + msg);
-  }
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, "sqlite");
 }
 
 Stmt::Stmt(sqlite3* db, const char* sql) : db_(db) {

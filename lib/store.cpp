@@ -587,10 +587,15 @@ bool Store::cancel_requested(std::int64_t job_id) {
 }
 
 bool Store::attempt_is_starting(std::int64_t job_id, int attempt) {
+  return attempt_state(job_id, attempt) == JobState::starting;
+}
+
+std::optional<JobState> Store::attempt_state(std::int64_t job_id, int attempt) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT 1 FROM attempts WHERE job_id=? AND number=? AND state='starting'");
+  Stmt st(db_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
   st.bind(1, job_id).bind(2, attempt);
-  return st.step();
+  if (!st.step()) return std::nullopt;
+  return state_of(st.text(0));
 }
 
 Job Store::request_cancel(std::int64_t job_id) {

@@ -22,7 +22,9 @@ namespace jobq {
 
 class StoreError : public std::runtime_error {
  public:
-  enum class Kind { not_found, conflict, invalid, io };
+  // unavailable: the database cannot be written now (disk full, read-only,
+  // I/O error); nothing was changed, and the same call may work later.
+  enum class Kind { not_found, conflict, invalid, io, unavailable };
   StoreError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
   Kind kind() const { return kind_; }
 
@@ -125,6 +127,7 @@ class Store {
   void finish_attempt(const AttemptResult& result);
   bool cancel_requested(std::int64_t job_id);
   bool attempt_is_starting(std::int64_t job_id, int attempt);
+  std::optional<JobState> attempt_state(std::int64_t job_id, int attempt);
   // pending -> cancelled at once; starting/running -> cancel_requested.
   // A finished job: conflict. Returns the job afterwards.
   Job request_cancel(std::int64_t job_id);

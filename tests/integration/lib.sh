@@ -100,3 +100,25 @@ to_ns() {
   fi
   echo $((secs * 1000000000 + 10#$frac))
 }
+
+# wait_state ID STATE [seconds]: until the job is in STATE.
+wait_state() {
+  local i
+  for i in $(seq 1 $((${3:-30} * 10))); do
+    [[ $(job_field "$1" .state) == "$2" ]] && return 0
+    sleep 0.1
+  done
+  fail "job $1 did not reach state $2 (it is $(job_field "$1" .state))"
+}
+
+instance_id() { "$JOBQ" status --json | jq -r .status.instance; }
+
+# engine_events SINCE EVENT LABEL=VALUE...: how many such events the engine
+# saw since SINCE (unix seconds) for containers with all of these labels.
+engine_events() {
+  local since=$1 event=$2
+  shift 2
+  local filters=(--filter "event=$event" --filter type=container)
+  for l in "$@"; do filters+=(--filter "label=$l"); done
+  docker events --since "$since" --until "$(date +%s.%N)" "${filters[@]}" --format '{{.ID}}' | wc -l
+}

@@ -147,6 +147,18 @@ class FakeEngine final : public Engine {
     if (was_running) note_running();
   }
 
+  std::vector<ContainerSummary> list(const std::string& key, const std::string& value) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    std::vector<ContainerSummary> out;
+    for (const auto& [name, b] : boxes_) {
+      auto it = b.spec.labels.find(key);
+      if (it == b.spec.labels.end() || it->second != value) continue;
+      out.push_back({b.state.id, name, b.state.status, b.spec.labels});
+    }
+    return out;
+  }
+
   // ---- test controls ---------------------------------------------------------
   // The container's process ends with `code` (and OOMKilled when `oom`).
   void exit(const std::string& name, int code, bool oom = false) {
