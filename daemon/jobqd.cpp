@@ -150,7 +150,8 @@ int serve(const Options& o) {
   });
   signal_thread.detach();
 
-  EventWatcher events(engine, store.instance(), [&] { poller.kick(); });
+  EventWatcher events(engine, store.instance(), [&] { poller.kick(); },
+                      [&] { poller.engine_lost(); });
 
   waits.start();
   poller.start();

@@ -6,8 +6,12 @@
 
 namespace jobq {
 
-EventWatcher::EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death)
-    : engine_(engine), instance_(std::move(instance)), on_death_(std::move(on_death)) {}
+EventWatcher::EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death,
+                           std::function<void()> on_lost)
+    : engine_(engine),
+      instance_(std::move(instance)),
+      on_death_(std::move(on_death)),
+      on_lost_(std::move(on_lost)) {}
 
 EventWatcher::~EventWatcher() { stop(); }
 
@@ -16,11 +20,18 @@ void EventWatcher::start() {
     std::chrono::milliseconds backoff{500};
     const auto keep_going = [this] { return !kicker_.stopped(); };
     while (keep_going()) {
+      const auto began = std::chrono::steady_clock::now();
       try {
         engine_.watch_deaths(instance_, keep_going, [this] { on_death_(); });
       } catch (const EngineError& e) {
         if (!keep_going()) break;
         spdlog::debug("events: {}; reconnecting in {} ms", e.what(), backoff.count());
+      }
+      // An engine that is down refuses at once; a stream that lasted was up,
+      // and its end means the engine went away.
+      if (std::chrono::steady_clock::now() - began > std::chrono::seconds(1)) {
+        backoff = std::chrono::milliseconds(500);
+        if (on_lost_) on_lost_();
       }
       // Whatever died while the stream was down is found by the poller;
       // one kick covers the gap.

@@ -17,7 +17,9 @@ namespace jobq {
 
 class EventWatcher {
  public:
-  EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death);
+  // on_lost: the stream broke while it was up (the engine went away).
+  EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death,
+               std::function<void()> on_lost = {});
   ~EventWatcher();
   void start();
   void stop();
@@ -26,6 +28,7 @@ class EventWatcher {
   Engine& engine_;
   std::string instance_;
   std::function<void()> on_death_;
+  std::function<void()> on_lost_;
   Kicker kicker_;
   std::thread thread_;
 };

@@ -77,9 +77,7 @@ void Poller::tick() {
     } catch (const EngineError& e) {
       if (!engine_down_) {
         spdlog::warn("engine outage: {}; running jobs are checked again when it answers", e.what());
-        outage_seen_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+        engine_lost();
       }
       engine_down_ = true;
       return;  // try the whole round again next interval
@@ -160,6 +158,23 @@ void Poller::reconcile() {
   unknown_ = std::move(unknown);
 }
 
+void Poller::engine_lost() {
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  {
+    std::lock_guard lock(mu_);
+    outage_seen_ns_ = now;
+  }
+  constexpr std::int64_t kWindow = 60'000'000'000;  // dockerd's shutdown takes seconds
+  try {
+    for (auto id : store_.note_engine_kills(now, kWindow))
+      spdlog::warn("job {}: its container was killed when the Docker engine stopped", id);
+  } catch (const StoreError& e) {
+    spdlog::warn("could not note engine kills: {}", e.what());
+  }
+}
+
 std::vector<std::string> Poller::unknown_containers() {
   std::lock_guard lock(mu_);
   return unknown_;
@@ -170,7 +185,12 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   const int code = st.exit_code;
   if (r.state == JobState::failed && !st.oom_killed && (code == 255 || code == 137 || code == 143)) {
     const auto finished = parse_rfc3339_ns(st.finished_at);
-    if (outage_seen_ns_ != 0 && finished && *finished >= outage_seen_ns_)
+    std::int64_t outage;
+    {
+      std::lock_guard lock(mu_);
+      outage = outage_seen_ns_;
+    }
+    if (outage != 0 && finished && *finished >= outage)
       r.reason = "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")";
     else if (code == 255)
       r.reason = "exit code 255 (also what Docker reports for a container killed by an engine restart)";

@@ -52,6 +52,10 @@ class Poller {
   void reconcile();
   // Containers labelled with this instance that the store does not know.
   std::vector<std::string> unknown_containers();
+  // The engine stopped answering (failed call, or its event stream broke).
+  // Containers it killed on its way down die while it still answers and look
+  // like any SIGKILL; this names the cause on the jobs that just died so.
+  void engine_lost();
 
  private:
   void finish(const ActiveAttempt& a, const ContainerState& st);

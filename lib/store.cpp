@@ -598,6 +598,33 @@ std::optional<JobState> Store::attempt_state(std::int64_t job_id, int attempt) {
   return state_of(st.text(0));
 }
 
+std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
+                                                   std::int64_t window_ns) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  Stmt st(db_,
+          "SELECT j.id, a.finished_at, j.exit_code FROM jobs j JOIN attempts a "
+          "ON a.job_id=j.id AND a.number=j.attempts WHERE j.state='failed' AND "
+          "j.cancel_requested=0 AND j.exit_code IN (137, 143, 255) AND a.oom_killed=0");
+  std::vector<std::pair<std::int64_t, int>> hits;
+  while (st.step()) {
+    const auto finished = parse_rfc3339_ns(st.text(1));
+    if (finished && *finished <= engine_lost_ns && *finished >= engine_lost_ns - window_ns)
+      hits.emplace_back(st.i64(0), st.i32(2));
+  }
+  Stmt upd(db_, "UPDATE jobs SET reason=? WHERE id=?");
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, code] : hits) {
+    upd.reset();
+    upd.bind(1, "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")")
+        .bind(2, id)
+        .run();
+    ids.push_back(id);
+  }
+  tx.commit();
+  return ids;
+}
+
 Job Store::request_cancel(std::int64_t job_id) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);

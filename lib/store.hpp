@@ -128,6 +128,10 @@ class Store {
   bool cancel_requested(std::int64_t job_id);
   bool attempt_is_starting(std::int64_t job_id, int attempt);
   std::optional<JobState> attempt_state(std::int64_t job_id, int attempt);
+  // The engine went away at `engine_lost_ns`: failed jobs whose container
+  // was killed (137, 143, 255, not by a cancel) in the `window_ns` before
+  // that get a reason saying the engine killed them. Returns their ids.
+  std::vector<std::int64_t> note_engine_kills(std::int64_t engine_lost_ns, std::int64_t window_ns);
   // pending -> cancelled at once; starting/running -> cancel_requested.
   // A finished job: conflict. Returns the job afterwards.
   Job request_cancel(std::int64_t job_id);

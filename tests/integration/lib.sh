@@ -41,6 +41,7 @@ assert_eq() {  # expected actual what
 cleanup() {
   local rc=$?
   stop_daemon || true
+  if declare -F extra_cleanup >/dev/null; then extra_cleanup || true; fi
   local ids
   ids=$(docker ps -aq --filter "label=jobq-test-run=$RUN_ID" 2>/dev/null || true)
   [[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
