@@ -154,6 +154,10 @@ void status(std::ostream& out, const json& st) {
   for (const auto& [state, n] : counts.items())
     jobs += (jobs.empty() ? "" : ", ") + state + " " + n.dump();
   const int max = st.value("max_running", 0);
+  std::string strangers;
+  const json unknown = st.value("unknown_containers", json::array());
+  for (const auto& name : unknown)
+    strangers += (strangers.empty() ? "" : ", ") + (name.is_string() ? name.get<std::string>() : name.dump());
   table(out, {
                  {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ")"},
                  {"socket:", str(st, "socket")},
@@ -164,6 +168,7 @@ void status(std::ostream& out, const json& st) {
                                  : "UNREACHABLE: " + str(engine, "error")},
                  {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
                  {"jobs:", jobs.empty() ? "none" : jobs},
+                 {"unknown containers:", strangers.empty() ? "none" : strangers + " (labelled as ours, no job knows them; left alone)"},
              });
 }
 

@@ -148,3 +148,22 @@ TEST_CASE("envelope carries the schema version") {
   CHECK(e["schema"] == jobq::kSchemaVersion);
   CHECK(e["job"]["id"] == 1);
 }
+
+TEST_CASE("status shows an unreachable engine and containers no job knows") {
+  const nlohmann::json st{{"version", "0.1.0"},
+                          {"pid", 42},
+                          {"engine", {{"reachable", false}, {"error", "connection refused"}}},
+                          {"jobs", {{"pending", 3}}},
+                          {"unknown_containers", {"jobq-abc-9-1"}}};
+  std::ostringstream out;
+  jobq::render::status(out, st);
+  const std::string text = out.str();
+  CHECK(text.find("UNREACHABLE: connection refused") != std::string::npos);
+  CHECK(text.find("pending 3") != std::string::npos);
+  CHECK(text.find("jobq-abc-9-1") != std::string::npos);
+
+  std::ostringstream healthy;
+  jobq::render::status(healthy, {{"engine", {{"reachable", true}, {"api_version", "1.41"}}}});
+  CHECK(healthy.str().find("reachable, API 1.41") != std::string::npos);
+  CHECK(healthy.str().find("unknown containers:  none") != std::string::npos);
+}
