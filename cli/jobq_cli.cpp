@@ -386,6 +386,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
 int code_for(ErrorCode c) {
   switch (c) {
     case ErrorCode::not_found: return exit_code::not_found;
+    case ErrorCode::forbidden: return exit_code::forbidden;
     case ErrorCode::timeout: return exit_code::wait_timeout;
     case ErrorCode::internal:
     case ErrorCode::unsupported_version: return exit_code::internal;

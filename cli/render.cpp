@@ -112,12 +112,14 @@ void job_detail(std::ostream& out, const json& job) {
 }
 
 void job_table(std::ostream& out, const json& jobs) {
-  std::vector<std::vector<std::string>> rows{{"ID", "APP", "STATE", "EXIT", "CREATED", "COMMAND"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "APP", "STATE", "EXIT", "USER", "CREATED", "COMMAND"}};
   for (const auto& j : jobs) {
     std::string cmd = shell_join(j.value("command", json(nullptr)));
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
+    const json by = j.value("submitted_by", json::object());
     rows.push_back({str(j, "id"), str(j, "app"), str(j, "state"), str(j, "exit_code"),
-                    str(j, "created_at").substr(0, 19), cmd});
+                    str(by, "user"), str(j, "created_at").substr(0, 19), cmd});
   }
   table(out, rows);
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "access.hpp"
 #include "daemon_commands.hpp"
 #include "docker_engine.hpp"
 #include "event_watcher.hpp"
@@ -34,6 +36,11 @@ struct Options {
   std::string log_cap = "8M";
   bool keep_containers = false;
   std::string log_level = "info";
+  std::string socket_group;
+  std::string admin_group;
+  std::size_t max_connections = 1024;
+  std::string max_request = "1M";
+  std::string request_timeout = "30s";
 };
 
 std::chrono::milliseconds duration_option(const std::string& name, const std::string& value) {
@@ -77,9 +84,29 @@ int lock_state_dir(const std::string& dir) {
   return fd;
 }
 
+// Room for --max-connections clients plus the daemon's own files.
+void raise_fd_limit(std::size_t connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t want = std::min<rlim_t>(lim.rlim_max, static_cast<rlim_t>(connections) + 256);
+  if (lim.rlim_cur < want) {
+    lim.rlim_cur = want;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 int serve(const Options& o) {
   const std::string state_dir = resolve_state_dir(o.state_dir);
   const std::string socket_path = resolve_socket_path(o.socket);
+  raise_fd_limit(o.max_connections);
+  AccessPolicy access;
+  access.daemon_uid = ::geteuid();
+  if (!o.admin_group.empty()) {
+    access.admin_gid = group_id(o.admin_group);
+    access.admin_group = o.admin_group;
+  }
+  std::optional<gid_t> socket_gid;
+  if (!o.socket_group.empty()) socket_gid = group_id(o.socket_group);
   make_dirs(state_dir, 0700);
   const int lock_fd = lock_state_dir(state_dir);
   const auto slash = socket_path.rfind('/');
@@ -127,10 +154,14 @@ int serve(const Options& o) {
   runner_ptr = &runner;
 
   DaemonContext ctx{store, engine, runner, poller, waits, engine_calls,
-                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running}};
+                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
+  sopts.request_timeout = duration_option("--request-timeout", o.request_timeout);
+  sopts.max_line = size_option("--max-request", o.max_request);
+  sopts.max_connections = o.max_connections;
+  sopts.group = socket_gid;
   SocketServer server(sopts, [&ctx](std::string line, const PeerCred& peer, Responder reply) {
     dispatch_request(ctx, line, peer, reply);
   });
@@ -187,6 +218,16 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--poll-interval", o.poll_interval, "How often running containers are inspected");
   app.add_option("--stop-grace", o.stop_grace, "Time between SIGTERM and SIGKILL when a job is cancelled");
   app.add_option("--idle-timeout", o.idle_timeout, "Close client connections idle this long");
+  app.add_option("--socket-group", o.socket_group,
+                 "Group of the socket (mode 0660): its members may use jobq");
+  app.add_option("--admin-group", o.admin_group,
+                 "Members may create, change and delete applications and act on any job "
+                 "(root and jobqd's own user always may)");
+  app.add_option("--max-connections", o.max_connections, "Clients connected at once")
+      ->check(CLI::Range(1, 65536));
+  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M");
+  app.add_option("--request-timeout", o.request_timeout,
+                 "Time a client has to finish sending a request");
   app.add_option("--log-cap", o.log_cap, "Output kept per job and stream (the tail), e.g. 8M");
   app.add_flag("--keep-containers", o.keep_containers, "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
@@ -198,6 +239,8 @@ int jobqd_main(int argc, char** argv) {
     duration_option("--stop-grace", o.stop_grace);
     duration_option("--idle-timeout", o.idle_timeout);
     size_option("--log-cap", o.log_cap);
+    size_option("--max-request", o.max_request);
+    duration_option("--request-timeout", o.request_timeout);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 64;
   }

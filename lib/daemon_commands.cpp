@@ -1,6 +1,5 @@
 #include "daemon_commands.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,14 +34,6 @@ struct Command {
 };
 
 [[noreturn]] void bad(const std::string& msg) { throw ProtocolError(ErrorCode::bad_request, msg); }
-
-std::string user_name(uid_t uid) {
-  std::vector<char> buf(4096);
-  passwd pw{};
-  passwd* out = nullptr;
-  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) == 0 && out) return out->pw_name;
-  return std::to_string(uid);
-}
 
 bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
@@ -129,7 +120,20 @@ std::optional<json> app_show(DaemonContext& ctx, const json& args, const Call&) 
 
 // ---- jobs -----------------------------------------------------------------------------
 
+// What a job may never ask for: these belong to the application, which an
+// admin defines. Named here so that the refusal says why, not just "unknown".
+constexpr std::string_view kApplicationOnly[] = {
+    "image", "privileged", "mounts", "volumes", "binds", "devices", "cap_add", "capabilities",
+    "network", "network_mode", "pid", "pid_mode", "ipc", "ipc_mode", "user", "host_config",
+    "security_opt", "runtime", "userns_mode", "cgroup_parent", "sysctls", "tmpfs"};
+
 std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& call) {
+  for (auto field : kApplicationOnly)
+    if (args.contains(field))
+      throw ProtocolError(ErrorCode::forbidden,
+                          "a job cannot set '" + std::string(field) +
+                              "': the image, privileges, mounts, devices, capabilities and host "
+                              "namespaces belong to the application, which an admin defines");
   ArgReader r(args, {"app", "command", "env", "message", "labels"});
   NewJob nj;
   nj.app = r.required_string("app");
@@ -271,9 +275,17 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
   return std::nullopt;
 }
 
-std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
-  Job job = ctx.store.request_cancel(job_id_arg(r));
+  const auto id = job_id_arg(r);
+  const Job owned = must_get_job(ctx, id);
+  if (!is_admin(ctx.info.access, call.peer) &&
+      owned.submitter_uid != static_cast<std::int64_t>(call.peer.uid))
+    throw ProtocolError(ErrorCode::forbidden,
+                        "job " + std::to_string(id) + " belongs to " + owned.submitter_name +
+                            "; users may cancel only their own jobs (admins: " +
+                            admin_rule(ctx.info.access) + ")");
+  Job job = ctx.store.request_cancel(id);
   if (is_final(job.state)) {
     ctx.waits.notify();
     ctx.runner.kick();
@@ -356,6 +368,11 @@ void dispatch_request(DaemonContext& ctx, std::string_view line, const PeerCred&
       if (auto near = nearest_command(req.cmd); !near.empty()) msg += "; did you mean '" + near + "'?";
       throw ProtocolError(ErrorCode::bad_request, msg);
     }
+    if (cmd->admin_only && !is_admin(ctx.info.access, peer))
+      throw ProtocolError(ErrorCode::forbidden,
+                          "'" + req.cmd + "' is for admins: " + admin_rule(ctx.info.access) +
+                              "; you are " + user_name(peer.uid) + " (uid " +
+                              std::to_string(peer.uid) + ")");
     const Call call{peer, reply};
     if (auto result = cmd->handler(ctx, req.args, call)) reply(encode_ok(*result));
   } catch (const ProtocolError& e) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "access.hpp"
 #include "engine.hpp"
 #include "pending_replies.hpp"
 #include "poller.hpp"
@@ -22,6 +23,7 @@ struct DaemonInfo {
   std::string state_dir;
   std::string started_at;
   int global_max_running = 0;
+  AccessPolicy access;
 };
 
 struct DaemonContext {

@@ -9,10 +9,11 @@ namespace jobq {
 using nlohmann::json;
 
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 9> kCodes{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 10> kCodes{{
     {ErrorCode::bad_request, "bad_request"},
     {ErrorCode::unsupported_version, "unsupported_version"},
     {ErrorCode::not_found, "not_found"},
+    {ErrorCode::forbidden, "forbidden"},
     {ErrorCode::conflict, "conflict"},
     {ErrorCode::too_large, "too_large"},
     {ErrorCode::timeout, "timeout"},

@@ -31,6 +31,7 @@ enum class ErrorCode {
   bad_request,          // malformed JSON, wrong types, unknown command or field
   unsupported_version,  // protocol version mismatch
   not_found,            // no such job or application
+  forbidden,            // the caller's role does not allow it
   conflict,             // exists already, already finished, still in use
   too_large,            // request line or field over its limit
   timeout,              // a wait ran out of time

@@ -91,8 +91,27 @@ void SocketServer::wake() {
   [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+namespace {
+// The socket's directory must not let others replace the socket: owned by us
+// or root, and not writable by group or others unless sticky (like /tmp).
+void check_socket_dir(const std::string& socket_path) {
+  const auto slash = socket_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : socket_path.substr(0, slash);
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) throw sys_error("cannot stat the socket's directory " + dir);
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    throw std::runtime_error("the socket's directory " + dir + " is owned by uid " +
+                             std::to_string(st.st_uid) + ", not by jobqd's user or root; fix it with: chown " +
+                             std::to_string(::geteuid()) + " " + dir);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+    throw std::runtime_error("the socket's directory " + dir +
+                             " is writable by others, who could replace the socket; fix it with: chmod go-w " + dir);
+}
+}  // namespace
+
 void SocketServer::listen() {
   const sockaddr_un addr = address_of(opts_.path);
+  check_socket_dir(opts_.path);
   struct stat st{};
   if (::lstat(opts_.path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
@@ -107,6 +126,8 @@ void SocketServer::listen() {
   const int rc = ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   ::umask(old);
   if (rc != 0) throw sys_error("cannot bind " + opts_.path);
+  if (opts_.group && ::chown(opts_.path.c_str(), static_cast<uid_t>(-1), *opts_.group) != 0)
+    throw sys_error("chown " + opts_.path + " to its group");
   if (::chmod(opts_.path.c_str(), 0660) != 0) throw sys_error("chmod " + opts_.path);
   if (::stat(opts_.path.c_str(), &st) == 0) socket_inode_ = st.st_ino;
   if (::listen(listen_fd_, 128) != 0) throw sys_error("listen");
@@ -174,6 +195,8 @@ void SocketServer::next_request(std::uint64_t id, Conn& c) {
   }
   std::string line = c.in.substr(0, nl);
   c.in.erase(0, nl + 1);
+  c.request_began.reset();
+  if (!c.in.empty()) c.request_began = std::chrono::steady_clock::now();
   if (line.size() > opts_.max_line) {
     c.out += encode_error(ErrorCode::too_large, "request line is longer than " +
                                                     std::to_string(opts_.max_line) + " bytes");
@@ -206,8 +229,9 @@ void SocketServer::read_from(std::uint64_t id, Conn& c) {
     if (c.in.size() > opts_.max_line + 1) break;  // stop reading; next_request reports it
     const ssize_t n = ::read(c.fd, buf, sizeof buf);
     if (n > 0) {
-      c.in.append(buf, static_cast<std::size_t>(n));
       c.last_activity = std::chrono::steady_clock::now();
+      if (c.in.empty() && !c.request_began) c.request_began = c.last_activity;
+      c.in.append(buf, static_cast<std::size_t>(n));
       continue;
     }
     if (n == 0) {
@@ -295,6 +319,15 @@ void SocketServer::run(const std::atomic<bool>& stop) {
         c.last_activity = now;
       }
       const bool idle = !c.busy && now - c.last_activity > opts_.idle_timeout;
+      if (!c.busy && !c.close_after_write && c.request_began &&
+          now - *c.request_began > opts_.request_timeout) {
+        c.out += encode_error(ErrorCode::bad_request, "request not completed within " +
+                                                          std::to_string(opts_.request_timeout.count()) +
+                                                          " ms; closing");
+        c.close_after_write = true;
+        c.in.clear();
+        write_to(c);
+      }
       const bool drained = c.draining && (c.peer_closed || now - c.last_activity > kDrainTime);
       // A peer that closed only its writing side still gets its reply.
       const bool done = c.out.empty() && !c.draining &&

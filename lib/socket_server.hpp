@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -60,6 +61,10 @@ class SocketServer {
     std::size_t max_line = 1 << 20;
     std::chrono::milliseconds idle_timeout{60'000};
     std::size_t max_connections = 1024;
+    // A request must be complete (its newline read) this long after its
+    // first byte: a client trickling bytes cannot hold a slot forever.
+    std::chrono::milliseconds request_timeout{30'000};
+    std::optional<gid_t> group;  // the socket's group (mode 0660)
   };
   using Dispatch = std::function<void(std::string line, const PeerCred&, Responder)>;
 
@@ -87,6 +92,7 @@ class SocketServer {
     bool peer_closed = false;
     bool draining = false;  // error sent, write side shut: discard input until EOF
     std::chrono::steady_clock::time_point last_activity;
+    std::optional<std::chrono::steady_clock::time_point> request_began;
   };
 
   void accept_clients();

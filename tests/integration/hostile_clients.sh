@@ -3,7 +3,7 @@
 # is closed), and afterwards jobqd still serves a normal enqueue and the store
 # is intact.
 source "$(dirname "$0")/lib.sh"
-start_daemon --idle-timeout 2s
+start_daemon --idle-timeout 2s --request-timeout 3s
 "$JOBQ" app create t --image "$TEST_IMAGE" >/dev/null
 before=$(enq t -- sh -c 'exit 0')
 "$JOBQ" wait "$before"
@@ -29,17 +29,21 @@ assert_eq too_large "$(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' | se
 # A client that sends half a request and vanishes, and one that sends nothing.
 printf '{"v":1,"cmd":"sta' | timeout 2 socat -t 0.1 - "UNIX-CONNECT:$JOBQ_SOCKET" >/dev/null || true
 timeout 5 socat -t 4 /dev/null "UNIX-CONNECT:$JOBQ_SOCKET" >/dev/null || true
-# 200 idle connections at once do not stop a normal client.
-idle_pids=()
-for _ in $(seq 1 200); do
-  sleep 3 | socat - "UNIX-CONNECT:$JOBQ_SOCKET" >/dev/null 2>&1 &
-  idle_pids+=($!)
-done
-sleep 0.5
+# 1000 idle connections at once do not stop a normal client.
+: "${HOLD_CLIENTS:?path to the hold_clients helper}"
+"$HOLD_CLIENTS" "$JOBQ_SOCKET" 1000 4 idle >"$WORK/idle.out" &
+holder=$!
+sleep 1.5
 after=$(enq t -- sh -c 'exit 7')
 rc=0; "$JOBQ" wait --timeout 60s "$after" || rc=$?
-assert_eq 7 "$rc" "a normal job after the garbage"
-for p in "${idle_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+assert_eq 7 "$rc" "a normal job while 1000 clients sit idle"
+wait "$holder"
+grep -q "^opened 1000 " "$WORK/idle.out" || fail "idle clients: $(cat "$WORK/idle.out")"
+# Idle clients are closed after --idle-timeout (2 s here); they held no slot for good.
+grep -q "closed_by_server 1000" "$WORK/idle.out" || fail "idle clients were not timed out: $(cat "$WORK/idle.out")"
+# A client trickling one byte a second is cut off after --request-timeout (3 s).
+"$HOLD_CLIENTS" "$JOBQ_SOCKET" 5 8 trickle >"$WORK/trickle.out"
+grep -q "closed_by_server 5" "$WORK/trickle.out" || fail "trickling clients were not cut off: $(cat "$WORK/trickle.out")"
 
 kill -0 "$DAEMON_PID" || fail "jobqd died"
 assert_eq succeeded "$(job_field "$before" .state)" "job recorded before the garbage"

@@ -1,0 +1,57 @@
+#include "access.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace jobq {
+
+std::string user_name(uid_t uid) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* out = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) == 0 && out) return out->pw_name;
+  return std::to_string(uid);
+}
+
+bool in_group(uid_t uid, gid_t primary_gid, gid_t gid) {
+  if (primary_gid == gid) return true;
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* out = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) != 0 || !out) return false;
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(n));
+  if (getgrouplist(out->pw_name, out->pw_gid, groups.data(), &n) < 0) {
+    groups.resize(static_cast<std::size_t>(n));
+    if (getgrouplist(out->pw_name, out->pw_gid, groups.data(), &n) < 0) return false;
+  }
+  for (int i = 0; i < n; ++i)
+    if (groups[static_cast<std::size_t>(i)] == gid) return true;
+  return false;
+}
+
+gid_t group_id(const std::string& name) {
+  std::vector<char> buf(16384);
+  group gr{};
+  group* out = nullptr;
+  if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &out) != 0 || !out)
+    throw std::runtime_error("no group named '" + name + "' (create it with: groupadd " + name + ")");
+  return out->gr_gid;
+}
+
+bool is_admin(const AccessPolicy& policy, const PeerCred& peer) {
+  if (peer.uid == static_cast<uid_t>(-1)) return false;
+  if (peer.uid == 0 || peer.uid == policy.daemon_uid) return true;
+  return policy.admin_gid && in_group(peer.uid, peer.gid, *policy.admin_gid);
+}
+
+std::string admin_rule(const AccessPolicy& policy) {
+  std::string rule = "root or jobqd's own user (" + user_name(policy.daemon_uid) + ")";
+  if (policy.admin_gid) rule += ", or a member of group " + policy.admin_group;
+  return rule;
+}
+
+}  // namespace jobq

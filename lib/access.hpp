@@ -1,0 +1,34 @@
+// Who may do what. Admins (root, jobqd's own uid, members of the optional
+// admin group) define applications and may act on any job; other users
+// enqueue, read and wait, and cancel only their own jobs. Every check fails
+// closed: an identity that cannot be resolved is not an admin.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "socket_server.hpp"
+
+namespace jobq {
+
+struct AccessPolicy {
+  uid_t daemon_uid = 0;
+  std::optional<gid_t> admin_gid;
+  std::string admin_group;  // its name, for messages
+};
+
+bool is_admin(const AccessPolicy& policy, const PeerCred& peer);
+// "root", "jobqd's own user", "a member of group jobq-admin": why peer is an admin, or "".
+std::string admin_rule(const AccessPolicy& policy);
+
+// The user name of a uid, or the number as text when it has none.
+std::string user_name(uid_t uid);
+// Whether the user (by uid, with primary gid) is a member of gid, counting
+// supplementary groups. False when the user cannot be looked up.
+bool in_group(uid_t uid, gid_t primary_gid, gid_t gid);
+// Resolves a group name; throws std::runtime_error naming it when unknown.
+gid_t group_id(const std::string& name);
+
+}  // namespace jobq
