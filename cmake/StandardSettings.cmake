@@ -9,7 +9,12 @@ if(JOBQ_WARNINGS_AS_ERRORS)
 endif()
 
 add_library(jobq_sanitizers INTERFACE)
-if(JOBQ_SANITIZE)
+if(JOBQ_FUZZ)
+  # Everything instrumented for coverage; the fuzz targets link libFuzzer.
+  target_compile_options(jobq_sanitizers INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(jobq_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(JOBQ_SANITIZE)
   target_compile_options(jobq_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(jobq_sanitizers INTERFACE -fsanitize=address,undefined)

@@ -43,6 +43,8 @@ std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s) {
       !read_int(s, 11, 2, h) || !read_int(s, 14, 2, mi) || !read_int(s, 17, 2, se))
     return std::nullopt;
   if (y <= 1) return std::nullopt;  // Docker's "never" time
+  // Nanoseconds since 1970 in an int64 reach from 1677 to 2262.
+  if (y < 1678 || y > 2261) return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60) return std::nullopt;
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

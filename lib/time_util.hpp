@@ -15,7 +15,8 @@ std::string now_rfc3339();
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
 
 // Nanoseconds since the epoch of an RFC 3339 time (as Docker reports it), or
-// nullopt for a malformed one or Docker's zero time (0001-01-01T00:00:00Z).
+// nullopt for a malformed one, Docker's zero time (0001-01-01T00:00:00Z), or
+// a year outside 1678..2261 (what int64 nanoseconds can hold).
 std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s);
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);

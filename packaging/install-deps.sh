@@ -9,6 +9,10 @@ packages=(
   docker.io busybox-static
   jq socat sqlite3 procps
 )
+# The test command also fuzzes, with clang's libFuzzer.
+if [[ ${1:-} == --test ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

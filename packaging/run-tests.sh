@@ -3,13 +3,15 @@
 # when none answers, builds jobq twice (warnings as errors; then ASan+UBSan),
 # and runs the whole suite (unit tests, and integration tests against the real
 # engine with a locally built image) in each build.
+# Before that it fuzzes the request parser, the log demultiplexer and the
+# inspect parser for JOBQ_FUZZ_SECONDS each (default 60; 0 skips).
 #   packaging/run-tests.sh            everything
 #   JOBQ_TEST_SANITIZE=0 ...          skip the sanitizer build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-"$root/packaging/install-deps.sh"
+"$root/packaging/install-deps.sh" --test
 
 dockerd_pid=$("$root/packaging/ensure-dockerd.sh")
 stop_dockerd() {
@@ -31,6 +33,11 @@ run_suite() {  # build-dir cmake-options...
   cmake --build "$dir" -j"$jobs"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
 }
+
+if [[ ${JOBQ_FUZZ_SECONDS:-60} != 0 ]]; then
+  echo "== fuzz (${JOBQ_FUZZ_SECONDS:-60}s per target)"
+  "$root/packaging/run-fuzz.sh" "${JOBQ_FUZZ_SECONDS:-60}"
+fi
 
 echo "== build and test (warnings as errors)"
 run_suite "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo

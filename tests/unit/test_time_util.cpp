@@ -130,3 +130,11 @@ TEST_CASE("parse_duration rejects numbers with two decimal points") {
   CHECK_FALSE(parse_duration("1.2.3s"));
   CHECK_FALSE(parse_duration("1..5m"));
 }
+
+TEST_CASE("parse_rfc3339_ns refuses years its nanoseconds cannot hold (found by fuzz_inspect)") {
+  CHECK_FALSE(jobq::parse_rfc3339_ns("0002-01-01T00:00:00Z").has_value());
+  CHECK_FALSE(jobq::parse_rfc3339_ns("1677-12-31T23:59:59Z").has_value());
+  CHECK_FALSE(jobq::parse_rfc3339_ns("2262-01-01T00:00:00Z").has_value());
+  CHECK(jobq::parse_rfc3339_ns("1678-01-01T00:00:00Z").has_value());
+  CHECK(jobq::parse_rfc3339_ns("2261-12-31T23:59:59.999999999Z").has_value());
+}
