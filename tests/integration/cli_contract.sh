@@ -23,6 +23,17 @@ assert_eq 1 "$rc" "invalid env name refused"
 rc=0; "$JOBQ" app create t --image "$TEST_IMAGE" 2>/dev/null || rc=$?; assert_eq 1 "$rc" "duplicate application"
 rc=0; "$JOBQ" enqueue t --message '{not json' -- true 2>/dev/null || rc=$?; assert_eq 64 "$rc" "invalid --message"
 
+# A live socket is never stolen, even by a daemon with its own state directory.
+rc=0; timeout 10 "$JOBQD" --socket "$JOBQ_SOCKET" --state-dir "$WORK/state2" 2>"$WORK/err" || rc=$?
+assert_eq 1 "$rc" "second daemon on a live socket"
+grep -q "already listening on $JOBQ_SOCKET" "$WORK/err" || fail "live socket message: $(cat "$WORK/err")"
+"$JOBQ" status >/dev/null || fail "the first daemon lost its socket"
+# A socket directory others could write to is refused, with the fix.
+mkdir -p "$WORK/open" && chmod 777 "$WORK/open"
+rc=0; timeout 10 "$JOBQD" --socket "$WORK/open/s.sock" --state-dir "$WORK/state3" 2>"$WORK/err" || rc=$?
+assert_eq 1 "$rc" "socket in a world-writable directory"
+grep -q "chmod go-w $WORK/open" "$WORK/err" || fail "no fix-it for the socket directory: $(cat "$WORK/err")"
+
 # A second daemon on the same state directory refuses to start.
 rc=0; timeout 10 "$JOBQD" --socket "$WORK/other.sock" --state-dir "$WORK/state" 2>"$WORK/err" || rc=$?
 assert_eq 1 "$rc" "second daemon on one state dir"

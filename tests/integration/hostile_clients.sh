@@ -45,6 +45,18 @@ grep -q "closed_by_server 1000" "$WORK/idle.out" || fail "idle clients were not 
 "$HOLD_CLIENTS" "$JOBQ_SOCKET" 5 8 trickle >"$WORK/trickle.out"
 grep -q "closed_by_server 5" "$WORK/trickle.out" || fail "trickling clients were not cut off: $(cat "$WORK/trickle.out")"
 
+# Past --max-connections a client gets a clear error instead of hanging.
+stop_daemon
+start_daemon --max-connections 5
+"$HOLD_CLIENTS" "$JOBQ_SOCKET" 5 4 idle >/dev/null &
+holder=$!
+sleep 1
+rc=0; "$JOBQ" status 2>"$WORK/err" || rc=$?
+[[ $rc -ne 0 ]] || fail "a sixth client was served past --max-connections 5"
+grep -q "too many open connections" "$WORK/err" || fail "message past the cap: $(cat "$WORK/err")"
+wait "$holder"
+"$JOBQ" status >/dev/null || fail "not served once the others left"
+
 kill -0 "$DAEMON_PID" || fail "jobqd died"
 assert_eq succeeded "$(job_field "$before" .state)" "job recorded before the garbage"
 stop_daemon
