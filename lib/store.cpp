@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sqlite_util.hpp"
+#include "store_rows.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -13,6 +14,7 @@ namespace jobq {
 using nlohmann::json;
 using sql::Stmt;
 using sql::Transaction;
+using namespace rows;
 
 namespace {
 
@@ -79,63 +81,6 @@ std::string random_instance_id() {
   std::string s;
   for (int i = 0; i < 8; ++i) s += "0123456789abcdef"[hex(rd)];
   return s;
-}
-
-JobState state_of(const std::string& s) {
-  auto st = parse_job_state(s);
-  if (!st) throw StoreError(StoreError::Kind::io, "database holds an unknown job state: " + s);
-  return *st;
-}
-
-json spec_to_json(const ContainerSpec& s) {
-  json j{{"name", s.name}, {"image", s.image}, {"env", s.env}, {"labels", s.labels}};
-  j["cmd"] = s.cmd ? json(*s.cmd) : json(nullptr);
-  return j;
-}
-
-ContainerSpec spec_from_json(const std::string& text) {
-  const json j = json::parse(text);
-  ContainerSpec s;
-  s.name = j.at("name").get<std::string>();
-  s.image = j.at("image").get<std::string>();
-  s.env = j.at("env").get<std::vector<std::string>>();
-  s.labels = j.at("labels").get<LabelMap>();
-  if (!j.at("cmd").is_null()) s.cmd = j.at("cmd").get<std::vector<std::string>>();
-  return s;
-}
-
-App read_app(const Stmt& st) {
-  App a;
-  a.name = st.text(0);
-  a.image = st.text(1);
-  a.max_running = st.i32(2);
-  a.env = json::parse(st.text(3)).get<EnvMap>();
-  a.created_at = st.text(4);
-  a.updated_at = st.text(5);
-  return a;
-}
-
-constexpr const char* kJobColumns =
-    "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "
-    "created_at, updated_at, submitter_uid, submitter_name";
-
-Job read_job(const Stmt& st) {
-  Job j;
-  j.id = st.i64(0);
-  j.app = st.text(1);
-  j.state = state_of(st.text(2));
-  j.reason = st.text(3);
-  if (auto code = st.opt_i64(4)) j.exit_code = static_cast<int>(*code);
-  if (!st.is_null(5)) j.command = json::parse(st.text(5)).get<std::vector<std::string>>();
-  j.env = json::parse(st.text(6)).get<EnvMap>();
-  if (!st.is_null(7)) j.message = st.text(7);
-  j.labels = json::parse(st.text(8)).get<LabelMap>();
-  j.cancel_requested = st.i64(9) != 0;
-  j.created_at = st.text(10);
-  j.updated_at = st.text(11);
-  j.submitter_uid = st.i64(12);
-  j.submitter_name = st.text(13);
-  return j;
 }
 
 }  // namespace
@@ -403,228 +348,6 @@ std::map<std::string, std::int64_t> Store::count_jobs_by_state() {
   return out;
 }
 
-// ---- the runner's side ------------------------------------------------------
-
-std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
-  std::lock_guard lock(mu_);
-  if (max_claims <= 0) return {};
-  Transaction tx(db_);
-  std::map<std::string, int> busy;
-  int busy_total = 0;
-  {
-    Stmt st(db_,
-            "SELECT app, COUNT(*) FROM jobs WHERE state IN ('starting','running') GROUP BY app");
-    while (st.step()) {
-      busy[st.text(0)] = st.i32(1);
-      busy_total += st.i32(1);
-    }
-  }
-  int budget = max_claims;
-  if (global_max > 0) budget = std::min(budget, global_max - busy_total);
-  if (budget <= 0) return {};
-
-  std::map<std::string, App> apps;
-  {
-    Stmt st(db_, "SELECT name, image, max_running, env, created_at, updated_at FROM apps");
-    while (st.step()) {
-      App a = read_app(st);
-      apps.emplace(a.name, std::move(a));
-    }
-  }
-  // The oldest pending jobs of each app that has room, merged by id (FIFO).
-  std::vector<Job> candidates;
-  Stmt pending(db_, (std::string("SELECT ") + kJobColumns +
-                     " FROM jobs WHERE app=? AND state='pending' ORDER BY id LIMIT ?")
-                        .c_str());
-  for (const auto& [name, app] : apps) {
-    int room = budget;
-    if (app.max_running > 0) room = std::min(room, app.max_running - busy[name]);
-    if (room <= 0) continue;
-    pending.reset();
-    pending.bind(1, name).bind(2, room);
-    while (pending.step()) candidates.push_back(read_job(pending));
-  }
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Job& a, const Job& b) { return a.id < b.id; });
-  if (candidates.size() > static_cast<std::size_t>(budget))
-    candidates.resize(static_cast<std::size_t>(budget));
-
-  std::vector<LaunchTicket> out;
-  const std::string now = now_rfc3339();
-  Stmt attempts_of(db_, "SELECT attempts FROM jobs WHERE id=?");
-  Stmt ins(db_,
-           "INSERT INTO attempts(job_id, number, state, container_name, spec, created_at) "
-           "VALUES(?, ?, 'starting', ?, ?, ?)");
-  Stmt upd(db_, "UPDATE jobs SET state='starting', attempts=?, updated_at=? WHERE id=?");
-  for (const Job& job : candidates) {
-    const App& app = apps.at(job.app);
-    attempts_of.reset();
-    attempts_of.bind(1, job.id);
-    attempts_of.step();
-    const int number = attempts_of.i32(0) + 1;
-
-    LaunchTicket t;
-    t.job_id = job.id;
-    t.attempt = number;
-    t.app = job.app;
-    t.spec.name = container_name_for(instance_, job.id, number);
-    t.spec.image = app.image;
-    t.spec.cmd = job.command;
-    EnvMap env = app.env;
-    for (const auto& [k, v] : job.env) env[k] = v;
-    env["JOBQ_JOB_ID"] = std::to_string(job.id);
-    env["JOBQ_APP"] = job.app;
-    env["JOBQ_ATTEMPT"] = std::to_string(number);
-    if (job.message) env["JOBQ_MESSAGE"] = *job.message;
-    for (const auto& [k, v] : env) t.spec.env.push_back(k + "=" + v);
-    t.spec.labels = job.labels;
-    t.spec.labels["jobq.job"] = std::to_string(job.id);
-    t.spec.labels["jobq.attempt"] = std::to_string(number);
-    t.spec.labels["jobq.app"] = job.app;
-    t.spec.labels["jobq.instance"] = instance_;
-
-    ins.reset();
-    ins.bind(1, job.id).bind(2, number).bind(3, t.spec.name).bind(4, spec_to_json(t.spec).dump());
-    ins.bind(5, now).run();
-    upd.reset();
-    upd.bind(1, number).bind(2, now).bind(3, job.id).run();
-    out.push_back(std::move(t));
-  }
-  tx.commit();
-  return out;
-}
-
-std::vector<LaunchTicket> Store::starting_attempts() {
-  std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT a.job_id, a.number, j.app, a.spec FROM attempts a JOIN jobs j ON j.id=a.job_id "
-          "WHERE a.state='starting' ORDER BY a.job_id");
-  std::vector<LaunchTicket> out;
-  while (st.step()) {
-    LaunchTicket t;
-    t.job_id = st.i64(0);
-    t.attempt = st.i32(1);
-    t.app = st.text(2);
-    t.spec = spec_from_json(st.text(3));
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-void Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  Stmt(db_,
-       "UPDATE attempts SET state='running', container_id=? "
-       "WHERE job_id=? AND number=? AND state='starting'")
-      .bind(1, container_id)
-      .bind(2, job_id)
-      .bind(3, attempt)
-      .run();
-  Stmt(db_, "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
-      .bind(1, now_rfc3339())
-      .bind(2, job_id)
-      .run();
-  tx.commit();
-}
-
-std::vector<ActiveAttempt> Store::running_attempts() {
-  std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT a.job_id, a.number, a.container_name, j.cancel_requested FROM attempts a "
-          "JOIN jobs j ON j.id=a.job_id WHERE a.state='running' ORDER BY a.job_id");
-  std::vector<ActiveAttempt> out;
-  while (st.step())
-    out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0});
-  return out;
-}
-
-void Store::finish_attempt(const AttemptResult& r) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  Stmt upd(db_,
-           "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
-           "exit_code=?, oom_killed=?, error=?, started_at=?, finished_at=? "
-           "WHERE job_id=? AND number=? AND state IN ('starting','running')");
-  upd.bind(1, to_string(r.state))
-      .bind(2, r.container_id)
-      .bind(3, r.container_id)
-      .bind(4, r.exit_code)
-      .bind(5, r.oom_killed ? 1 : 0)
-      .bind(6, r.error)
-      .bind(7, r.started_at)
-      .bind(8, r.finished_at)
-      .bind(9, r.job_id)
-      .bind(10, r.attempt)
-      .run();
-  if (sqlite3_changes(db_) == 0) return;  // already finished: nothing to record twice
-  Stmt(db_, "UPDATE jobs SET state=?, reason=?, exit_code=?, updated_at=? WHERE id=?")
-      .bind(1, to_string(r.state))
-      .bind(2, r.reason)
-      .bind(3, r.exit_code)
-      .bind(4, now_rfc3339())
-      .bind(5, r.job_id)
-      .run();
-  Stmt log(db_,
-           "INSERT OR REPLACE INTO logs(job_id, attempt, stream, data, truncated, total_bytes) "
-           "VALUES(?,?,?,?,?,?)");
-  auto put = [&](const std::optional<CapturedLog>& l, LogStream s) {
-    if (!l) return;
-    log.reset();
-    log.bind(1, r.job_id).bind(2, r.attempt).bind(3, static_cast<int>(s)).bind_blob(4, l->data);
-    log.bind(5, l->truncated ? 1 : 0).bind(6, static_cast<std::int64_t>(l->total_bytes)).run();
-  };
-  put(r.stdout_log, LogStream::stdout_stream);
-  put(r.stderr_log, LogStream::stderr_stream);
-  tx.commit();
-}
-
-bool Store::cancel_requested(std::int64_t job_id) {
-  std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT cancel_requested FROM jobs WHERE id=?");
-  st.bind(1, job_id);
-  return st.step() && st.i64(0) != 0;
-}
-
-bool Store::attempt_is_starting(std::int64_t job_id, int attempt) {
-  return attempt_state(job_id, attempt) == JobState::starting;
-}
-
-std::optional<JobState> Store::attempt_state(std::int64_t job_id, int attempt) {
-  std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
-  st.bind(1, job_id).bind(2, attempt);
-  if (!st.step()) return std::nullopt;
-  return state_of(st.text(0));
-}
-
-std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
-                                                   std::int64_t window_ns) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  Stmt st(db_,
-          "SELECT j.id, a.finished_at, j.exit_code FROM jobs j JOIN attempts a "
-          "ON a.job_id=j.id AND a.number=j.attempts WHERE j.state='failed' AND "
-          "j.cancel_requested=0 AND j.exit_code IN (137, 143, 255) AND a.oom_killed=0");
-  std::vector<std::pair<std::int64_t, int>> hits;
-  while (st.step()) {
-    const auto finished = parse_rfc3339_ns(st.text(1));
-    if (finished && *finished <= engine_lost_ns && *finished >= engine_lost_ns - window_ns)
-      hits.emplace_back(st.i64(0), st.i32(2));
-  }
-  Stmt upd(db_, "UPDATE jobs SET reason=? WHERE id=?");
-  std::vector<std::int64_t> ids;
-  for (const auto& [id, code] : hits) {
-    upd.reset();
-    upd.bind(1, "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")")
-        .bind(2, id)
-        .run();
-    ids.push_back(id);
-  }
-  tx.commit();
-  return ids;
-}
-
 Job Store::request_cancel(std::int64_t job_id) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
@@ -650,15 +373,6 @@ Job Store::request_cancel(std::int64_t job_id) {
   job = load_job_locked(job_id);
   tx.commit();
   return job;
-}
-
-std::optional<CapturedLog> Store::get_log(std::int64_t job_id, int attempt, LogStream stream) {
-  std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT data, truncated, total_bytes FROM logs WHERE job_id=? AND attempt=? AND stream=?");
-  st.bind(1, job_id).bind(2, attempt).bind(3, static_cast<int>(stream));
-  if (!st.step()) return std::nullopt;
-  return CapturedLog{st.text(0), st.i64(1) != 0, static_cast<std::uint64_t>(st.i64(2))};
 }
 
 }  // namespace jobq
