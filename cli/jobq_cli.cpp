@@ -147,6 +147,20 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
       };
     });
   }
+  for (const bool pause : {true, false}) {
+    auto* c = app->add_subcommand(pause ? "pause" : "resume",
+                                  pause ? "Stop launching an application's jobs (running ones finish)"
+                                        : "Launch an application's jobs again");
+    auto name = std::make_shared<std::string>();
+    c->add_option("name", *name, "Application name")->required();
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        g.client().call(pause ? "app.pause" : "app.resume", {{"name", *name}});
+        std::cout << "application " << *name << (pause ? " paused" : " resumed") << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
   {
     auto* c = app->add_subcommand("list", "List applications");
     auto as_json = std::make_shared<bool>(false);
@@ -214,10 +228,13 @@ json wait_through_restarts(Client client, json args) {
 int wait_exit_code(const json& jobs) {
   for (const auto& j : jobs) {
     const std::string state = j.value("state", "");
+    const int recorded =
+        j.contains("exit_code") && j["exit_code"].is_number_integer() ? j["exit_code"].get<int>() : -1;
     int code = exit_code::no_exit_code;
-    if ((state == "succeeded" || state == "failed") && j.contains("exit_code") &&
-        j["exit_code"].is_number_integer())
-      code = j["exit_code"].get<int>();
+    if (state == "succeeded") code = 0;
+    // A failed job exits non-zero: its own code, or 125 when it has none (or
+    // had 0, as when a child of it was killed for memory).
+    if (state == "failed" && recorded > 0) code = recorded;
     if (code != 0) return code;
   }
   return exit_code::ok;
@@ -233,16 +250,42 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     auto quiet = std::make_shared<bool>(false);
     auto as_json = std::make_shared<bool>(false);
     auto command = std::make_shared<std::vector<std::string>>();
+    auto priority = std::make_shared<int>(0);
+    auto delay = std::make_shared<std::string>();
+    auto at = std::make_shared<std::string>();
+    auto key = std::make_shared<std::string>();
     c->add_option("app", *app, "Application to run the job in")->required();
     c->add_option("command", *command, "Command and arguments, after -- (default: the image's)");
     c->add_option("--env", *env, "Extra environment, KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
     c->add_option("--message", *message, "JSON handed to the job as JOBQ_MESSAGE; @FILE reads a file, @- stdin");
     c->add_option("--label", *labels, "Label, KEY=VALUE (repeatable); also set on the container")->type_size(1)->allow_extra_args(false);
+    c->add_option("--priority", *priority, "Higher starts first within the application (-1000..1000)")
+        ->check(CLI::Range(-1000, 1000));
+    c->add_option("--delay", *delay, "Stay pending this long first (e.g. 90s, 2h)");
+    c->add_option("--at", *at, "Stay pending until then: RFC 3339, 'YYYY-MM-DD HH:MM' or 'HH:MM' (local)");
+    c->add_option("--key", *key, "Idempotency key: enqueueing the same key in the application again "
+                  "returns the first job instead of a new one");
     c->add_flag("-q,--quiet", *quiet, "Print only the job id");
     c->add_flag("--json", *as_json, "Print the new job as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         json args{{"app", *app}, {"env", parse_pairs(*env, "--env")}, {"labels", parse_pairs(*labels, "--label")}};
+        if (*priority != 0) args["priority"] = *priority;
+        if (!key->empty()) args["key"] = *key;
+        if (!delay->empty() && !at->empty()) throw UsageError("give --delay or --at, not both");
+        const auto now = std::chrono::system_clock::now();
+        if (!delay->empty()) {
+          auto d = parse_duration(*delay);
+          if (!d) throw UsageError("--delay '" + *delay + "' is not a duration (e.g. 90s, 10m, 2h)");
+          args["not_before"] = format_rfc3339(now + *d);
+        }
+        if (!at->empty()) {
+          auto when = parse_when(*at, now);
+          if (!when)
+            throw UsageError("--at '" + *at + "' is not a time (RFC 3339, 'YYYY-MM-DD HH:MM' or 'HH:MM')");
+          args["not_before"] = format_rfc3339(std::chrono::system_clock::time_point(
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(*when))));
+        }
         if (!command->empty()) args["command"] = *command;
         if (!message->empty()) {
           const std::string text = read_message(*message);
@@ -253,6 +296,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         const json job = g.client().call("enqueue", args);
         if (*as_json) print_json(render::envelope("job", job));
         else if (*quiet) std::cout << job["id"].get<std::int64_t>() << '\n';
+        else if (job.value("existing", false))
+          std::cout << "job " << job["id"].get<std::int64_t>() << " already has key " << *key << " in " << *app << '\n';
         else std::cout << "job " << job["id"].get<std::int64_t>() << " enqueued in " << *app << '\n';
         return exit_code::ok;
       };
@@ -364,6 +409,22 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
           job = g.client().call("wait", {{"ids", {job_id}}})["jobs"][0];
         if (*as_json) print_json(render::envelope("job", job));
         else std::cout << "job " << job_id << ": " << render::outcome(job) << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  for (const bool hold : {true, false}) {
+    auto* c = root.add_subcommand(hold ? "hold" : "release",
+                                  hold ? "Keep a pending job from starting" : "Let a held job start");
+    auto id = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("id", *id, "Job id")->required();
+    c->add_flag("--json", *as_json, "Print the job as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json job = g.client().call(hold ? "hold" : "release", {{"id", parse_id(*id)}});
+        if (*as_json) print_json(render::envelope("job", job));
+        else std::cout << "job " << *id << (hold ? " held" : " released") << '\n';
         return exit_code::ok;
       };
     });

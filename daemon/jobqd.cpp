@@ -150,11 +150,12 @@ int serve(const Options& o) {
   ropts.launch_workers = o.launch_workers;
   ropts.keep_containers = o.keep_containers;
   Runner runner(
-      store, engine, ropts, [&](std::int64_t) { poller_ptr->kick(); }, on_final);
+      store, engine, ropts, [&](std::int64_t) { if (poller_ptr) poller_ptr->kick(); }, on_final);
   runner_ptr = &runner;
 
   DaemonContext ctx{store, engine, runner, poller, waits, engine_calls,
-                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access}};
+                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
+                               popts.log_cap}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
@@ -190,15 +191,23 @@ int serve(const Options& o) {
   events.start();
   spdlog::info("jobqd {} listening on {} (state in {}, instance {})", JOBQ_VERSION, socket_path,
                state_dir, store.instance());
-  server.run(stop);
+  std::exception_ptr failure;
+  try {
+    server.run(stop);
+  } catch (...) {
+    failure = std::current_exception();  // still stop every part in order below
+  }
 
   events.stop();
   runner.stop();  // lets launches in flight commit; queued ones resume next start
   poller.stop();
   waits.stop();
   engine_calls.stop();
-  spdlog::info("stopped");
+  runner_ptr = nullptr;
+  poller_ptr = nullptr;
   ::close(lock_fd);
+  if (failure) std::rethrow_exception(failure);
+  spdlog::info("stopped");
   return 0;
 }
 

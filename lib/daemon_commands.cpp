@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "log_demux.hpp"
 #include "protocol.hpp"
 #include "suggest.hpp"
 #include "time_util.hpp"
@@ -32,6 +33,9 @@ struct Command {
   bool read_only;
   Handler handler;
 };
+
+// One `list` answers at most this many jobs (it runs on the socket loop).
+constexpr std::int64_t kMaxListed = 10'000;
 
 [[noreturn]] void bad(const std::string& msg) { throw ProtocolError(ErrorCode::bad_request, msg); }
 
@@ -60,6 +64,8 @@ Job must_get_job(DaemonContext& ctx, std::int64_t id) {
   if (!job) throw ProtocolError(ErrorCode::not_found, "no job with id " + std::to_string(id));
   return *job;
 }
+
+void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const char* verb);
 
 // ---- applications -----------------------------------------------------------------
 
@@ -134,7 +140,7 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
                           "a job cannot set '" + std::string(field) +
                               "': the image, privileges, mounts, devices, capabilities and host "
                               "namespaces belong to the application, which an admin defines");
-  ArgReader r(args, {"app", "command", "env", "message", "labels"});
+  ArgReader r(args, {"app", "command", "env", "message", "labels", "priority", "not_before", "key"});
   NewJob nj;
   nj.app = r.required_string("app");
   nj.command = r.string_list("command");
@@ -151,10 +157,17 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
       throw ProtocolError(ErrorCode::too_large, "message is " + std::to_string(m->size()) +
                                                     " bytes; the limit is " +
                                                     std::to_string(kMaxMessageBytes));
+    if (json_depth(*m) > kMaxJsonDepth)
+      bad("'message' nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     const json parsed = json::parse(*m, nullptr, false);
     if (parsed.is_discarded()) bad("'message' is not valid JSON");
     nj.message = parsed.dump(-1, ' ', false, json::error_handler_t::strict);
     if (has_nul(*nj.message)) bad("'message' contains a NUL byte");
+    // The compact form is what the container gets: it is the one to measure.
+    if (nj.message->size() > kMaxMessageBytes)
+      throw ProtocolError(ErrorCode::too_large, "message is " + std::to_string(nj.message->size()) +
+                                                    " bytes in compact JSON; the limit is " +
+                                                    std::to_string(kMaxMessageBytes));
   }
   if (auto labels = r.string_map("labels")) {
     for (const auto& [k, v] : *labels) {
@@ -164,11 +177,27 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
     }
     nj.labels = *labels;
   }
+  if (auto p = r.integer("priority")) {
+    if (*p < -1000 || *p > 1000) bad("'priority' must be between -1000 and 1000");
+    nj.priority = static_cast<int>(*p);
+  }
+  if (auto t = r.string("not_before")) {
+    auto ns = parse_rfc3339_ns(*t);
+    if (!ns) bad("'not_before' must be an RFC 3339 time, e.g. 2026-11-21T02:00:00Z");
+    nj.not_before_ns = *ns;
+  }
+  if (auto k = r.string("key")) {
+    if (k->empty() || k->size() > 256 || has_nul(*k)) bad("'key' must be 1 to 256 bytes, without NUL");
+    nj.key = *k;
+  }
   nj.submitter_uid = call.peer.uid;
   nj.submitter_name = user_name(call.peer.uid);
-  Job job = ctx.store.enqueue(nj);  // committed: only now is it acknowledged
+  bool existed = false;
+  Job job = ctx.store.enqueue(nj, &existed);  // committed: only now is it acknowledged
   ctx.runner.kick();
-  return json(job);
+  json out = job;
+  out["existing"] = existed;  // true: the key was used before; this is that job
+  return out;
 }
 
 std::optional<json> show(DaemonContext& ctx, const json& args, const Call&) {
@@ -187,8 +216,10 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call&) {
           "' (pending, starting, running, succeeded, failed, cancelled, lost, timed_out)");
   }
   const auto limit = r.integer("limit").value_or(100);
-  if (limit < 0 || limit > 1'000'000) bad("'limit' must be between 0 (no limit) and 1000000");
-  f.limit = static_cast<int>(limit);
+  if (limit < 0 || limit > kMaxListed)
+    bad("'limit' must be between 0 (the most, " + std::to_string(kMaxListed) + ") and " +
+        std::to_string(kMaxListed));
+  f.limit = limit == 0 ? static_cast<int>(kMaxListed) : static_cast<int>(limit);
   return json{{"jobs", ctx.store.list_jobs(f)}};
 }
 
@@ -223,13 +254,16 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   const std::string name = attempt->container_name;
   Responder reply = call.reply;
   Engine& engine = ctx.engine;
-  ctx.engine_calls.submit([&engine, name, stream, reply] {
+  const std::size_t cap = ctx.info.log_cap;
+  ctx.engine_calls.submit([&engine, name, stream, reply, cap] {
     try {
-      std::string data;
+      TailBuffer tail(cap);  // the same cap as stored output
       engine.logs(name, [&](LogStream s, std::string_view bytes) {
-        if (s == stream) data.append(bytes);
+        if (s == stream) tail.append(bytes);
       });
-      reply(encode_ok(log_result({data, false, data.size()}, "engine")));
+      const bool cut = tail.truncated();
+      const auto total = tail.total_bytes();
+      reply(encode_ok(log_result({tail.take(), cut, total}, "engine")));
     } catch (const EngineError& e) {
       reply(encode_error(ErrorCode::engine, e.what()));
     }
@@ -241,22 +275,36 @@ json wait_result(const std::vector<Job>& jobs) { return json{{"jobs", jobs}}; }
 
 std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"ids", "timeout_ms"});
-  const auto ids = r.integer_list("ids");
+  auto ids = r.integer_list("ids");
   if (!ids || ids->empty()) bad("field 'ids' needs at least one job id");
   if (ids->size() > 10'000) bad("at most 10000 jobs can be waited for at once");
   for (auto id : *ids) must_get_job(ctx, id);  // unknown ids fail now, not at the deadline
+  // Each job is looked up once more only until it is final (a final job never
+  // changes), so a long list of finished ids costs nothing per sweep.
+  struct State {
+    std::vector<std::int64_t> order;        // as asked, duplicates kept
+    std::map<std::int64_t, Job> done;       // final jobs
+    std::vector<std::int64_t> open;         // distinct ids not final yet
+  };
+  auto st = std::make_shared<State>();
+  st->order = *ids;
+  st->open = *ids;
+  std::sort(st->open.begin(), st->open.end());
+  st->open.erase(std::unique(st->open.begin(), st->open.end()), st->open.end());
   PendingReply p{
-      [&store = ctx.store, ids = *ids, reply = call.reply]() {
-        std::vector<Job> jobs;
-        for (auto id : ids) {
-          auto job = store.get_job(id);
+      [&store = ctx.store, st, reply = call.reply]() {
+        for (auto it = st->open.begin(); it != st->open.end();) {
+          auto job = store.get_job(*it);
           if (!job) {
-            reply(encode_error(ErrorCode::not_found, "job " + std::to_string(id) + " was removed"));
+            reply(encode_error(ErrorCode::not_found, "job " + std::to_string(*it) + " was removed"));
             return true;
           }
           if (!is_final(job->state)) return false;
-          jobs.push_back(std::move(*job));
+          st->done.emplace(*it, std::move(*job));
+          it = st->open.erase(it);
         }
+        std::vector<Job> jobs;
+        for (auto id : st->order) jobs.push_back(st->done.at(id));
         reply(encode_ok(wait_result(jobs)));
         return true;
       },
@@ -278,13 +326,7 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
 std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
-  const Job owned = must_get_job(ctx, id);
-  if (!is_admin(ctx.info.access, call.peer) &&
-      owned.submitter_uid != static_cast<std::int64_t>(call.peer.uid))
-    throw ProtocolError(ErrorCode::forbidden,
-                        "job " + std::to_string(id) + " belongs to " + owned.submitter_name +
-                            "; users may cancel only their own jobs (admins: " +
-                            admin_rule(ctx.info.access) + ")");
+  check_owner(ctx, must_get_job(ctx, id), call, "cancel");
   Job job = ctx.store.request_cancel(id);
   if (is_final(job.state)) {
     ctx.waits.notify();
@@ -293,6 +335,52 @@ std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& cal
     ctx.poller.kick();
   }
   return json(job);
+}
+
+// Users act on their own jobs only; admins on any.
+void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const char* verb) {
+  if (is_admin(ctx.info.access, call.peer) ||
+      job.submitter_uid == static_cast<std::int64_t>(call.peer.uid))
+    return;
+  throw ProtocolError(ErrorCode::forbidden,
+                      "job " + std::to_string(job.id) + " belongs to " + job.submitter_name +
+                          "; users may " + verb + " only their own jobs (admins: " +
+                          admin_rule(ctx.info.access) + ")");
+}
+
+std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const Call& call,
+                                    bool hold) {
+  ArgReader r(args, {"id"});
+  const auto id = job_id_arg(r);
+  check_owner(ctx, must_get_job(ctx, id), call, hold ? "hold" : "release");
+  Job job = ctx.store.set_held(id, hold);
+  if (!hold) ctx.runner.kick();
+  return json(job);
+}
+
+std::optional<json> hold(DaemonContext& ctx, const json& args, const Call& call) {
+  return hold_or_release(ctx, args, call, true);
+}
+
+std::optional<json> release(DaemonContext& ctx, const json& args, const Call& call) {
+  return hold_or_release(ctx, args, call, false);
+}
+
+std::optional<json> pause_or_resume(DaemonContext& ctx, const json& args, bool pause) {
+  ArgReader r(args, {"name"});
+  AppUpdate u;
+  u.paused = pause;
+  App a = ctx.store.update_app(r.required_string("name"), u);
+  if (!pause) ctx.runner.kick();
+  return json(a);
+}
+
+std::optional<json> app_pause(DaemonContext& ctx, const json& args, const Call&) {
+  return pause_or_resume(ctx, args, true);
+}
+
+std::optional<json> app_resume(DaemonContext& ctx, const json& args, const Call&) {
+  return pause_or_resume(ctx, args, false);
 }
 
 std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
@@ -329,6 +417,10 @@ constexpr Command kCommands[] = {
     {"app.delete", true, false, app_delete},
     {"app.list", false, true, app_list},
     {"app.show", false, true, app_show},
+    {"app.pause", true, false, app_pause},
+    {"app.resume", true, false, app_resume},
+    {"hold", false, false, hold},
+    {"release", false, false, release},
     {"enqueue", false, false, enqueue},
     {"show", false, true, show},
     {"list", false, true, list},

@@ -24,6 +24,7 @@ struct DaemonInfo {
   std::string started_at;
   int global_max_running = 0;
   AccessPolicy access;
+  std::size_t log_cap = 8u << 20;
 };
 
 struct DaemonContext {

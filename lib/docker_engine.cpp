@@ -165,7 +165,7 @@ void DockerEngine::logs(const std::string& id, const LogChunkFn& sink) {
   const auto r = call("GET",
                       prefix() + "/containers/" + url_escape(id) +
                           "/logs?stdout=1&stderr=1&follow=0",
-                      nullptr, 300'000, [&](std::string_view bytes) { demux.feed(bytes); });
+                      nullptr, 60'000, [&](std::string_view bytes) { demux.feed(bytes); });
   if (r.status != 200) throw_for(r, "logs " + id);
 }
 

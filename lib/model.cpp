@@ -1,5 +1,7 @@
 #include "model.hpp"
 
+#include "time_util.hpp"
+
 namespace jobq {
 
 namespace {
@@ -13,6 +15,7 @@ void to_json(nlohmann::json& j, const App& a) {
                      {"image", a.image},
                      {"max_running", a.max_running},
                      {"env", a.env},
+                     {"paused", a.paused},
                      {"created_at", a.created_at},
                      {"updated_at", a.updated_at}};
 }
@@ -51,6 +54,14 @@ void to_json(nlohmann::json& j, const Job& job) {
       {"started_at", last ? optional_string(last->started_at) : nullptr},
       {"finished_at", last ? optional_string(last->finished_at) : nullptr},
       {"submitted_by", {{"uid", job.submitter_uid}, {"user", job.submitter_name}}},
+      {"priority", job.priority},
+      {"not_before", job.not_before_ns > 0
+                         ? nlohmann::json(format_rfc3339(std::chrono::system_clock::time_point(
+                               std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                   std::chrono::nanoseconds(job.not_before_ns)))))
+                         : nlohmann::json(nullptr)},
+      {"held", job.held},
+      {"key", optional_string(job.key)},
       {"attempts", job.attempts},
   };
 }

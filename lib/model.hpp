@@ -25,6 +25,7 @@ struct App {
   std::string image;
   int max_running = 0;  // 0 = unlimited
   EnvMap env;
+  bool paused = false;  // no new launches; running jobs finish
   std::string created_at;
   std::string updated_at;
 };
@@ -58,6 +59,10 @@ struct Job {
   std::string updated_at;
   std::int64_t submitter_uid = -1;
   std::string submitter_name;
+  int priority = 0;              // higher first, within its application
+  std::int64_t not_before_ns = 0;  // pending until then (unix ns); 0 = at once
+  bool held = false;             // pending and kept from starting (jobq hold)
+  std::string key;               // idempotency key, unique per application
   std::vector<Attempt> attempts;
 };
 

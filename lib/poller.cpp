@@ -9,6 +9,14 @@
 
 namespace jobq {
 
+namespace {
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   AttemptResult r;
   r.job_id = a.job_id;
@@ -19,7 +27,12 @@ AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   r.container_id = st.id;
   r.started_at = st.started_at;
   r.finished_at = st.finished_at;
-  if (a.cancel_requested) {
+  // A cancel counts only if the container ended after it was asked for: one
+  // that had already exited on its own keeps its own result.
+  const auto finished = parse_rfc3339_ns(st.finished_at);
+  const bool cancelled = a.cancel_requested &&
+                         !(finished && a.cancel_requested_ns > 0 && *finished < a.cancel_requested_ns);
+  if (cancelled) {
     r.state = JobState::cancelled;
     r.reason = "cancel requested while running";
   } else if (st.oom_killed) {
@@ -75,6 +88,11 @@ void Poller::tick() {
     try {
       st = engine_.inspect(a.container_name);
     } catch (const EngineError& e) {
+      if (e.kind() != EngineError::Kind::unreachable) {
+        // Trouble with this one container: the others still get their turn.
+        spdlog::warn("job {}: inspect failed: {}", a.job_id, e.what());
+        continue;
+      }
       if (!engine_down_) {
         spdlog::warn("engine outage: {}; running jobs are checked again when it answers", e.what());
         engine_lost();
@@ -82,7 +100,11 @@ void Poller::tick() {
       engine_down_ = true;
       return;  // try the whole round again next interval
     }
-    if (engine_down_) spdlog::info("the engine answers again");
+    if (engine_down_) {
+      spdlog::info("the engine answers again");
+      std::lock_guard lock(mu_);
+      outage_end_ns_ = now_ns();
+    }
     engine_down_ = false;
     if (!st) {
       AttemptResult r;
@@ -159,12 +181,11 @@ void Poller::reconcile() {
 }
 
 void Poller::engine_lost() {
-  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now = now_ns();
   {
     std::lock_guard lock(mu_);
     outage_seen_ns_ = now;
+    outage_end_ns_ = INT64_MAX;  // until it answers again
   }
   constexpr std::int64_t kWindow = 60'000'000'000;  // dockerd's shutdown takes seconds
   try {
@@ -185,12 +206,16 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   const int code = st.exit_code;
   if (r.state == JobState::failed && !st.oom_killed && (code == 255 || code == 137 || code == 143)) {
     const auto finished = parse_rfc3339_ns(st.finished_at);
-    std::int64_t outage;
+    std::int64_t outage, outage_end;
     {
       std::lock_guard lock(mu_);
       outage = outage_seen_ns_;
+      outage_end = outage_end_ns_;
     }
-    if (outage != 0 && finished && *finished >= outage)
+    // Killed during an outage we saw (with a minute's slack before it, as the
+    // engine kills its containers while it is still answering).
+    constexpr std::int64_t kSlack = 60'000'000'000;
+    if (outage != 0 && finished && *finished >= outage - kSlack && *finished <= outage_end)
       r.reason = "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")";
     else if (code == 255)
       r.reason = "exit code 255 (also what Docker reports for a container killed by an engine restart)";
@@ -202,8 +227,12 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     });
   } catch (const EngineError& e) {
     spdlog::warn("job {}: could not collect logs: {}", a.job_id, e.what());
-    if (e.transient()) return;  // keep the container; try again next round
+    // Keep the container and try again next round, but not forever: the
+    // result matters more than the output.
+    if (e.transient() && ++log_failures_[a.job_id] < 3) return;
+    r.reason += r.reason.empty() ? "output could not be collected" : "; output could not be collected";
   }
+  log_failures_.erase(a.job_id);
   r.stdout_log = CapturedLog{"", out.truncated(), out.total_bytes()};
   r.stdout_log->data = out.take();
   r.stderr_log = CapturedLog{"", err.truncated(), err.total_bytes()};

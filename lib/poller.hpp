@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -73,6 +74,8 @@ class Poller {
   std::vector<std::string> unknown_;
   bool engine_down_ = false;
   std::int64_t outage_seen_ns_ = 0;  // when the engine was last seen failing
+  std::int64_t outage_end_ns_ = 0;   // when it answered again (INT64_MAX: not yet)
+  std::map<std::int64_t, int> log_failures_;  // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};
 };
 

@@ -1,5 +1,6 @@
 #include "protocol.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <utility>
@@ -47,6 +48,9 @@ Request parse_request(std::string_view line) {
                                                   std::to_string(kMaxRequestBytes) + " bytes");
   if (line.find('\0') != std::string_view::npos)
     throw ProtocolError(ErrorCode::bad_request, "request contains a NUL byte");
+  if (json_depth(line) > kMaxJsonDepth)
+    throw ProtocolError(ErrorCode::bad_request, "request nests deeper than " +
+                                                    std::to_string(kMaxJsonDepth) + " levels");
   const json doc = json::parse(line, nullptr, false);
   if (doc.is_discarded()) throw ProtocolError(ErrorCode::bad_request, "request is not valid JSON");
   if (!doc.is_object()) throw ProtocolError(ErrorCode::bad_request, "request must be a JSON object");
@@ -204,6 +208,23 @@ std::optional<std::map<std::string, std::string>> ArgReader::string_map(const ch
     out[k] = e.get<std::string>();
   }
   return out;
+}
+
+int json_depth(std::string_view text) {
+  int depth = 0, max = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') max = std::max(max, ++depth);
+    else if (c == ']' || c == '}') --depth;
+  }
+  return max;
 }
 
 // ---- names --------------------------------------------------------------------

@@ -26,6 +26,7 @@ inline constexpr int kProtocolVersion = 1;
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line
 inline constexpr std::size_t kMaxResponseBytes = 256u << 20;   // what a client accepts
 inline constexpr std::size_t kMaxMessageBytes = 100'000;       // JOBQ_MESSAGE (env var)
+inline constexpr int kMaxJsonDepth = 64;                        // nesting of any JSON we take
 
 enum class ErrorCode {
   bad_request,          // malformed JSON, wrong types, unknown command or field
@@ -83,6 +84,11 @@ class ArgReader {
  private:
   const nlohmann::json& args_;
 };
+
+// How deeply arrays and objects nest in a JSON text (a linear scan that
+// does not parse; strings and escapes are skipped). Deep nesting would cost
+// stack in every later copy or dump of the value, so it is refused early.
+int json_depth(std::string_view text);
 
 // The strings users type in: env names, label keys, application names.
 bool valid_env_name(std::string_view s);

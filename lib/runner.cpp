@@ -27,8 +27,24 @@ void Runner::start() {
       } catch (const std::exception& e) {
         spdlog::error("runner: {}", e.what());
       }
-    } while (kicker_.wait_for(opts_.pass_interval));
+    } while (kicker_.wait_for(next_wait()));
   });
+}
+
+std::chrono::milliseconds Runner::next_wait() {
+  // Sleep until the next pass, or until a delayed job falls due if sooner.
+  try {
+    if (auto due = store_.next_due_ns()) {
+      const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch());
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::nanoseconds(*due) - now) +
+                        std::chrono::milliseconds(1);
+      return std::clamp(wait, std::chrono::milliseconds(1), opts_.pass_interval);
+    }
+  } catch (const StoreError&) {
+  }
+  return opts_.pass_interval;
 }
 
 void Runner::stop() {
@@ -53,15 +69,20 @@ bool Runner::dispatch(const LaunchTicket& t) {
     if (!in_flight_.insert(t.job_id).second) return false;
   }
   const bool queued = pool_.submit([this, t] {
+    bool retry = false;
     try {
-      launch(t);
+      retry = !launch(t);
     } catch (const std::exception& e) {
       spdlog::error("job {}: launch failed unexpectedly: {}", t.job_id, e.what());
+      retry = true;
+    }
+    if (retry) {
       retry_later(t.job_id);
     }
     {
       std::lock_guard lock(mu_);
       in_flight_.erase(t.job_id);
+      if (!retry) backoff_.erase(t.job_id);  // done with this attempt, one way or another
     }
     idle_cv_.notify_all();
     kicker_.kick();
@@ -112,14 +133,14 @@ void Runner::retry_later(std::int64_t job_id) {
   b.not_before = std::chrono::steady_clock::now() + b.delay;
 }
 
-void Runner::launch(const LaunchTicket& t) {
+bool Runner::launch(const LaunchTicket& t) {
   const std::string& name = t.spec.name;
   AttemptResult failed;
   failed.job_id = t.job_id;
   failed.attempt = t.attempt;
   fault_point("after_intent_commit");
   try {
-    if (!store_.attempt_is_starting(t.job_id, t.attempt)) return;  // launched already
+    if (!store_.attempt_is_starting(t.job_id, t.attempt)) return true;  // launched already
     if (store_.cancel_requested(t.job_id)) {
       // An earlier launch may have got as far as create, or even start.
       const auto existing = engine_.inspect(name);
@@ -129,23 +150,19 @@ void Runner::launch(const LaunchTicket& t) {
         failed.reason = "cancel requested before it started";
         store_.finish_attempt(failed);
         on_final_(t.job_id);
-        return;
+        return true;
       }
       // It ran: adopt it, so that the poller stops it and records what it did.
       store_.mark_running(t.job_id, t.attempt, existing->id);
       on_started_(t.job_id);
-      return;
+      return true;
     }
     const ContainerState st = launch_container(engine_, t.spec);
     store_.mark_running(t.job_id, t.attempt, st.id);
-    {
-      std::lock_guard lock(mu_);
-      backoff_.erase(t.job_id);
-    }
     spdlog::info("job {}: attempt {} started as {} ({})", t.job_id, t.attempt, name,
                  st.id.substr(0, 12));
     on_started_(t.job_id);
-    return;
+    return true;
   } catch (const EngineError& e) {
     // A container that exists but could not start (no such executable...)
     // carries the engine's verdict in State.Error: that is final.
@@ -163,8 +180,7 @@ void Runner::launch(const LaunchTicket& t) {
       failed.reason = "could not start: " + st->error;
     } else if (e.transient()) {
       spdlog::warn("job {}: launch will be retried: {}", t.job_id, e.what());
-      retry_later(t.job_id);
-      return;
+      return false;
     } else {
       failed.error = e.what();
       failed.reason = "launch failed: " + std::string(e.what());
@@ -180,11 +196,8 @@ void Runner::launch(const LaunchTicket& t) {
       spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, e.what());
     }
   }
-  {
-    std::lock_guard lock(mu_);
-    backoff_.erase(t.job_id);
-  }
   on_final_(t.job_id);
+  return true;
 }
 
 }  // namespace jobq

@@ -49,7 +49,9 @@ class Runner {
   void drain();
 
  private:
-  void launch(const LaunchTicket& t);
+  // False: the engine could not be reached; try again later.
+  bool launch(const LaunchTicket& t);
+  std::chrono::milliseconds next_wait();
   bool dispatch(const LaunchTicket& t);
   void retry_later(std::int64_t job_id);
 

@@ -35,6 +35,7 @@ bool Mailbox::is_open(std::uint64_t conn) {
 
 namespace {
 constexpr std::chrono::seconds kDrainTime{2};
+constexpr std::size_t kWriteSlice = 1 << 20;
 
 std::runtime_error sys_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -139,7 +140,10 @@ void SocketServer::accept_clients() {
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
       if (errno == EMFILE || errno == ENFILE) {
-        spdlog::warn("out of file descriptors; cannot accept clients for now");
+        // The listening socket stays readable: stop polling it for a while
+        // rather than spinning.
+        spdlog::warn("out of file descriptors; not accepting clients for 100 ms");
+        accept_paused_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
         return;
       }
       spdlog::warn("accept: {}", std::strerror(errno));
@@ -182,7 +186,9 @@ void SocketServer::close_conn(std::uint64_t id) {
 }
 
 void SocketServer::next_request(std::uint64_t id, Conn& c) {
-  if (c.busy || c.close_after_write) return;
+  // One request at a time, and only once the last reply is written: a client
+  // that never reads cannot make replies pile up.
+  if (c.busy || c.close_after_write || !c.out.empty()) return;
   const auto nl = c.in.find('\n');
   if (nl == std::string::npos) {
     if (c.in.size() > opts_.max_line) {
@@ -246,10 +252,14 @@ void SocketServer::read_from(std::uint64_t id, Conn& c) {
 }
 
 void SocketServer::write_to(Conn& c) {
-  while (!c.out.empty()) {
-    const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // At most kWriteSlice per pass, so one large reply does not hold up others.
+  std::size_t budget = kWriteSlice;
+  while (c.out_sent < c.out.size() && budget > 0) {
+    const std::size_t len = std::min(c.out.size() - c.out_sent, budget);
+    const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      c.out.erase(0, static_cast<std::size_t>(n));
+      c.out_sent += static_cast<std::size_t>(n);
+      budget -= static_cast<std::size_t>(n);
       c.last_activity = std::chrono::steady_clock::now();
       continue;
     }
@@ -257,7 +267,12 @@ void SocketServer::write_to(Conn& c) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     c.peer_closed = true;
     c.out.clear();
+    c.out_sent = 0;
     return;
+  }
+  if (c.out_sent == c.out.size()) {
+    c.out.clear();
+    c.out_sent = 0;
   }
 }
 
@@ -287,7 +302,8 @@ void SocketServer::run(const std::atomic<bool>& stop) {
     fds.clear();
     ids.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
-    fds.push_back({listen_fd_, POLLIN, 0});
+    const bool accepting = std::chrono::steady_clock::now() >= accept_paused_until_;
+    fds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
     for (auto& [id, c] : conns_) {
       short events = 0;
       if ((!c.busy && !c.close_after_write && !c.peer_closed) || (c.draining && !c.peer_closed))
@@ -309,7 +325,14 @@ void SocketServer::run(const std::atomic<bool>& stop) {
       if (it == conns_.end()) continue;
       Conn& c = it->second;
       const short re = fds[i + 2].revents;
-      if (re & (POLLIN | POLLHUP | POLLERR)) read_from(ids[i], c);
+      // A peer that hung up entirely (not just shut its writing side, which
+      // is POLLRDHUP) is gone: close now, even mid-request, so a Ctrl-C'd
+      // `jobq wait` frees its slot and its pending reply at once.
+      if (re & (POLLHUP | POLLERR)) {
+        close_conn(ids[i]);
+        continue;
+      }
+      if (re & POLLIN) read_from(ids[i], c);
       if (!c.out.empty()) write_to(c);
       if (c.out.empty()) next_request(ids[i], c);  // pipelined requests
       if (!c.out.empty()) write_to(c);

@@ -87,6 +87,7 @@ class SocketServer {
     PeerCred peer;
     std::string in;
     std::string out;
+    std::size_t out_sent = 0;   // bytes of `out` already written
     bool busy = false;          // a request is being served
     bool close_after_write = false;
     bool peer_closed = false;
@@ -110,6 +111,7 @@ class SocketServer {
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Conn> conns_;
   std::shared_ptr<Mailbox> mailbox_;
+  std::chrono::steady_clock::time_point accept_paused_until_{};
 };
 
 }  // namespace jobq

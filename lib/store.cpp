@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -71,6 +72,17 @@ CREATE TABLE logs(
   truncated INTEGER NOT NULL,
   total_bytes INTEGER NOT NULL,
   PRIMARY KEY(job_id, attempt, stream));
+)sql",
+    // 2: scheduling: priorities, delays, holds, idempotency keys, paused apps.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN not_before_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN idem_key TEXT;
+ALTER TABLE jobs ADD COLUMN cancel_requested_ns INTEGER NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX jobs_by_key ON jobs(app, idem_key) WHERE idem_key IS NOT NULL;
+CREATE INDEX jobs_next ON jobs(app, state, priority DESC, id);
+ALTER TABLE apps ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
@@ -152,15 +164,17 @@ App Store::create_app(const App& app) {
 
 void Store::write_app_locked(const App& a) {
   Stmt(db_,
-       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at) "
-       "VALUES(?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET image=excluded.image, "
-       "max_running=excluded.max_running, env=excluded.env, updated_at=excluded.updated_at")
+       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused) "
+       "VALUES(?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET image=excluded.image, "
+       "max_running=excluded.max_running, env=excluded.env, updated_at=excluded.updated_at, "
+       "paused=excluded.paused")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
       .bind(4, json(a.env).dump())
       .bind(5, a.created_at)
       .bind(6, a.updated_at)
+      .bind(7, a.paused ? 1 : 0)
       .run();
 }
 
@@ -173,7 +187,7 @@ bool Store::app_exists_locked(const std::string& name) {
 std::optional<App> Store::get_app(const std::string& name) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT name, image, max_running, env, created_at, updated_at FROM apps WHERE name=?");
+          (std::string("SELECT ") + kAppColumns + " FROM apps WHERE name=?").c_str());
   st.bind(1, name);
   if (!st.step()) return std::nullopt;
   return read_app(st);
@@ -182,7 +196,7 @@ std::optional<App> Store::get_app(const std::string& name) {
 std::vector<App> Store::list_apps() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT name, image, max_running, env, created_at, updated_at FROM apps ORDER BY name");
+          (std::string("SELECT ") + kAppColumns + " FROM apps ORDER BY name").c_str());
   std::vector<App> out;
   while (st.step()) out.push_back(read_app(st));
   return out;
@@ -192,12 +206,13 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Stmt get(db_,
-           "SELECT name, image, max_running, env, created_at, updated_at FROM apps WHERE name=?");
+           (std::string("SELECT ") + kAppColumns + " FROM apps WHERE name=?").c_str());
   get.bind(1, name);
   if (!get.step()) throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
   App a = read_app(get);
   if (update.image) a.image = *update.image;
   if (update.max_running) a.max_running = *update.max_running;
+  if (update.paused) a.paused = *update.paused;
   for (const auto& k : update.unset_env) a.env.erase(k);
   for (const auto& [k, v] : update.set_env) a.env[k] = v;
   a.updated_at = now_rfc3339();
@@ -243,15 +258,25 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
 
 // ---- jobs -----------------------------------------------------------------
 
-Job Store::enqueue(const NewJob& nj) {
+Job Store::enqueue(const NewJob& nj, bool* existed) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   if (!app_exists_locked(nj.app))
     throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
+  if (existed) *existed = false;
+  if (!nj.key.empty()) {
+    Stmt same(db_, "SELECT id FROM jobs WHERE app=? AND idem_key=?");
+    same.bind(1, nj.app).bind(2, nj.key);
+    if (same.step()) {
+      if (existed) *existed = true;
+      return load_job_locked(same.i64(0));
+    }
+  }
   const std::string now = now_rfc3339();
   Stmt ins(db_,
            "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "
-           "submitter_uid, submitter_name) VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)");
+           "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key) "
+           "VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, nj.app);
   if (nj.command)
     ins.bind(2, json(*nj.command).dump());
@@ -264,20 +289,36 @@ Job Store::enqueue(const NewJob& nj) {
       .bind(7, now)
       .bind(8, nj.submitter_uid)
       .bind(9, nj.submitter_name)
-      .run();
+      .bind(10, nj.priority)
+      .bind(11, nj.not_before_ns)
+      .bind(12, nj.held ? 1 : 0);
+  if (nj.key.empty())
+    ins.bind_null(13);
+  else
+    ins.bind(13, nj.key);
+  ins.run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  Job j = load_job_locked(id);
   tx.commit();
-  Job j;
-  j.id = id;
-  j.app = nj.app;
-  j.command = nj.command;
-  j.env = nj.env;
-  j.message = nj.message;
-  j.labels = nj.labels;
-  j.created_at = j.updated_at = now;
-  j.submitter_uid = nj.submitter_uid;
-  j.submitter_name = nj.submitter_name;
   return j;
+}
+
+Job Store::set_held(std::int64_t job_id, bool held) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  Job job = load_job_locked(job_id);
+  if (job.state != JobState::pending)
+    throw StoreError(StoreError::Kind::conflict,
+                     "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
+                         "; only a pending job can be " + (held ? "held" : "released"));
+  Stmt(db_, "UPDATE jobs SET held=?, updated_at=? WHERE id=?")
+      .bind(1, held ? 1 : 0)
+      .bind(2, now_rfc3339())
+      .bind(3, job_id)
+      .run();
+  job = load_job_locked(job_id);
+  tx.commit();
+  return job;
 }
 
 std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
@@ -365,9 +406,14 @@ Job Store::request_cancel(std::int64_t job_id) {
         .bind(2, job_id)
         .run();
   } else {
-    Stmt(db_, "UPDATE jobs SET cancel_requested=1, updated_at=? WHERE id=?")
+    Stmt(db_,
+         "UPDATE jobs SET cancel_requested=1, updated_at=?, cancel_requested_ns=CASE WHEN "
+         "cancel_requested_ns=0 THEN ? ELSE cancel_requested_ns END WHERE id=?")
         .bind(1, now)
-        .bind(2, job_id)
+        .bind(2, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count())
+        .bind(3, job_id)
         .run();
   }
   job = load_job_locked(job_id);

@@ -40,11 +40,16 @@ struct NewJob {
   LabelMap labels;
   std::int64_t submitter_uid = -1;
   std::string submitter_name;
+  int priority = 0;
+  std::int64_t not_before_ns = 0;
+  bool held = false;
+  std::string key;  // idempotency key; "" = none
 };
 
 struct AppUpdate {
   std::optional<std::string> image;
   std::optional<int> max_running;
+  std::optional<bool> paused;
   EnvMap set_env;
   std::vector<std::string> unset_env;
 };
@@ -68,6 +73,7 @@ struct ActiveAttempt {
   int attempt = 0;
   std::string container_name;
   bool cancel_requested = false;
+  std::int64_t cancel_requested_ns = 0;  // when (daemon clock); 0 = unknown
 };
 
 struct CapturedLog {
@@ -93,7 +99,7 @@ struct AttemptResult {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -112,13 +118,23 @@ class Store {
   // cancellation; their ids are returned.
   std::vector<std::int64_t> delete_app(const std::string& name, bool force);
 
-  Job enqueue(const NewJob& job);
+  // With a key already used in the application, returns that job instead
+  // (and sets *existed), so a retried enqueue never doubles work.
+  Job enqueue(const NewJob& job, bool* existed = nullptr);
+  // Hold (keep from starting) or release a pending job; conflict otherwise.
+  Job set_held(std::int64_t job_id, bool held);
+  // The earliest not_before of a pending, unheld job still in the future
+  // (unix ns), so the runner can wake for it; nullopt when none.
+  std::optional<std::int64_t> next_due_ns();
   std::optional<Job> get_job(std::int64_t id);
   std::vector<Job> list_jobs(const JobFilter& filter);
   std::map<std::string, std::int64_t> count_jobs_by_state();
 
-  // Moves up to `max_claims` pending jobs (FIFO) to `starting`, creating
-  // their attempts, while per-app limits and `global_max` (0 = none) allow.
+  // Moves up to `max_claims` pending jobs to `starting`, creating their
+  // attempts, while per-app limits and `global_max` (0 = none) allow. Held
+  // jobs, jobs not yet due and paused applications are skipped. Within an
+  // application: priority, then FIFO. Across applications: round robin, one
+  // job per application per round, so a flood in one cannot starve another.
   std::vector<LaunchTicket> claim_pending(int global_max, int max_claims);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();

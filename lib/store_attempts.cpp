@@ -1,6 +1,7 @@
 // The store's side for the runner and the poller: claims within limits,
 // launch intents, results, and the notes of recovery. See store.hpp.
 #include <algorithm>
+#include <chrono>
 
 #include "sqlite_util.hpp"
 #include "store.hpp"
@@ -35,29 +36,46 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
 
   std::map<std::string, App> apps;
   {
-    Stmt st(db_, "SELECT name, image, max_running, env, created_at, updated_at FROM apps");
+    Stmt st(db_, (std::string("SELECT ") + kAppColumns + " FROM apps WHERE paused=0").c_str());
     while (st.step()) {
       App a = read_app(st);
       apps.emplace(a.name, std::move(a));
     }
   }
-  // The oldest pending jobs of each app that has room, merged by id (FIFO).
-  std::vector<Job> candidates;
+  // Each app's next jobs in its own order (priority, then FIFO), as many as
+  // it has room for; then one per app per round, so that a flood in one app
+  // takes at most one slot a round from another's single job.
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  std::vector<std::vector<Job>> queues;
   Stmt pending(db_, (std::string("SELECT ") + kJobColumns +
-                     " FROM jobs WHERE app=? AND state='pending' ORDER BY id LIMIT ?")
+                     " FROM jobs WHERE app=? AND state='pending' AND held=0 AND not_before_ns<=? "
+                     "ORDER BY priority DESC, id LIMIT ?")
                         .c_str());
   for (const auto& [name, app] : apps) {
     int room = budget;
     if (app.max_running > 0) room = std::min(room, app.max_running - busy[name]);
     if (room <= 0) continue;
     pending.reset();
-    pending.bind(1, name).bind(2, room);
-    while (pending.step()) candidates.push_back(read_job(pending));
+    pending.bind(1, name).bind(2, now_ns).bind(3, room);
+    std::vector<Job> q;
+    while (pending.step()) q.push_back(read_job(pending));
+    if (!q.empty()) queues.push_back(std::move(q));
   }
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Job& a, const Job& b) { return a.id < b.id; });
-  if (candidates.size() > static_cast<std::size_t>(budget))
-    candidates.resize(static_cast<std::size_t>(budget));
+  // Rounds visit apps by their head job's age, oldest first.
+  std::sort(queues.begin(), queues.end(),
+            [](const auto& a, const auto& b) { return a.front().id < b.front().id; });
+  std::vector<Job> candidates;
+  for (std::size_t round = 0; static_cast<int>(candidates.size()) < budget; ++round) {
+    bool any = false;
+    for (auto& q : queues) {
+      if (round >= q.size()) continue;
+      any = true;
+      if (static_cast<int>(candidates.size()) < budget) candidates.push_back(std::move(q[round]));
+    }
+    if (!any) break;
+  }
 
   std::vector<LaunchTicket> out;
   const std::string now = now_rfc3339();
@@ -104,6 +122,19 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   return out;
 }
 
+std::optional<std::int64_t> Store::next_due_ns() {
+  std::lock_guard lock(mu_);
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  Stmt st(db_,
+          "SELECT MIN(not_before_ns) FROM jobs WHERE state='pending' AND held=0 AND "
+          "not_before_ns>?");
+  st.bind(1, now_ns);
+  if (!st.step() || st.is_null(0)) return std::nullopt;
+  return st.i64(0);
+}
+
 std::vector<LaunchTicket> Store::starting_attempts() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
@@ -141,11 +172,11 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
 std::vector<ActiveAttempt> Store::running_attempts() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT a.job_id, a.number, a.container_name, j.cancel_requested FROM attempts a "
-          "JOIN jobs j ON j.id=a.job_id WHERE a.state='running' ORDER BY a.job_id");
+          "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns "
+          "FROM attempts a JOIN jobs j ON j.id=a.job_id WHERE a.state='running' ORDER BY a.job_id");
   std::vector<ActiveAttempt> out;
   while (st.step())
-    out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0});
+    out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4)});
   return out;
 }
 

@@ -46,12 +46,17 @@ inline App read_app(const Stmt& st) {
   a.env = json::parse(st.text(3)).get<EnvMap>();
   a.created_at = st.text(4);
   a.updated_at = st.text(5);
+  a.paused = st.i64(6) != 0;
   return a;
 }
 
+inline constexpr const char* kAppColumns =
+    "name, image, max_running, env, created_at, updated_at, paused";
+
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "
-    "created_at, updated_at, submitter_uid, submitter_name";
+    "created_at, updated_at, submitter_uid, submitter_name, priority, not_before_ns, held, "
+    "idem_key";
 
 inline Job read_job(const Stmt& st) {
   Job j;
@@ -69,6 +74,10 @@ inline Job read_job(const Stmt& st) {
   j.updated_at = st.text(11);
   j.submitter_uid = st.i64(12);
   j.submitter_name = st.text(13);
+  j.priority = st.i32(14);
+  j.not_before_ns = st.i64(15);
+  j.held = st.i64(16) != 0;
+  j.key = st.text(17);
   return j;
 }
 

@@ -135,4 +135,45 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(total_ms));
 }
 
+std::optional<std::int64_t> parse_when(std::string_view s,
+                                       std::chrono::system_clock::time_point now) {
+  if (auto ns = parse_rfc3339_ns(s)) return ns;
+  const std::string text(s);
+  const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&now_t, &tm);
+  std::tm parsed = tm;
+  const char* end = nullptr;
+  bool time_only = false;
+  for (const char* fmt : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"}) {
+    parsed = tm;
+    parsed.tm_sec = 0;
+    end = strptime(text.c_str(), fmt, &parsed);
+    if (end && *end == '\0') break;
+    end = nullptr;
+  }
+  if (!end) {
+    for (const char* fmt : {"%H:%M:%S", "%H:%M"}) {
+      parsed = tm;
+      parsed.tm_sec = 0;
+      end = strptime(text.c_str(), fmt, &parsed);
+      if (end && *end == '\0') {
+        time_only = true;
+        break;
+      }
+      end = nullptr;
+    }
+  }
+  if (!end) return std::nullopt;
+  parsed.tm_isdst = -1;
+  std::time_t t = mktime(&parsed);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  if (time_only && t <= now_t) {
+    parsed.tm_mday += 1;  // that time has passed today: tomorrow
+    parsed.tm_isdst = -1;
+    t = mktime(&parsed);
+  }
+  return static_cast<std::int64_t>(t) * 1'000'000'000;
+}
+
 }  // namespace jobq

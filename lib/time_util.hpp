@@ -21,4 +21,9 @@ std::optional<std::int64_t> parse_rfc3339_ns(std::string_view s);
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view s);
 
+// A moment as people write it, as unix nanoseconds: RFC 3339
+// ("2026-11-21T02:00:00Z"), or in local time "YYYY-MM-DD HH:MM[:SS]", or
+// "HH:MM[:SS]" (the next such time: today, or tomorrow if it has passed).
+std::optional<std::int64_t> parse_when(std::string_view s, std::chrono::system_clock::time_point now);
+
 }  // namespace jobq

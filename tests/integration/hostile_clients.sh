@@ -24,6 +24,11 @@ assert_eq bad_request "$(printf '{"v":1,"cmd":"status"\0}\n' | send | error_code
 assert_eq bad_request "$(printf '{"v":1,"cmd":"enqueue","args":{"app":"t","env":{"A":"x\\u0000y"}}}\n' | send | error_code)" "NUL inside a JSON string"
 assert_eq bad_request "$(printf '{"v":1,"cmd":"enqueue","args":{"app":"t","labels":{"jobq.job":"1"}}}\n' | send | error_code)" "reserved label"
 assert_eq not_found "$(printf '{"v":1,"cmd":"show","args":{"id":424242}}\n' | send | error_code)" "unknown job"
+deep=$(printf '{"v":1,"cmd":"status","args":{"x":%s%s}}' "$(head -c 300000 /dev/zero | tr '\0' '[')" "$(head -c 300000 /dev/zero | tr '\0' ']')")
+assert_eq bad_request "$(printf '%s\n' "$deep" | send | error_code)" "300,000 levels of nesting"
+# A message within the limit as sent but over it in compact form (1E9 -> 1000000000.0).
+big_message=$(printf '[%s1]' "$(printf '1E9,%.0s' $(seq 1 24000))")
+assert_eq too_large "$(jq -cn --arg m "$big_message" '{v:1,cmd:"enqueue",args:{app:"t",message:$m}}' | send | error_code)" "message over the limit once compacted"
 # A 2 MiB line without a newline: too_large, then the connection is closed.
 assert_eq too_large "$(head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' | send | error_code)" "2 MiB line"
 # A client that sends half a request and vanishes, and one that sends nothing.
@@ -45,9 +50,21 @@ grep -q "closed_by_server 1000" "$WORK/idle.out" || fail "idle clients were not 
 "$HOLD_CLIENTS" "$JOBQ_SOCKET" 5 8 trickle >"$WORK/trickle.out"
 grep -q "closed_by_server 5" "$WORK/trickle.out" || fail "trickling clients were not cut off: $(cat "$WORK/trickle.out")"
 
-# Past --max-connections a client gets a clear error instead of hanging.
+# Past --max-connections a client gets a clear error instead of hanging; a
+# waiting client that goes away (Ctrl-C) gives its connection back at once.
 stop_daemon
 start_daemon --max-connections 5
+long=$(enq t -- sleep 60)
+waiters=()
+for _ in 1 2 3 4 5; do "$JOBQ" wait "$long" >/dev/null 2>&1 & waiters+=($!); done
+sleep 1
+rc=0; "$JOBQ" status >/dev/null 2>&1 || rc=$?
+[[ $rc -ne 0 ]] || fail "a sixth client was served while 5 waits held every connection"
+kill -TERM "${waiters[@]}"  # (background jobs ignore SIGINT)
+for p in "${waiters[@]}"; do wait "$p" 2>/dev/null || true; done
+sleep 0.5
+"$JOBQ" status >/dev/null || fail "connections of interrupted waits were not given back"
+"$JOBQ" cancel --no-wait "$long" >/dev/null
 "$HOLD_CLIENTS" "$JOBQ_SOCKET" 5 4 idle >/dev/null &
 holder=$!
 sleep 1

@@ -279,7 +279,7 @@ class FakeEngine final : public Engine {
     std::string frac = std::to_string(100'000'000 + (clock_ * 7'654'321) % 900'000'000);
     while (frac.size() > 1 && frac.back() == '0') frac.pop_back();
     char buf[64];
-    std::snprintf(buf, sizeof buf, "2026-11-21T%02d:%02d:%02d.%sZ", hours, mins, secs, frac.c_str());
+    std::snprintf(buf, sizeof buf, "2099-11-21T%02d:%02d:%02d.%sZ", hours, mins, secs, frac.c_str());
     return buf;
   }
   void check_reachable() const {

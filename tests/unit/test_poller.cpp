@@ -12,6 +12,7 @@
 #include "poller.hpp"
 #include "store.hpp"
 #include "test_support.hpp"
+#include "time_util.hpp"
 
 using jobq::ActiveAttempt;
 using jobq::ContainerState;
@@ -94,7 +95,7 @@ TEST_CASE_FIXTURE(Fixture, "an exit is recorded with Docker's code and times, ve
   CHECK(j.attempts[0].started_at == ok_st.started_at);
   CHECK(j.attempts[0].finished_at == ok_st.finished_at);
   CHECK(j.attempts[0].container_id == ok_st.id);
-  CHECK(j.attempts[0].started_at.rfind("2026-11-21T", 0) == 0);
+  CHECK(j.attempts[0].started_at.rfind("2099-11-21T", 0) == 0);
 
   const auto f = job(bad.id);
   CHECK(f.state == JobState::failed);
@@ -276,4 +277,19 @@ TEST_CASE("result_from maps an exited container to the job's end") {
     CHECK(r.reason == "cancel requested while running");
     CHECK(r.exit_code == code);
   }
+}
+
+TEST_CASE("a container that exited on its own before the cancel keeps its own result") {
+  jobq::ActiveAttempt a{7, 1, "c", true, *jobq::parse_rfc3339_ns("2026-11-21T10:00:00Z")};
+  ContainerState st;
+  st.status = "exited";
+  st.exit_code = 0;
+  st.finished_at = "2026-11-21T09:59:59.5Z";  // before the cancel was asked for
+  CHECK(jobq::result_from(a, st).state == JobState::succeeded);
+  st.finished_at = "2026-11-21T10:00:02Z";  // after: the cancel stopped it
+  st.exit_code = 143;
+  CHECK(jobq::result_from(a, st).state == JobState::cancelled);
+  a.cancel_requested_ns = 0;  // when unknown (an older record), the cancel wins
+  st.finished_at = "2026-11-21T09:00:00Z";
+  CHECK(jobq::result_from(a, st).state == JobState::cancelled);
 }

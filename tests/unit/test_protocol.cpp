@@ -252,3 +252,18 @@ TEST_CASE("valid_label_key") {
   CHECK(jobq::valid_label_key(std::string(256, 'k')));
   CHECK_FALSE(jobq::valid_label_key(std::string(257, 'k')));
 }
+
+TEST_CASE("deeply nested requests are refused before they cost stack (found in review)") {
+  const std::string deep = R"({"v":1,"cmd":"status","args":{"x":)" + std::string(200'000, '[') +
+                           std::string(200'000, ']') + "}}";
+  try {
+    jobq::parse_request(deep);
+    FAIL("a 200,000-deep request was accepted");
+  } catch (const jobq::ProtocolError& e) {
+    CHECK(e.code() == jobq::ErrorCode::bad_request);
+  }
+  CHECK(jobq::json_depth(R"({"a":[1,{"b":"[[[["}]})") == 3);  // brackets in strings do not count
+  CHECK(jobq::json_depth(R"("\"[")") == 0);
+  CHECK_NOTHROW(jobq::parse_request(R"({"v":1,"cmd":"status","args":{"x":)" + std::string(60, '[') +
+                                    std::string(60, ']') + "}}"));
+}
