@@ -164,6 +164,10 @@ class Store {
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   std::string instance_;
+  // Fair share: when each application last had a job claimed (a counter).
+  // Kept in memory: fairness needs no durability.
+  std::map<std::string, std::uint64_t> last_served_;
+  std::uint64_t serve_clock_ = 0;
 };
 
 }  // namespace jobq

@@ -63,16 +63,23 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
     while (pending.step()) q.push_back(read_job(pending));
     if (!q.empty()) queues.push_back(std::move(q));
   }
-  // Rounds visit apps by their head job's age, oldest first.
-  std::sort(queues.begin(), queues.end(),
-            [](const auto& a, const auto& b) { return a.front().id < b.front().id; });
+  // Rounds visit the least recently served app first (then the one whose
+  // next job is oldest), remembered across claims: under a tight global
+  // limit each claim has one slot, and it must not always go to the flood.
+  std::sort(queues.begin(), queues.end(), [&](const auto& a, const auto& b) {
+    const auto sa = last_served_[a.front().app], sb = last_served_[b.front().app];
+    return sa != sb ? sa < sb : a.front().id < b.front().id;
+  });
   std::vector<Job> candidates;
   for (std::size_t round = 0; static_cast<int>(candidates.size()) < budget; ++round) {
     bool any = false;
     for (auto& q : queues) {
       if (round >= q.size()) continue;
       any = true;
-      if (static_cast<int>(candidates.size()) < budget) candidates.push_back(std::move(q[round]));
+      if (static_cast<int>(candidates.size()) < budget) {
+        last_served_[q[round].app] = ++serve_clock_;
+        candidates.push_back(std::move(q[round]));
+      }
     }
     if (!any) break;
   }
