@@ -328,7 +328,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--state", *state, "Only jobs in this state")
         ->check(CLI::IsMember({"pending", "starting", "running", "succeeded", "failed",
                                "cancelled", "lost", "timed_out"}));
-    c->add_option("--limit", *limit, "At most this many (0 = all)")->check(CLI::Range(0, 1000000));
+    c->add_option("--limit", *limit, "At most this many (0: the most, 10000)")->check(CLI::Range(0, 10000));
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
