@@ -47,6 +47,13 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& i
   return out;
 }
 
+std::int64_t duration_ms(const std::string& s, const char* option) {
+  auto d = parse_duration(s);
+  if (!d || d->count() <= 0)
+    throw UsageError(std::string(option) + " '" + s + "' is not a duration (e.g. 30s, 10m, 2h)");
+  return d->count();
+}
+
 std::int64_t parse_id(const std::string& s) {
   try {
     std::size_t pos = 0;
@@ -92,10 +99,13 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--max-running", *max, "Jobs of this app running at once (0 = unlimited)")
         ->check(CLI::Range(0, 100000));
     c->add_option("--env", *env, "Environment for every job, KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
+    auto timeout = std::make_shared<std::string>();
+    c->add_option("--timeout", *timeout, "Longest a job may run (e.g. 30m); then SIGTERM, grace, SIGKILL");
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         json args{{"name", *name}, {"image", *image}, {"max_running", *max}, {"env", parse_pairs(*env, "--env")}};
+        if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
         const json app_json = g.client().call("app.create", args);
         if (*as_json) print_json(render::envelope("app", app_json));
         else std::cout << "created application " << *name << '\n';
@@ -116,10 +126,13 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--max-running", *max, "New limit (0 = unlimited)")->check(CLI::Range(0, 100000));
     c->add_option("--env", *env, "Set KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
     c->add_option("--unset-env", *unset, "Remove KEY (repeatable)")->type_size(1)->allow_extra_args(false);
+    auto timeout = std::make_shared<std::string>();
+    c->add_option("--timeout", *timeout, "Longest a job may run (0 = no limit)");
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         json args{{"name", *name}};
+        if (!timeout->empty()) args["timeout_ms"] = *timeout == "0" ? 0 : duration_ms(*timeout, "--timeout");
         if (!image->empty()) args["image"] = *image;
         if (*max >= 0) args["max_running"] = *max;
         if (!env->empty()) args["env"] = parse_pairs(*env, "--env");
@@ -263,6 +276,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         ->check(CLI::Range(-1000, 1000));
     c->add_option("--delay", *delay, "Stay pending this long first (e.g. 90s, 2h)");
     c->add_option("--at", *at, "Stay pending until then: RFC 3339, 'YYYY-MM-DD HH:MM' or 'HH:MM' (local)");
+    auto timeout = std::make_shared<std::string>();
+    c->add_option("--timeout", *timeout, "Longest this job may run (at most its application's)");
     c->add_option("--key", *key, "Idempotency key: enqueueing the same key in the application again "
                   "returns the first job instead of a new one");
     c->add_flag("-q,--quiet", *quiet, "Print only the job id");
@@ -272,6 +287,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         json args{{"app", *app}, {"env", parse_pairs(*env, "--env")}, {"labels", parse_pairs(*labels, "--label")}};
         if (*priority != 0) args["priority"] = *priority;
         if (!key->empty()) args["key"] = *key;
+        if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
         if (!delay->empty() && !at->empty()) throw UsageError("give --delay or --at, not both");
         const auto now = std::chrono::system_clock::now();
         if (!delay->empty()) {

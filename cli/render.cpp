@@ -93,6 +93,7 @@ void job_detail(std::ostream& out, const json& job) {
   if (!str(job, "not_before", "").empty()) rows.push_back({"not before:", str(job, "not_before")});
   if (job.value("held", false)) rows.push_back({"held:", "yes (jobq release " + str(job, "id") + ")"});
   if (!str(job, "key", "").empty()) rows.push_back({"key:", str(job, "key")});
+  if (job.value("timeout_ms", 0) > 0) rows.push_back({"timeout:", str(job, "timeout_ms") + " ms"});
   const json env = job.value("env", json::object());
   for (const auto& [k, v] : env.items())
     rows.push_back({"env:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
@@ -134,6 +135,7 @@ void app_detail(std::ostream& out, const json& app) {
       {"app:", str(app, "name")},
       {"image:", str(app, "image")},
       {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
+      {"timeout:", app.value("timeout_ms", 0) > 0 ? str(app, "timeout_ms") + " ms" : "none"},
       {"paused:", app.value("paused", false) ? "yes (jobq app resume " + str(app, "name") + ")" : "no"},
       {"created:", str(app, "created_at")},
       {"updated:", str(app, "updated_at")},

@@ -36,6 +36,9 @@ struct Command {
 
 // One `list` answers at most this many jobs (it runs on the socket loop).
 constexpr std::int64_t kMaxListed = 10'000;
+constexpr std::int64_t kMaxTimeoutMs = 366LL * 24 * 3600 * 1000;
+
+std::optional<std::int64_t> timeout_arg(ArgReader& r);
 
 [[noreturn]] void bad(const std::string& msg) { throw ProtocolError(ErrorCode::bad_request, msg); }
 
@@ -69,8 +72,15 @@ void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const cha
 
 // ---- applications -----------------------------------------------------------------
 
+std::optional<std::int64_t> timeout_arg(ArgReader& r) {
+  auto t = r.integer("timeout_ms");
+  if (t && (*t < 0 || *t > kMaxTimeoutMs))
+    bad("'timeout_ms' must be between 0 (none) and " + std::to_string(kMaxTimeoutMs));
+  return t;
+}
+
 std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&) {
-  ArgReader r(args, {"name", "image", "max_running", "env"});
+  ArgReader r(args, {"name", "image", "max_running", "env", "timeout_ms"});
   App a;
   a.name = r.required_string("name");
   if (!valid_app_name(a.name))
@@ -82,11 +92,12 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   if (max < 0 || max > 100000) bad("'max_running' must be between 0 (unlimited) and 100000");
   a.max_running = static_cast<int>(max);
   a.env = checked_env(r.string_map("env"), "env");
+  a.timeout_ms = timeout_arg(r).value_or(0);
   return json(ctx.store.create_app(a));
 }
 
 std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&) {
-  ArgReader r(args, {"name", "image", "max_running", "env", "unset_env"});
+  ArgReader r(args, {"name", "image", "max_running", "env", "unset_env", "timeout_ms"});
   const std::string name = r.required_string("name");
   AppUpdate u;
   u.image = r.string("image");
@@ -97,6 +108,7 @@ std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&
   }
   u.set_env = checked_env(r.string_map("env"), "env");
   u.unset_env = r.string_list("unset_env").value_or(std::vector<std::string>{});
+  u.timeout_ms = timeout_arg(r);
   App a = ctx.store.update_app(name, u);
   ctx.runner.kick();  // a higher limit may let jobs start
   return json(a);
@@ -140,7 +152,8 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
                           "a job cannot set '" + std::string(field) +
                               "': the image, privileges, mounts, devices, capabilities and host "
                               "namespaces belong to the application, which an admin defines");
-  ArgReader r(args, {"app", "command", "env", "message", "labels", "priority", "not_before", "key"});
+  ArgReader r(args, {"app", "command", "env", "message", "labels", "priority", "not_before", "key",
+                     "timeout_ms"});
   NewJob nj;
   nj.app = r.required_string("app");
   nj.command = r.string_list("command");
@@ -185,6 +198,14 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
     auto ns = parse_rfc3339_ns(*t);
     if (!ns) bad("'not_before' must be an RFC 3339 time, e.g. 2026-11-21T02:00:00Z");
     nj.not_before_ns = *ns;
+  }
+  if (auto t = r.integer("timeout_ms")) {
+    if (*t <= 0 || *t > kMaxTimeoutMs) bad("'timeout_ms' must be between 1 and " + std::to_string(kMaxTimeoutMs));
+    const auto app = ctx.store.get_app(nj.app);
+    if (app && app->timeout_ms > 0 && *t > app->timeout_ms)
+      bad("the job's timeout (" + std::to_string(*t) + " ms) may not exceed its application's (" +
+          std::to_string(app->timeout_ms) + " ms)");
+    nj.timeout_ms = *t;
   }
   if (auto k = r.string("key")) {
     if (k->empty() || k->size() > 256 || has_nul(*k)) bad("'key' must be 1 to 256 bytes, without NUL");

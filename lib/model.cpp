@@ -16,6 +16,7 @@ void to_json(nlohmann::json& j, const App& a) {
                      {"max_running", a.max_running},
                      {"env", a.env},
                      {"paused", a.paused},
+                     {"timeout_ms", a.timeout_ms},
                      {"created_at", a.created_at},
                      {"updated_at", a.updated_at}};
 }
@@ -62,6 +63,7 @@ void to_json(nlohmann::json& j, const Job& job) {
                          : nlohmann::json(nullptr)},
       {"held", job.held},
       {"key", optional_string(job.key)},
+      {"timeout_ms", job.timeout_ms},
       {"attempts", job.attempts},
   };
 }

@@ -26,6 +26,7 @@ struct App {
   int max_running = 0;  // 0 = unlimited
   EnvMap env;
   bool paused = false;  // no new launches; running jobs finish
+  std::int64_t timeout_ms = 0;  // jobs run at most this long; 0 = no limit
   std::string created_at;
   std::string updated_at;
 };
@@ -63,6 +64,7 @@ struct Job {
   std::int64_t not_before_ns = 0;  // pending until then (unix ns); 0 = at once
   bool held = false;             // pending and kept from starting (jobq hold)
   std::string key;               // idempotency key, unique per application
+  std::int64_t timeout_ms = 0;   // 0: the application's
   std::vector<Attempt> attempts;
 };
 

@@ -32,7 +32,13 @@ AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   const auto finished = parse_rfc3339_ns(st.finished_at);
   const bool cancelled = a.cancel_requested &&
                          !(finished && a.cancel_requested_ns > 0 && *finished < a.cancel_requested_ns);
-  if (cancelled) {
+  const std::int64_t deadline =
+      a.started_ns > 0 && a.timeout_ms > 0 ? a.started_ns + a.timeout_ms * 1'000'000 : 0;
+  const bool timed_out = a.timed_out && !(finished && deadline > 0 && *finished < deadline);
+  if (timed_out) {
+    r.state = JobState::timed_out;
+    r.reason = "ran past its timeout of " + std::to_string(a.timeout_ms) + " ms; stopped";
+  } else if (cancelled) {
     r.state = JobState::cancelled;
     r.reason = "cancel requested while running";
   } else if (st.oom_killed) {
@@ -117,7 +123,14 @@ void Poller::tick() {
       on_final_(a.job_id);
     } else if (st->has_exited()) {
       finish(a, *st);
-    } else if (a.cancel_requested) {
+    } else if (a.cancel_requested || a.timed_out) {
+      request_stop(a);
+    } else if (a.timeout_ms > 0 && a.started_ns > 0 &&
+               now_ns() > a.started_ns + a.timeout_ms * 1'000'000) {
+      // Past its time (measured from Docker's StartedAt, so a restart of
+      // jobqd in between changes nothing): recorded first, then stopped.
+      spdlog::info("job {}: ran past its timeout of {} ms; stopping", a.job_id, a.timeout_ms);
+      store_.mark_timed_out(a.job_id);
       request_stop(a);
     }
   }
@@ -128,7 +141,7 @@ void Poller::request_stop(const ActiveAttempt& a) {
     std::lock_guard lock(mu_);
     if (!stopping_.insert(a.job_id).second) return;
   }
-  spdlog::info("job {}: stopping {} (cancel requested)", a.job_id, a.container_name);
+  spdlog::info("job {}: stopping {}", a.job_id, a.container_name);
   stoppers_.submit([this, a] {
     try {
       engine_.stop(a.container_name, opts_.stop_grace_seconds);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fault.hpp"
+#include "time_util.hpp"
 
 namespace jobq {
 
@@ -153,12 +154,13 @@ bool Runner::launch(const LaunchTicket& t) {
         return true;
       }
       // It ran: adopt it, so that the poller stops it and records what it did.
-      store_.mark_running(t.job_id, t.attempt, existing->id);
+      store_.mark_running(t.job_id, t.attempt, existing->id,
+                          parse_rfc3339_ns(existing->started_at).value_or(0));
       on_started_(t.job_id);
       return true;
     }
     const ContainerState st = launch_container(engine_, t.spec);
-    store_.mark_running(t.job_id, t.attempt, st.id);
+    store_.mark_running(t.job_id, t.attempt, st.id, parse_rfc3339_ns(st.started_at).value_or(0));
     spdlog::info("job {}: attempt {} started as {} ({})", t.job_id, t.attempt, name,
                  st.id.substr(0, 12));
     on_started_(t.job_id);

@@ -84,6 +84,13 @@ CREATE UNIQUE INDEX jobs_by_key ON jobs(app, idem_key) WHERE idem_key IS NOT NUL
 CREATE INDEX jobs_next ON jobs(app, state, priority DESC, id);
 ALTER TABLE apps ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: timeouts, enforced from Docker's own StartedAt.
+    R"sql(
+ALTER TABLE apps ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN timed_out INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN started_ns INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -164,10 +171,10 @@ App Store::create_app(const App& app) {
 
 void Store::write_app_locked(const App& a) {
   Stmt(db_,
-       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused) "
-       "VALUES(?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET image=excluded.image, "
+       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms) "
+       "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET image=excluded.image, "
        "max_running=excluded.max_running, env=excluded.env, updated_at=excluded.updated_at, "
-       "paused=excluded.paused")
+       "paused=excluded.paused, timeout_ms=excluded.timeout_ms")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -175,6 +182,7 @@ void Store::write_app_locked(const App& a) {
       .bind(5, a.created_at)
       .bind(6, a.updated_at)
       .bind(7, a.paused ? 1 : 0)
+      .bind(8, a.timeout_ms)
       .run();
 }
 
@@ -213,6 +221,7 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   if (update.image) a.image = *update.image;
   if (update.max_running) a.max_running = *update.max_running;
   if (update.paused) a.paused = *update.paused;
+  if (update.timeout_ms) a.timeout_ms = *update.timeout_ms;
   for (const auto& k : update.unset_env) a.env.erase(k);
   for (const auto& [k, v] : update.set_env) a.env[k] = v;
   a.updated_at = now_rfc3339();
@@ -275,8 +284,8 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
   const std::string now = now_rfc3339();
   Stmt ins(db_,
            "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "
-           "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key) "
-           "VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key, timeout_ms) "
+           "VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, nj.app);
   if (nj.command)
     ins.bind(2, json(*nj.command).dump());
@@ -296,6 +305,7 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
     ins.bind_null(13);
   else
     ins.bind(13, nj.key);
+  ins.bind(14, nj.timeout_ms);
   ins.run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
   Job j = load_job_locked(id);

@@ -44,12 +44,14 @@ struct NewJob {
   std::int64_t not_before_ns = 0;
   bool held = false;
   std::string key;  // idempotency key; "" = none
+  std::int64_t timeout_ms = 0;  // 0: the application's
 };
 
 struct AppUpdate {
   std::optional<std::string> image;
   std::optional<int> max_running;
   std::optional<bool> paused;
+  std::optional<std::int64_t> timeout_ms;
   EnvMap set_env;
   std::vector<std::string> unset_env;
 };
@@ -74,6 +76,9 @@ struct ActiveAttempt {
   std::string container_name;
   bool cancel_requested = false;
   std::int64_t cancel_requested_ns = 0;  // when (daemon clock); 0 = unknown
+  std::int64_t started_ns = 0;           // Docker's StartedAt; 0 = unknown
+  std::int64_t timeout_ms = 0;           // the job's, else its application's; 0 = none
+  bool timed_out = false;                // the timeout was hit: stop it, record timed_out
 };
 
 struct CapturedLog {
@@ -99,7 +104,7 @@ struct AttemptResult {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -138,7 +143,11 @@ class Store {
   std::vector<LaunchTicket> claim_pending(int global_max, int max_claims);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();
-  void mark_running(std::int64_t job_id, int attempt, const std::string& container_id);
+  void mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
+                    std::int64_t started_ns = 0);
+  // The job ran past its timeout: from now on it is stopped, and its end is
+  // recorded as timed_out (durable, so a restart carries it out too).
+  void mark_timed_out(std::int64_t job_id);
   std::vector<ActiveAttempt> running_attempts();
   void finish_attempt(const AttemptResult& result);
   bool cancel_requested(std::int64_t job_id);

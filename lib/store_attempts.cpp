@@ -159,15 +159,17 @@ std::vector<LaunchTicket> Store::starting_attempts() {
   return out;
 }
 
-void Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id) {
+void Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
+                         std::int64_t started_ns) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Stmt(db_,
-       "UPDATE attempts SET state='running', container_id=? "
+       "UPDATE attempts SET state='running', container_id=?, started_ns=? "
        "WHERE job_id=? AND number=? AND state='starting'")
       .bind(1, container_id)
-      .bind(2, job_id)
-      .bind(3, attempt)
+      .bind(2, started_ns)
+      .bind(3, job_id)
+      .bind(4, attempt)
       .run();
   Stmt(db_, "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
       .bind(1, now_rfc3339())
@@ -179,11 +181,14 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
 std::vector<ActiveAttempt> Store::running_attempts() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns "
-          "FROM attempts a JOIN jobs j ON j.id=a.job_id WHERE a.state='running' ORDER BY a.job_id");
+          "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
+          "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) END, "
+          "j.timed_out FROM attempts a JOIN jobs j ON j.id=a.job_id LEFT JOIN apps p ON p.name=j.app "
+          "WHERE a.state='running' ORDER BY a.job_id");
   std::vector<ActiveAttempt> out;
   while (st.step())
-    out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4)});
+    out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4), st.i64(5),
+                   st.i64(6), st.i64(7) != 0});
   return out;
 }
 
@@ -225,6 +230,14 @@ void Store::finish_attempt(const AttemptResult& r) {
   put(r.stdout_log, LogStream::stdout_stream);
   put(r.stderr_log, LogStream::stderr_stream);
   tx.commit();
+}
+
+void Store::mark_timed_out(std::int64_t job_id) {
+  std::lock_guard lock(mu_);
+  Stmt(db_, "UPDATE jobs SET timed_out=1, updated_at=? WHERE id=?")
+      .bind(1, now_rfc3339())
+      .bind(2, job_id)
+      .run();
 }
 
 bool Store::cancel_requested(std::int64_t job_id) {

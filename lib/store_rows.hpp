@@ -47,16 +47,17 @@ inline App read_app(const Stmt& st) {
   a.created_at = st.text(4);
   a.updated_at = st.text(5);
   a.paused = st.i64(6) != 0;
+  a.timeout_ms = st.i64(7);
   return a;
 }
 
 inline constexpr const char* kAppColumns =
-    "name, image, max_running, env, created_at, updated_at, paused";
+    "name, image, max_running, env, created_at, updated_at, paused, timeout_ms";
 
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "
     "created_at, updated_at, submitter_uid, submitter_name, priority, not_before_ns, held, "
-    "idem_key";
+    "idem_key, timeout_ms";
 
 inline Job read_job(const Stmt& st) {
   Job j;
@@ -78,6 +79,7 @@ inline Job read_job(const Stmt& st) {
   j.not_before_ns = st.i64(15);
   j.held = st.i64(16) != 0;
   j.key = st.text(17);
+  j.timeout_ms = st.i64(18);
   return j;
 }
 

@@ -293,3 +293,19 @@ TEST_CASE("a container that exited on its own before the cancel keeps its own re
   st.finished_at = "2026-11-21T09:00:00Z";
   CHECK(jobq::result_from(a, st).state == JobState::cancelled);
 }
+
+TEST_CASE("a timed-out job is recorded as timed_out, unless it ended before its deadline") {
+  const auto started = *jobq::parse_rfc3339_ns("2026-11-21T10:00:00Z");
+  jobq::ActiveAttempt a{8, 1, "c", false, 0, started, 1000, true};
+  ContainerState st;
+  st.status = "exited";
+  st.exit_code = 143;
+  st.finished_at = "2026-11-21T10:00:01.2Z";
+  auto r = jobq::result_from(a, st);
+  CHECK(r.state == JobState::timed_out);
+  CHECK(r.reason.find("timeout of 1000 ms") != std::string::npos);
+  CHECK(r.exit_code == 143);  // Docker's code is still recorded
+  st.exit_code = 0;
+  st.finished_at = "2026-11-21T10:00:00.9Z";  // done in time; the stop came too late to matter
+  CHECK(jobq::result_from(a, st).state == JobState::succeeded);
+}
