@@ -240,10 +240,18 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     });
   } catch (const EngineError& e) {
     spdlog::warn("job {}: could not collect logs: {}", a.job_id, e.what());
-    // Keep the container and try again next round, but not forever: the
-    // result matters more than the output.
-    if (e.transient() && ++log_failures_[a.job_id] < 3) return;
-    r.reason += r.reason.empty() ? "output could not be collected" : "; output could not be collected";
+    if (e.kind() == EngineError::Kind::not_found || e.kind() == EngineError::Kind::conflict) {
+      // Removed (or being removed) under our feet, as `docker rm -f` does:
+      // it kills, then removes. What it was seen exiting with is kept.
+      r.state = JobState::lost;
+      r.reason = "container " + a.container_name + " was removed outside jobq (it was seen exiting with code " +
+                 std::to_string(st.exit_code) + ")";
+    } else {
+      // Keep the container and try again next round, but not forever: the
+      // result matters more than the output.
+      if (e.transient() && ++log_failures_[a.job_id] < 3) return;
+      r.reason += r.reason.empty() ? "output could not be collected" : "; output could not be collected";
+    }
   }
   log_failures_.erase(a.job_id);
   r.stdout_log = CapturedLog{"", out.truncated(), out.total_bytes()};
