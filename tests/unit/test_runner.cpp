@@ -49,11 +49,7 @@ struct Fixture {
         [this](std::int64_t id) { std::lock_guard l(mu); finals.push_back(id); });
   }
   void make_app(const std::string& name, int max_running = 0) {
-    jobq::App a;
-    a.name = name;
-    a.image = "img";
-    a.max_running = max_running;
-    store.create_app(a);
+    jobq::test::make_app(store, name, max_running);
   }
   std::int64_t enqueue(const std::string& app) {
     jobq::NewJob nj;

@@ -22,11 +22,7 @@ struct Fixture {
   Store store{dir.file("jobq.db")};
 
   void make_app(const std::string& name, int max_running = 0) {
-    jobq::App a;
-    a.name = name;
-    a.image = "img";
-    a.max_running = max_running;
-    store.create_app(a);
+    jobq::test::make_app(store, name, max_running);
   }
   std::int64_t enqueue(const std::string& app, int priority = 0, std::int64_t not_before_ns = 0,
                        const std::string& key = "") {

@@ -25,12 +25,7 @@ struct Fixture {
   Store store{dir.file("jobq.db")};
 
   void make_app(const std::string& name, int max_running = 0, jobq::EnvMap env = {}) {
-    jobq::App a;
-    a.name = name;
-    a.image = "img-" + name;
-    a.max_running = max_running;
-    a.env = std::move(env);
-    store.create_app(a);
+    jobq::test::make_app(store, name, max_running, std::move(env), "img-" + name);
   }
   std::int64_t enqueue(const std::string& app) {
     NewJob nj;

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "store.hpp"
+
 namespace jobq::test {
 
 class TempDir {
@@ -42,6 +44,18 @@ inline bool wait_until(const std::function<bool()>& done,
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+// An application named `name` on image "img" (or img-<name>), as an admin
+// would create it.
+inline void make_app(Store& store, const std::string& name, int max_running = 0,
+                     EnvMap env = {}, const std::string& image = "img") {
+  App a;
+  a.name = name;
+  a.image = image;
+  a.max_running = max_running;
+  a.env = std::move(env);
+  store.create_app(a);
 }
 
 }  // namespace jobq::test
