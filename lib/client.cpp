@@ -40,10 +40,17 @@ nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
   }
   const std::string req = encode_request(Request{cmd, args});
   std::size_t sent = 0;
+  std::string send_error;
   while (sent < req.size()) {
     const ssize_t n = ::send(s.fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ClientError(std::string("lost the connection to jobqd: ") + std::strerror(errno));
+    if (n <= 0) {
+      // jobqd may have refused us and closed (too many connections): its
+      // error line can still be waiting to be read, and says more than EPIPE.
+      send_error = std::strerror(errno);
+      timeout = std::chrono::milliseconds(1000);
+      break;
+    }
     sent += static_cast<std::size_t>(n);
   }
   const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
@@ -58,7 +65,10 @@ nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
     if (timeout) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) throw ClientError("jobqd did not answer in time");
+      if (left.count() <= 0) {
+        if (!send_error.empty()) throw ClientError("lost the connection to jobqd: " + send_error);
+        throw ClientError("jobqd did not answer in time");
+      }
       wait_ms = static_cast<int>(std::min<long long>(left.count(), 1'000'000));
     }
     pollfd p{s.fd, POLLIN, 0};
@@ -68,6 +78,7 @@ nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
     if (rc == 0) continue;
     const ssize_t n = ::read(s.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
+    if (!send_error.empty() && n <= 0) throw ClientError("lost the connection to jobqd: " + send_error);
     if (n < 0) throw ConnectionLost(std::string("lost the connection to jobqd: ") + std::strerror(errno));
     if (n == 0) throw ConnectionLost("jobqd closed the connection without answering");
     in.append(buf, static_cast<std::size_t>(n));
