@@ -10,7 +10,9 @@
 #include <CLI/CLI.hpp>
 
 #include "client.hpp"
+#include "cli_util.hpp"
 #include "exit_codes.hpp"
+#include "policy_options.hpp"
 #include "paths.hpp"
 #include "protocol.hpp"
 #include "render.hpp"
@@ -22,11 +24,6 @@ namespace jobq {
 using nlohmann::json;
 
 namespace {
-
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct Globals {
   std::string socket;
@@ -45,23 +42,6 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& i
     out[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return out;
-}
-
-std::int64_t duration_ms(const std::string& s, const char* option) {
-  auto d = parse_duration(s);
-  if (!d || d->count() <= 0)
-    throw UsageError(std::string(option) + " '" + s + "' is not a duration (e.g. 30s, 10m, 2h)");
-  return d->count();
-}
-
-std::int64_t parse_id(const std::string& s) {
-  try {
-    std::size_t pos = 0;
-    const long long v = std::stoll(s, &pos);
-    if (pos == s.size() && v > 0) return v;
-  } catch (...) {
-  }
-  throw UsageError("'" + s + "' is not a job id (a positive integer, as printed by jobq enqueue)");
 }
 
 std::string read_message(const std::string& arg) {
@@ -101,11 +81,13 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--env", *env, "Environment for every job, KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
     auto timeout = std::make_shared<std::string>();
     c->add_option("--timeout", *timeout, "Longest a job may run (e.g. 30m); then SIGTERM, grace, SIGKILL");
+    auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_create);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         json args{{"name", *name}, {"image", *image}, {"max_running", *max}, {"env", parse_pairs(*env, "--env")}};
         if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
+        policy->to_args(args);
         const json app_json = g.client().call("app.create", args);
         if (*as_json) print_json(render::envelope("app", app_json));
         else std::cout << "created application " << *name << '\n';
@@ -114,7 +96,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     });
   }
   {
-    auto* c = app->add_subcommand("update", "Change an application's image, limit or env");
+    auto* c = app->add_subcommand("update", "Change an application's image, limits, env, retries or webhooks");
     auto name = std::make_shared<std::string>();
     auto image = std::make_shared<std::string>();
     auto max = std::make_shared<int>(-1);
@@ -128,10 +110,12 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--unset-env", *unset, "Remove KEY (repeatable)")->type_size(1)->allow_extra_args(false);
     auto timeout = std::make_shared<std::string>();
     c->add_option("--timeout", *timeout, "Longest a job may run (0 = no limit)");
+    auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_update);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         json args{{"name", *name}};
+        policy->to_args(args);
         if (!timeout->empty()) args["timeout_ms"] = *timeout == "0" ? 0 : duration_ms(*timeout, "--timeout");
         if (!image->empty()) args["image"] = *image;
         if (*max >= 0) args["max_running"] = *max;
@@ -280,11 +264,21 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--timeout", *timeout, "Longest this job may run (at most its application's)");
     c->add_option("--key", *key, "Idempotency key: enqueueing the same key in the application again "
                   "returns the first job instead of a new one");
+    auto after = std::make_shared<std::vector<std::string>>();
+    auto after_any = std::make_shared<std::vector<std::string>>();
+    c->add_option("--after", *after, "Start only when these jobs succeeded: ID[,ID...] (repeatable); "
+                  "if one does not, this job is skipped")->type_size(1)->allow_extra_args(false);
+    c->add_option("--after-any", *after_any, "Start only when these jobs ended, however they ended: "
+                  "ID[,ID...] (repeatable)")->type_size(1)->allow_extra_args(false);
+    auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::job);
     c->add_flag("-q,--quiet", *quiet, "Print only the job id");
     c->add_flag("--json", *as_json, "Print the new job as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         json args{{"app", *app}, {"env", parse_pairs(*env, "--env")}, {"labels", parse_pairs(*labels, "--label")}};
+        policy->to_args(args);
+        if (!after->empty()) args["after"] = parse_id_list(*after);
+        if (!after_any->empty()) args["after_any"] = parse_id_list(*after_any);
         if (*priority != 0) args["priority"] = *priority;
         if (!key->empty()) args["key"] = *key;
         if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
@@ -343,7 +337,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--app", *app, "Only this application's jobs");
     c->add_option("--state", *state, "Only jobs in this state")
         ->check(CLI::IsMember({"pending", "starting", "running", "succeeded", "failed",
-                               "cancelled", "lost", "timed_out"}));
+                               "cancelled", "lost", "timed_out", "skipped"}));
     c->add_option("--limit", *limit, "At most this many (0: the most, 10000)")->check(CLI::Range(0, 10000));
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
@@ -429,18 +423,26 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
       };
     });
   }
-  for (const bool hold : {true, false}) {
-    auto* c = root.add_subcommand(hold ? "hold" : "release",
-                                  hold ? "Keep a pending job from starting" : "Let a held job start");
+  // Commands that change one job and print it.
+  struct JobAction {
+    const char* name;
+    const char* help;
+    const char* done;
+  };
+  for (const JobAction& a : {JobAction{"hold", "Keep a pending job from starting", "held"},
+                             JobAction{"release", "Let a held job start", "released"},
+                             JobAction{"retry", "Run a finished job again, as a new attempt",
+                                       "is pending again"}}) {
+    auto* c = root.add_subcommand(a.name, a.help);
     auto id = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
     c->add_option("id", *id, "Job id")->required();
     c->add_flag("--json", *as_json, "Print the job as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json job = g.client().call(hold ? "hold" : "release", {{"id", parse_id(*id)}});
+        const json job = g.client().call(a.name, {{"id", parse_id(*id)}});
         if (*as_json) print_json(render::envelope("job", job));
-        else std::cout << "job " << *id << (hold ? " held" : " released") << '\n';
+        else std::cout << "job " << *id << ' ' << a.done << '\n';
         return exit_code::ok;
       };
     });

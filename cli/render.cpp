@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model.hpp"
+#include "policy.hpp"
 
 namespace jobq::render {
 
@@ -75,6 +76,52 @@ std::string outcome(const json& job) {
   return s;
 }
 
+namespace {
+std::string ids(const json& list) {
+  std::string s;
+  for (const auto& id : list) s += (s.empty() ? "" : ",") + id.dump();
+  return s;
+}
+
+std::string words(const json& list) {
+  std::string s;
+  for (const auto& w : list) s += (s.empty() ? "" : ",") + (w.is_string() ? w.get<std::string>() : w.dump());
+  return s;
+}
+
+std::string ms(const json& v) {
+  const auto n = v.is_number_integer() ? v.get<std::int64_t>() : 0;
+  if (n % 1000 != 0 || n == 0) return std::to_string(n) + "ms";
+  return std::to_string(n / 1000) + "s";
+}
+
+std::string retry_policy(const json& r) {
+  const int limit = r.value("limit", 0);
+  if (limit == 0) return "none";
+  return std::to_string(limit) + " (delay up to " + ms(r.value("base_ms", json(0))) + " doubling, at most " +
+         ms(r.value("max_ms", json(0))) + ", full jitter; on " + words(r.value("on", json::array())) + ")";
+}
+
+std::string resources(const json& r) {
+  std::vector<std::string> parts;
+  if (r.value("memory_bytes", 0LL) > 0) parts.push_back("memory " + format_size(r.value("memory_bytes", 0LL)));
+  if (r.value("nano_cpus", 0LL) > 0) parts.push_back("cpus " + format_cpus(r.value("nano_cpus", 0LL)));
+  if (r.value("pids_limit", 0LL) > 0) parts.push_back("pids " + std::to_string(r.value("pids_limit", 0LL)));
+  if (!r.value("network", std::string()).empty()) parts.push_back("network " + r.value("network", std::string()));
+  if (r.value("read_only", false)) parts.push_back("read-only root");
+  if (!r.value("user", std::string()).empty()) parts.push_back("user " + r.value("user", std::string()));
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
+  return s;
+}
+
+std::string webhooks(const json& w) {
+  const json urls = w.value("urls", json::array());
+  if (urls.empty()) return "none";
+  return words(urls) + " (on " + words(w.value("on", json::array())) + ")";
+}
+}  // namespace
+
 void job_detail(std::ostream& out, const json& job) {
   const json by = job.value("submitted_by", json::object());
   std::vector<std::vector<std::string>> rows{
@@ -94,6 +141,15 @@ void job_detail(std::ostream& out, const json& job) {
   if (job.value("held", false)) rows.push_back({"held:", "yes (jobq release " + str(job, "id") + ")"});
   if (!str(job, "key", "").empty()) rows.push_back({"key:", str(job, "key")});
   if (job.value("timeout_ms", 0) > 0) rows.push_back({"timeout:", str(job, "timeout_ms") + " ms"});
+  if (job.value("retries_used", 0) > 0) rows.push_back({"retries used:", str(job, "retries_used")});
+  if (!job.value("retry", json(nullptr)).is_null()) rows.push_back({"retry:", job["retry"].dump()});
+  if (!job.value("after", json::array()).empty()) rows.push_back({"after:", ids(job["after"]) + " (all must succeed)"});
+  if (!job.value("after_any", json::array()).empty())
+    rows.push_back({"after any:", ids(job["after_any"]) + " (all must end)"});
+  if (job.value("waiting_on", 0) > 0 && str(job, "state") == "pending")
+    rows.push_back({"waiting on:", str(job, "waiting_on") + " dependenc" + (job.value("waiting_on", 0) == 1 ? "y" : "ies")});
+  if (const auto res = resources(job.value("resources", json::object())); !res.empty())
+    rows.push_back({"resources:", res});
   const json env = job.value("env", json::object());
   for (const auto& [k, v] : env.items())
     rows.push_back({"env:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
@@ -111,9 +167,12 @@ void job_detail(std::ostream& out, const json& job) {
                      a.value("oom_killed", false) ? "yes" : "no", str(a, "container_name"),
                      str(a, "started_at"), str(a, "finished_at")});
   table(out, arows);
-  for (const auto& a : attempts)
-    if (!str(a, "error", "").empty())
+  for (const auto& a : attempts) {
+    if (!str(a, "reason", "").empty())
+      out << "  attempt " << str(a, "number") << ": " << str(a, "reason") << '\n';
+    else if (!str(a, "error", "").empty())
       out << "  attempt " << str(a, "number") << " error: " << str(a, "error") << '\n';
+  }
 }
 
 void job_table(std::ostream& out, const json& jobs) {
@@ -137,6 +196,11 @@ void app_detail(std::ostream& out, const json& app) {
       {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
       {"timeout:", app.value("timeout_ms", 0) > 0 ? str(app, "timeout_ms") + " ms" : "none"},
       {"paused:", app.value("paused", false) ? "yes (jobq app resume " + str(app, "name") + ")" : "no"},
+      {"retries:", retry_policy(app.value("retry", json::object()))},
+      {"resources:", resources(app.value("resources", json::object())).empty()
+                         ? "no limits"
+                         : resources(app.value("resources", json::object()))},
+      {"webhooks:", webhooks(app.value("webhooks", json::object()))},
       {"created:", str(app, "created_at")},
       {"updated:", str(app, "updated_at")},
   };

@@ -18,6 +18,7 @@
 #include "daemon_commands.hpp"
 #include "docker_engine.hpp"
 #include "event_watcher.hpp"
+#include "notifier.hpp"
 #include "paths.hpp"
 #include "time_util.hpp"
 
@@ -132,8 +133,10 @@ int serve(const Options& o) {
   WorkPool engine_calls(2);
   Runner* runner_ptr = nullptr;
   Poller* poller_ptr = nullptr;
+  Notifier notifier(store, NotifierOptions{});
   auto on_final = [&](std::int64_t) {
     waits.notify();
+    notifier.kick();
     if (runner_ptr) runner_ptr->kick();
   };
   PollerOptions popts;
@@ -186,6 +189,7 @@ int serve(const Options& o) {
                       [&] { poller.engine_lost(); });
 
   waits.start();
+  notifier.start();
   poller.start();
   runner.start();
   events.start();
@@ -202,6 +206,7 @@ int serve(const Options& o) {
   runner.stop();  // lets launches in flight commit; queued ones resume next start
   poller.stop();
   waits.stop();
+  notifier.stop();  // calls not yet delivered stay in the outbox for the next start
   engine_calls.stop();
   runner_ptr = nullptr;
   poller_ptr = nullptr;

@@ -21,6 +21,17 @@ struct Fd {
 
 nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
                             std::optional<std::chrono::milliseconds> timeout) {
+  return exchange(cmd, args, timeout, nullptr);
+}
+
+nlohmann::json Client::stream(const std::string& cmd, const nlohmann::json& args,
+                              const std::function<void(const nlohmann::json&)>& on_partial) {
+  return exchange(cmd, args, std::nullopt, &on_partial);
+}
+
+nlohmann::json Client::exchange(const std::string& cmd, const nlohmann::json& args,
+                                std::optional<std::chrono::milliseconds> timeout,
+                                const PartialFn* on_partial) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path_.size() >= sizeof addr.sun_path) throw ClientError("socket path is too long: " + path_);
@@ -56,10 +67,24 @@ nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
   const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
                                 : std::chrono::steady_clock::time_point::max();
   std::string in;
+  std::size_t scanned = 0;  // bytes of `in` known to hold no newline
+  bool any_partial = false;
   char buf[65536];
   for (;;) {
-    const auto nl = in.find('\n');
-    if (nl != std::string::npos) return decode_response(std::string_view(in).substr(0, nl));
+    const auto nl = in.find('\n', scanned);
+    if (nl != std::string::npos) {
+      ResponseFrame frame = decode_response_frame(std::string_view(in).substr(0, nl));
+      if (!frame.more) return std::move(frame.result);
+      if (!on_partial)
+        throw ProtocolError(ErrorCode::internal,
+                            "jobqd streamed its reply to '" + cmd + "', which does not stream");
+      in.erase(0, nl + 1);
+      scanned = 0;
+      any_partial = true;
+      (*on_partial)(frame.result);
+      continue;
+    }
+    scanned = in.size();
     if (in.size() > kMaxResponseBytes) throw ClientError("jobqd sent an oversized reply");
     int wait_ms = -1;
     if (timeout) {
@@ -80,7 +105,9 @@ nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
     if (n < 0 && errno == EINTR) continue;
     if (!send_error.empty() && n <= 0) throw ClientError("lost the connection to jobqd: " + send_error);
     if (n < 0) throw ConnectionLost(std::string("lost the connection to jobqd: ") + std::strerror(errno));
-    if (n == 0) throw ConnectionLost("jobqd closed the connection without answering");
+    if (n == 0)
+      throw ConnectionLost(any_partial ? "jobqd closed the connection before the end of its reply"
+                                       : "jobqd closed the connection without answering");
     in.append(buf, static_cast<std::size_t>(n));
   }
 }

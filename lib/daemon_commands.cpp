@@ -7,7 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http_post.hpp"
 #include "log_demux.hpp"
+#include "policy.hpp"
 #include "protocol.hpp"
 #include "suggest.hpp"
 #include "time_util.hpp"
@@ -72,6 +74,27 @@ void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const cha
 
 // ---- applications -----------------------------------------------------------------
 
+// A policy object from the request, applied over `base`; a bad field is the
+// client's error, named as such.
+template <typename T, typename Apply>
+T policy_arg(ArgReader& r, const char* key, T base, Apply apply) {
+  const json* v = r.raw(key);
+  if (!v) return base;
+  if (json_depth(v->dump()) > 4) bad(std::string("'") + key + "' nests too deeply");
+  try {
+    return apply(std::move(base), *v);
+  } catch (const std::invalid_argument& e) {
+    bad(e.what());
+  }
+}
+
+Webhooks checked_webhooks(const Webhooks& w) {
+  for (const auto& url : w.urls)
+    if (!valid_webhook_url(url))
+      bad("webhooks.urls: '" + url + "' is not an http:// or https:// URL");
+  return w;
+}
+
 std::optional<std::int64_t> timeout_arg(ArgReader& r) {
   auto t = r.integer("timeout_ms");
   if (t && (*t < 0 || *t > kMaxTimeoutMs))
@@ -80,7 +103,8 @@ std::optional<std::int64_t> timeout_arg(ArgReader& r) {
 }
 
 std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&) {
-  ArgReader r(args, {"name", "image", "max_running", "env", "timeout_ms"});
+  ArgReader r(args, {"name", "image", "max_running", "env", "timeout_ms", "retry", "resources",
+                     "webhooks"});
   App a;
   a.name = r.required_string("name");
   if (!valid_app_name(a.name))
@@ -93,11 +117,15 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   a.max_running = static_cast<int>(max);
   a.env = checked_env(r.string_map("env"), "env");
   a.timeout_ms = timeout_arg(r).value_or(0);
+  a.retry = policy_arg(r, "retry", RetryPolicy{}, apply_retry);
+  a.resources = policy_arg(r, "resources", Resources{}, apply_resources);
+  a.webhooks = checked_webhooks(policy_arg(r, "webhooks", Webhooks{}, apply_webhooks));
   return json(ctx.store.create_app(a));
 }
 
 std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&) {
-  ArgReader r(args, {"name", "image", "max_running", "env", "unset_env", "timeout_ms"});
+  ArgReader r(args, {"name", "image", "max_running", "env", "unset_env", "timeout_ms", "retry",
+                     "resources", "webhooks"});
   const std::string name = r.required_string("name");
   AppUpdate u;
   u.image = r.string("image");
@@ -109,6 +137,19 @@ std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&
   u.set_env = checked_env(r.string_map("env"), "env");
   u.unset_env = r.string_list("unset_env").value_or(std::vector<std::string>{});
   u.timeout_ms = timeout_arg(r);
+  // Checked here (against the defaults) so that a bad field is the client's error.
+  if (const json* v = r.raw("retry")) {
+    policy_arg(r, "retry", RetryPolicy{}, apply_retry);
+    u.retry = *v;
+  }
+  if (const json* v = r.raw("resources")) {
+    policy_arg(r, "resources", Resources{}, apply_resources);
+    u.resources = *v;
+  }
+  if (const json* v = r.raw("webhooks")) {
+    checked_webhooks(policy_arg(r, "webhooks", Webhooks{}, apply_webhooks));
+    u.webhooks = *v;
+  }
   App a = ctx.store.update_app(name, u);
   ctx.runner.kick();  // a higher limit may let jobs start
   return json(a);
@@ -153,7 +194,7 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
                               "': the image, privileges, mounts, devices, capabilities and host "
                               "namespaces belong to the application, which an admin defines");
   ArgReader r(args, {"app", "command", "env", "message", "labels", "priority", "not_before", "key",
-                     "timeout_ms"});
+                     "timeout_ms", "retry", "resources", "after", "after_any"});
   NewJob nj;
   nj.app = r.required_string("app");
   nj.command = r.string_list("command");
@@ -211,6 +252,23 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
     if (k->empty() || k->size() > 256 || has_nul(*k)) bad("'key' must be 1 to 256 bytes, without NUL");
     nj.key = *k;
   }
+  if (const json* v = r.raw("retry")) {
+    policy_arg(r, "retry", RetryPolicy{}, apply_retry);  // each field within its bounds
+    nj.retry = *v;
+  }
+  nj.resources = policy_arg(r, "resources", Resources{}, apply_resources);
+  if (r.raw("resources")) {
+    const auto app = ctx.store.get_app(nj.app);
+    if (app) {
+      if (auto why = resources_excess(app->resources, nj.resources); !why.empty())
+        bad(why + " (a job may lower its application's limits, never raise them)");
+    }
+  }
+  nj.after = r.integer_list("after").value_or(std::vector<std::int64_t>{});
+  nj.after_any = r.integer_list("after_any").value_or(std::vector<std::int64_t>{});
+  if (nj.after.size() + nj.after_any.size() > 1000) bad("a job may depend on at most 1000 jobs");
+  for (auto id : nj.after) if (id <= 0) bad("'after': job ids are positive integers");
+  for (auto id : nj.after_any) if (id <= 0) bad("'after_any': job ids are positive integers");
   nj.submitter_uid = call.peer.uid;
   nj.submitter_name = user_name(call.peer.uid);
   bool existed = false;
@@ -234,7 +292,7 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call&) {
     f.state = parse_job_state(*s);
     if (!f.state)
       bad("unknown state '" + *s +
-          "' (pending, starting, running, succeeded, failed, cancelled, lost, timed_out)");
+          "' (pending, starting, running, succeeded, failed, cancelled, lost, timed_out, skipped)");
   }
   const auto limit = r.integer("limit").value_or(100);
   if (limit < 0 || limit > kMaxListed)
@@ -379,6 +437,15 @@ std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const 
   return json(job);
 }
 
+std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"id"});
+  const auto id = job_id_arg(r);
+  check_owner(ctx, must_get_job(ctx, id), call, "retry");
+  Job job = ctx.store.retry_job(id, user_name(call.peer.uid));
+  ctx.runner.kick();
+  return json(job);
+}
+
 std::optional<json> hold(DaemonContext& ctx, const json& args, const Call& call) {
   return hold_or_release(ctx, args, call, true);
 }
@@ -442,6 +509,7 @@ constexpr Command kCommands[] = {
     {"app.resume", true, false, app_resume},
     {"hold", false, false, hold},
     {"release", false, false, release},
+    {"retry", false, false, retry},
     {"enqueue", false, false, enqueue},
     {"show", false, true, show},
     {"list", false, true, list},

@@ -1,6 +1,9 @@
 #include "docker_engine.hpp"
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -123,6 +126,17 @@ std::string DockerEngine::create(const ContainerSpec& spec) {
                       {"OpenStdin", false},
                       {"HostConfig", {{"AutoRemove", false}}}};
   if (spec.cmd) body["Cmd"] = *spec.cmd;
+  const Resources& res = spec.resources;
+  auto& host = body["HostConfig"];
+  if (res.memory_bytes > 0) {
+    host["Memory"] = res.memory_bytes;
+    host["MemorySwap"] = res.memory_bytes;  // no swap: over the limit means an OOM kill
+  }
+  if (res.nano_cpus > 0) host["NanoCpus"] = res.nano_cpus;
+  if (res.pids_limit > 0) host["PidsLimit"] = res.pids_limit;
+  if (!res.network.empty()) host["NetworkMode"] = res.network;
+  if (res.read_only) host["ReadonlyRootfs"] = true;
+  if (!res.user.empty()) body["User"] = res.user;
   const std::string text = body.dump();
   const auto r = call("POST", prefix() + "/containers/create?name=" + url_escape(spec.name), &text);
   if (r.status != 201) throw_for(r, "create " + spec.name);
@@ -166,6 +180,59 @@ void DockerEngine::logs(const std::string& id, const LogChunkFn& sink) {
                       prefix() + "/containers/" + url_escape(id) +
                           "/logs?stdout=1&stderr=1&follow=0",
                       nullptr, 60'000, [&](std::string_view bytes) { demux.feed(bytes); });
+  if (r.status != 200) throw_for(r, "logs " + id);
+}
+
+namespace {
+// Docker's `since`: Unix seconds with an optional fraction ("1732150000.123456789").
+std::string unix_seconds(std::int64_t ns) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(ns / 1'000'000'000),
+                static_cast<long long>(ns % 1'000'000'000));
+  return buf;
+}
+}  // namespace
+
+void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts, const LogChunkFn& sink,
+                               const std::function<bool()>& keep_going) {
+  std::string path = prefix() + "/containers/" + url_escape(id) + "/logs?stdout=1&stderr=1" +
+                     "&follow=" + (opts.follow ? "1" : "0") +
+                     "&timestamps=" + (opts.timestamps ? "1" : "0") +
+                     "&tail=" + (opts.tail < 0 ? std::string("all") : std::to_string(opts.tail));
+  if (opts.since_ns > 0) path += "&since=" + unix_seconds(opts.since_ns);
+  // `sink` and keep_going run inside libcurl's callbacks, which must not
+  // throw: the first exception is kept, ends the transfer and is rethrown.
+  std::exception_ptr failure;
+  bool stopped = false;  // keep_going() said no
+  LogDemuxer demux([&](LogStream stream, std::string_view bytes) {
+    if (failure) return;
+    try {
+      sink(stream, bytes);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  const std::function<bool()> go = [&] {
+    if (failure || stopped) return false;
+    try {
+      stopped = keep_going && !keep_going();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    return !failure && !stopped;
+  };
+  // No time limit when following (the stream lasts as long as the container)
+  // or when keep_going can end it (a sink pacing a slow reader may take long).
+  HttpResponse r;
+  try {
+    r = call("GET", path, nullptr, opts.follow || keep_going ? 0 : 60'000,
+             [&](std::string_view bytes) { demux.feed(bytes); }, go);
+  } catch (const EngineError&) {
+    if (failure) std::rethrow_exception(failure);
+    if (stopped) return;
+    throw;
+  }
+  if (failure) std::rethrow_exception(failure);
   if (r.status != 200) throw_for(r, "logs " + id);
 }
 

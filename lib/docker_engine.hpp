@@ -37,6 +37,8 @@ class DockerEngine final : public Engine {
                                      const std::string& label_value) override;
   void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
                     const std::function<void()>& on_event) override;
+  void stream_logs(const std::string& id_or_name, const LogOptions& opts, const LogChunkFn& sink,
+                   const std::function<bool()>& keep_going) override;
 
  private:
   std::string prefix();  // "/v1.41", negotiating on first use

@@ -5,6 +5,7 @@
 // container, stop of a stopped one and remove of a missing one all succeed.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -22,6 +23,7 @@ struct ContainerSpec {
   std::optional<std::vector<std::string>> cmd;  // nullopt: the image's default
   std::vector<std::string> env;                 // "K=V"
   LabelMap labels;
+  Resources resources;  // limits, network, read-only root, user
 };
 
 struct ContainerState {
@@ -93,6 +95,29 @@ class Engine {
     (void)instance;
     (void)keep_going;
     (void)on_event;
+  }
+
+  struct LogOptions {
+    bool follow = false;      // go on streaming while the container runs
+    bool timestamps = false;  // each line starts with its RFC 3339 time and a space
+    std::int64_t since_ns = 0;  // Unix time in ns; 0: from the start
+    int tail = -1;              // the last N lines only; -1: all
+  };
+  // Streams the container's output, demultiplexed, to `sink`, with Docker's
+  // follow/timestamps/since/tail. With follow it returns when the container
+  // stops (the engine ends the stream) or keep_going() turns false (asked at
+  // least once a second, except while `sink` runs: a sink may block to pace
+  // a slow reader). Without follow it returns at the end of the output so far.
+  // An exception from `sink` or keep_going ends the stream and propagates.
+  // Throws EngineError (kind not_found when there is no such container).
+  // The default cannot follow (throws kind rejected) and ignores since, tail
+  // and timestamps: it is logs().
+  virtual void stream_logs(const std::string& id_or_name, const LogOptions& opts,
+                           const LogChunkFn& sink, const std::function<bool()>& keep_going) {
+    (void)keep_going;
+    if (opts.follow)
+      throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot follow a container's output");
+    logs(id_or_name, sink);
   }
 };
 

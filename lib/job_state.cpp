@@ -5,7 +5,7 @@
 
 namespace jobq {
 namespace {
-constexpr std::array<std::pair<JobState, std::string_view>, 8> kNames{{
+constexpr std::array<std::pair<JobState, std::string_view>, 9> kNames{{
     {JobState::pending, "pending"},
     {JobState::starting, "starting"},
     {JobState::running, "running"},
@@ -14,6 +14,7 @@ constexpr std::array<std::pair<JobState, std::string_view>, 8> kNames{{
     {JobState::cancelled, "cancelled"},
     {JobState::lost, "lost"},
     {JobState::timed_out, "timed_out"},
+    {JobState::skipped, "skipped"},
 }};
 }  // namespace
 

@@ -15,7 +15,8 @@ enum class JobState {
   failed,     // non-zero exit, OOM kill, or launch error (see reason)
   cancelled,  // cancelled by request
   lost,       // its container vanished; reason recorded
-  timed_out,  // reserved: ran past its timeout
+  timed_out,  // ran past its timeout; stopped
+  skipped,    // never ran: a dependency it needed did not succeed (see reason)
 };
 
 std::string_view to_string(JobState s);

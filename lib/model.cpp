@@ -10,6 +10,20 @@ nlohmann::json optional_string(const std::string& s) {
 }
 }  // namespace
 
+void to_json(nlohmann::json& j, const RetryPolicy& r) {
+  j = nlohmann::json{{"limit", r.limit}, {"base_ms", r.base_ms}, {"max_ms", r.max_ms}, {"on", r.on}};
+}
+
+void to_json(nlohmann::json& j, const Resources& r) {
+  j = nlohmann::json{{"memory_bytes", r.memory_bytes}, {"nano_cpus", r.nano_cpus},
+                     {"pids_limit", r.pids_limit},     {"network", r.network},
+                     {"read_only", r.read_only},       {"user", r.user}};
+}
+
+void to_json(nlohmann::json& j, const Webhooks& w) {
+  j = nlohmann::json{{"urls", w.urls}, {"on", w.on}};
+}
+
 void to_json(nlohmann::json& j, const App& a) {
   j = nlohmann::json{{"name", a.name},
                      {"image", a.image},
@@ -17,6 +31,9 @@ void to_json(nlohmann::json& j, const App& a) {
                      {"env", a.env},
                      {"paused", a.paused},
                      {"timeout_ms", a.timeout_ms},
+                     {"retry", a.retry},
+                     {"resources", a.resources},
+                     {"webhooks", a.webhooks},
                      {"created_at", a.created_at},
                      {"updated_at", a.updated_at}};
 }
@@ -31,6 +48,7 @@ void to_json(nlohmann::json& j, const Attempt& a) {
                      {"error", optional_string(a.error)},
                      {"started_at", optional_string(a.started_at)},
                      {"finished_at", optional_string(a.finished_at)},
+                     {"reason", optional_string(a.reason)},
                      {"created_at", a.created_at}};
 }
 
@@ -56,14 +74,17 @@ void to_json(nlohmann::json& j, const Job& job) {
       {"finished_at", last ? optional_string(last->finished_at) : nullptr},
       {"submitted_by", {{"uid", job.submitter_uid}, {"user", job.submitter_name}}},
       {"priority", job.priority},
-      {"not_before", job.not_before_ns > 0
-                         ? nlohmann::json(format_rfc3339(std::chrono::system_clock::time_point(
-                               std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                   std::chrono::nanoseconds(job.not_before_ns)))))
-                         : nlohmann::json(nullptr)},
+      {"not_before", job.not_before_ns > 0 ? nlohmann::json(format_unix_ns(job.not_before_ns))
+                                           : nlohmann::json(nullptr)},
       {"held", job.held},
       {"key", optional_string(job.key)},
       {"timeout_ms", job.timeout_ms},
+      {"retry", job.retry},
+      {"retries_used", job.retries_used},
+      {"resources", job.resources},
+      {"after", job.after},
+      {"after_any", job.after_any},
+      {"waiting_on", job.waiting_on},
       {"attempts", job.attempts},
   };
 }

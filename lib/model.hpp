@@ -20,6 +20,38 @@ inline constexpr int kSchemaVersion = 1;
 using EnvMap = std::map<std::string, std::string>;
 using LabelMap = std::map<std::string, std::string>;
 
+// When a failed attempt is tried again: up to `limit` more attempts, the
+// n-th retry (n from 0) after random(0, min(max_ms, base_ms * 2^n)) ms (full
+// jitter), for the kinds of failure named in `on`.
+struct RetryPolicy {
+  int limit = 0;
+  std::int64_t base_ms = 1000;
+  std::int64_t max_ms = 300'000;
+  std::vector<std::string> on{"exit", "oom", "lost", "launch"};
+};
+// The failure kinds a RetryPolicy can name: a non-zero exit, an OOM kill, a
+// container that vanished, an engine error at launch, a timeout.
+inline const std::vector<std::string> kRetryKinds{"exit", "oom", "lost", "launch", "timeout"};
+
+// Limits on a container. Zero or empty: none (the engine's default).
+struct Resources {
+  std::int64_t memory_bytes = 0;
+  std::int64_t nano_cpus = 0;  // 1e9 = one CPU
+  std::int64_t pids_limit = 0;
+  std::string network;  // none, bridge, or a named network; "" = the engine's default
+  bool read_only = false;  // read-only root filesystem
+  std::string user;        // user[:group] inside the container; "" = the image's
+};
+
+// Where an application's notifications go, and for which events:
+// success, failure (every failed attempt), final-failure (the job ended
+// without success: after its last retry, lost, timed out or skipped).
+struct Webhooks {
+  std::vector<std::string> urls;
+  std::vector<std::string> on{"final-failure"};
+};
+inline const std::vector<std::string> kWebhookEvents{"success", "failure", "final-failure"};
+
 struct App {
   std::string name;
   std::string image;
@@ -27,6 +59,9 @@ struct App {
   EnvMap env;
   bool paused = false;  // no new launches; running jobs finish
   std::int64_t timeout_ms = 0;  // jobs run at most this long; 0 = no limit
+  RetryPolicy retry;
+  Resources resources;
+  Webhooks webhooks;
   std::string created_at;
   std::string updated_at;
 };
@@ -40,6 +75,7 @@ struct Attempt {
   std::optional<int> exit_code;
   bool oom_killed = false;
   std::string error;        // Docker's State.Error, or the launch error
+  std::string reason;       // why it ended as it did, when not plainly
   std::string started_at;   // Docker's State.StartedAt, verbatim
   std::string finished_at;  // Docker's State.FinishedAt, verbatim
   std::string created_at;   // when the launch intent was committed (daemon clock)
@@ -65,9 +101,18 @@ struct Job {
   bool held = false;             // pending and kept from starting (jobq hold)
   std::string key;               // idempotency key, unique per application
   std::int64_t timeout_ms = 0;   // 0: the application's
+  nlohmann::json retry = nullptr;  // fields that override the application's policy
+  Resources resources;             // lowers the application's (zero/empty: as it)
+  int retries_used = 0;            // automatic retries so far
+  std::vector<std::int64_t> after;      // start only when all of these succeeded
+  std::vector<std::int64_t> after_any;  // start only when all of these ended
+  int waiting_on = 0;                   // dependencies not ended yet
   std::vector<Attempt> attempts;
 };
 
+void to_json(nlohmann::json& j, const RetryPolicy& r);
+void to_json(nlohmann::json& j, const Resources& r);
+void to_json(nlohmann::json& j, const Webhooks& w);
 void to_json(nlohmann::json& j, const App& a);
 void to_json(nlohmann::json& j, const Attempt& a);
 void to_json(nlohmann::json& j, const Job& job);

@@ -9,14 +9,6 @@
 
 namespace jobq {
 
-namespace {
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   AttemptResult r;
   r.job_id = a.job_id;
@@ -109,7 +101,7 @@ void Poller::tick() {
     if (engine_down_) {
       spdlog::info("the engine answers again");
       std::lock_guard lock(mu_);
-      outage_end_ns_ = now_ns();
+      outage_end_ns_ = now_unix_ns();
     }
     engine_down_ = false;
     if (!st) {
@@ -126,7 +118,7 @@ void Poller::tick() {
     } else if (a.cancel_requested || a.timed_out) {
       request_stop(a);
     } else if (a.timeout_ms > 0 && a.started_ns > 0 &&
-               now_ns() > a.started_ns + a.timeout_ms * 1'000'000) {
+               now_unix_ns() > a.started_ns + a.timeout_ms * 1'000'000) {
       // Past its time (measured from Docker's StartedAt, so a restart of
       // jobqd in between changes nothing): recorded first, then stopped.
       spdlog::info("job {}: ran past its timeout of {} ms; stopping", a.job_id, a.timeout_ms);
@@ -194,7 +186,7 @@ void Poller::reconcile() {
 }
 
 void Poller::engine_lost() {
-  const auto now = now_ns();
+  const auto now = now_unix_ns();
   {
     std::lock_guard lock(mu_);
     outage_seen_ns_ = now;

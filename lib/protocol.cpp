@@ -92,11 +92,22 @@ std::string encode_error(ErrorCode code, std::string_view message) {
                    {"error", {{"code", to_string(code)}, {"message", message}}}});
 }
 
-json decode_response(std::string_view line) {
+std::string encode_partial(const json& result) {
+  return dump(json{{"v", kProtocolVersion}, {"ok", true}, {"more", true}, {"result", result}});
+}
+
+json decode_response(std::string_view line) { return decode_response_frame(line).result; }
+
+ResponseFrame decode_response_frame(std::string_view line) {
   const json doc = json::parse(line, nullptr, false);
   if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean())
     throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed response");
-  if (doc["ok"].get<bool>()) return doc.value("result", json::object());
+  if (doc["ok"].get<bool>()) {
+    const auto more = doc.find("more");
+    if (more != doc.end() && !more->is_boolean())
+      throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed response");
+    return ResponseFrame{doc.value("result", json::object()), more != doc.end() && more->get<bool>()};
+  }
   const auto err = doc.find("error");
   if (err == doc.end() || !err->is_object())
     throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed error response");

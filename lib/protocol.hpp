@@ -4,6 +4,8 @@
 //   request:  {"v": 1, "cmd": "enqueue", "args": {...}}
 //   success:  {"v": 1, "ok": true, "result": {...}}
 //   failure:  {"v": 1, "ok": false, "error": {"code": "not_found", "message": "..."}}
+//   partial:  {"v": 1, "ok": true, "more": true, "result": {...}}  (a streamed
+//             reply: more lines follow; the last is a success or a failure)
 // Bump kProtocolVersion when a request or response changes incompatibly;
 // adding an optional field is compatible.
 #pragma once
@@ -64,8 +66,17 @@ std::string encode_request(const Request& r);  // with the trailing newline
 
 std::string encode_ok(const nlohmann::json& result);
 std::string encode_error(ErrorCode code, std::string_view message);
+// One partial line of a streamed reply (with the trailing newline).
+std::string encode_partial(const nlohmann::json& result);
 // Client side: the result of a success, or throws ProtocolError.
 nlohmann::json decode_response(std::string_view line);
+// Client side, for streamed replies: the result and whether more lines follow
+// (a partial line), or throws ProtocolError for a failure.
+struct ResponseFrame {
+  nlohmann::json result;
+  bool more = false;
+};
+ResponseFrame decode_response_frame(std::string_view line);
 
 // Reads typed fields out of a request's args, refusing unknown fields and
 // wrong types with a message that names the field.

@@ -36,10 +36,8 @@ std::chrono::milliseconds Runner::next_wait() {
   // Sleep until the next pass, or until a delayed job falls due if sooner.
   try {
     if (auto due = store_.next_due_ns()) {
-      const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch());
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::nanoseconds(*due) - now) +
+                            std::chrono::nanoseconds(*due - now_unix_ns())) +
                         std::chrono::milliseconds(1);
       return std::clamp(wait, std::chrono::milliseconds(1), opts_.pass_interval);
     }
@@ -190,6 +188,7 @@ bool Runner::launch(const LaunchTicket& t) {
   }
   spdlog::warn("job {}: {}", t.job_id, failed.reason);
   failed.state = JobState::failed;
+  failed.launch_error = true;
   store_.finish_attempt(failed);
   if (!opts_.keep_containers) {
     try {

@@ -18,11 +18,13 @@
 
 namespace jobq {
 
-void Mailbox::post(std::uint64_t conn, std::string line) {
+void Mailbox::post(std::uint64_t conn, std::string line, bool final) {
   {
     std::lock_guard lock(mu);
-    if (!open.count(conn)) return;
-    posted.emplace_back(conn, std::move(line));
+    auto it = open.find(conn);
+    if (it == open.end()) return;
+    it->second.posted += line.size();
+    posted.push_back(Posted{conn, std::move(line), final});
   }
   const std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
@@ -31,6 +33,12 @@ void Mailbox::post(std::uint64_t conn, std::string line) {
 bool Mailbox::is_open(std::uint64_t conn) {
   std::lock_guard lock(mu);
   return open.count(conn) != 0;
+}
+
+std::size_t Mailbox::backlog(std::uint64_t conn) {
+  std::lock_guard lock(mu);
+  auto it = open.find(conn);
+  return it == open.end() ? 0 : it->second.posted + it->second.unwritten;
 }
 
 namespace {
@@ -172,7 +180,7 @@ void SocketServer::accept_clients() {
     c.last_activity = std::chrono::steady_clock::now();
     conns_.emplace(id, std::move(c));
     std::lock_guard lock(mailbox_->mu);
-    mailbox_->open.insert(id);
+    mailbox_->open.emplace(id, Mailbox::Backlog{});
   }
 }
 
@@ -280,19 +288,38 @@ void SocketServer::drain_posted() {
   std::uint64_t counter;
   while (::read(wake_fd_, &counter, sizeof counter) > 0) {
   }
-  std::vector<std::pair<std::uint64_t, std::string>> posted;
+  std::vector<Mailbox::Posted> posted;
   {
     std::lock_guard lock(mailbox_->mu);
     posted.swap(mailbox_->posted);
+    // Taken, not yet written: the bytes stay in the connection's backlog.
+    for (const auto& p : posted) {
+      auto it = mailbox_->open.find(p.conn);
+      if (it == mailbox_->open.end()) continue;
+      it->second.posted -= p.line.size();
+      it->second.unwritten += p.line.size();
+    }
   }
-  for (auto& [id, line] : posted) {
-    auto it = conns_.find(id);
+  for (auto& p : posted) {
+    auto it = conns_.find(p.conn);
     if (it == conns_.end()) continue;
     Conn& c = it->second;
-    c.out += line;
-    c.busy = false;
+    c.out += p.line;
+    c.unwritten_reported += p.line.size();
+    if (p.final) c.busy = false;
     c.last_activity = std::chrono::steady_clock::now();
   }
+}
+
+// Brings the mailbox's count of this connection's unwritten bytes up to date
+// after writes (only the loop changes it, so a copy tells when it is stale).
+void SocketServer::report_backlog(std::uint64_t id, Conn& c) {
+  const std::size_t unwritten = c.out.size() - c.out_sent;
+  if (unwritten == c.unwritten_reported) return;
+  c.unwritten_reported = unwritten;
+  std::lock_guard lock(mailbox_->mu);
+  auto it = mailbox_->open.find(id);
+  if (it != mailbox_->open.end()) it->second.unwritten = unwritten;
 }
 
 void SocketServer::run(const std::atomic<bool>& stop) {
@@ -336,6 +363,7 @@ void SocketServer::run(const std::atomic<bool>& stop) {
       if (!c.out.empty()) write_to(c);
       if (c.out.empty()) next_request(ids[i], c);  // pipelined requests
       if (!c.out.empty()) write_to(c);
+      report_backlog(ids[i], c);
       if (c.close_after_write && c.out.empty() && !c.draining && !c.peer_closed) {
         ::shutdown(c.fd, SHUT_WR);
         c.draining = true;

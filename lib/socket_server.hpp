@@ -6,6 +6,11 @@
 // credentials and a Responder; the reply may come from any thread, at once
 // or later (wait), and is written by the loop. A client that goes away
 // costs nothing: its pending reply is dropped.
+// A reply may also be streamed: any number of partial lines, then the final
+// one. The connection stays busy (no next request, no idle timeout) until the
+// final line is posted. A producer of partial lines paces itself on
+// Responder::backlog(): the loop never reads ahead of a slow client, so the
+// bytes waiting for it are exactly what was posted and not yet written.
 #pragma once
 
 #include <sys/types.h>
@@ -33,21 +38,40 @@ struct PeerCred {
 
 // Where replies from other threads wait for the loop to write them.
 struct Mailbox {
+  struct Posted {
+    std::uint64_t conn;
+    std::string line;
+    bool final;  // ends the request (false: a partial line, more follow)
+  };
+  // Bytes of one open connection's replies not yet written to its socket.
+  struct Backlog {
+    std::size_t posted = 0;     // in `posted`, not yet taken by the loop
+    std::size_t unwritten = 0;  // taken by the loop, not yet written
+  };
   std::mutex mu;
-  std::vector<std::pair<std::uint64_t, std::string>> posted;
-  std::set<std::uint64_t> open;  // connections still open
+  std::vector<Posted> posted;
+  std::map<std::uint64_t, Backlog> open;  // connections still open
   int wake_fd = -1;
-  void post(std::uint64_t conn, std::string line);
+  void post(std::uint64_t conn, std::string line, bool final = true);
   bool is_open(std::uint64_t conn);
+  std::size_t backlog(std::uint64_t conn);  // 0 once closed
 };
 
-// Sends one reply line to one connection. Copyable, callable from any thread,
+// Sends reply lines to one connection. Copyable, callable from any thread,
 // also after the server is gone; a reply to a closed connection is dropped.
 class Responder {
  public:
   Responder(std::shared_ptr<Mailbox> box, std::uint64_t conn) : box_(std::move(box)), conn_(conn) {}
+  // The final reply line: the request is done, the next may be read.
   void operator()(std::string line) const { box_->post(conn_, std::move(line)); }
+  // A partial reply line (encode_partial): written like any other, but the
+  // request goes on being served; the final line follows with operator().
+  void partial(std::string line) const { box_->post(conn_, std::move(line), false); }
   bool client_alive() const { return box_->is_open(conn_); }
+  // Bytes posted to this connection and not yet written to its socket (0 once
+  // it is closed). A producer of partial lines waits while this is above its
+  // cap (and client_alive()), so a client that stops reading is throttled.
+  std::size_t backlog() const { return box_->backlog(conn_); }
 
  private:
   std::shared_ptr<Mailbox> box_;
@@ -88,6 +112,7 @@ class SocketServer {
     std::string in;
     std::string out;
     std::size_t out_sent = 0;   // bytes of `out` already written
+    std::size_t unwritten_reported = 0;  // Mailbox::Backlog::unwritten as last set
     bool busy = false;          // a request is being served
     bool close_after_write = false;
     bool peer_closed = false;
@@ -102,6 +127,7 @@ class SocketServer {
   void next_request(std::uint64_t id, Conn& c);
   void close_conn(std::uint64_t id);
   void drain_posted();
+  void report_backlog(std::uint64_t id, Conn& c);
 
   Options opts_;
   Dispatch dispatch_;

@@ -91,6 +91,36 @@ ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN timed_out INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN started_ns INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 4: retries, dependencies, resources, webhooks (an outbox), timestamped logs.
+    R"sql(
+ALTER TABLE apps ADD COLUMN retry TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE apps ADD COLUMN resources TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE apps ADD COLUMN webhooks TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN retry TEXT;
+ALTER TABLE jobs ADD COLUMN resources TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN retries_used INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN waiting_on INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE logs ADD COLUMN timestamped INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE job_deps(
+  job_id INTEGER NOT NULL,
+  dep_id INTEGER NOT NULL,
+  any_end INTEGER NOT NULL,
+  PRIMARY KEY(job_id, dep_id));
+CREATE INDEX job_deps_by_dep ON job_deps(dep_id);
+CREATE TABLE deliveries(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  tries INTEGER NOT NULL DEFAULT 0,
+  next_ns INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL);
+CREATE INDEX deliveries_due ON deliveries(state, next_ns);
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -171,10 +201,11 @@ App Store::create_app(const App& app) {
 
 void Store::write_app_locked(const App& a) {
   Stmt(db_,
-       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms) "
-       "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET image=excluded.image, "
-       "max_running=excluded.max_running, env=excluded.env, updated_at=excluded.updated_at, "
-       "paused=excluded.paused, timeout_ms=excluded.timeout_ms")
+       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
+       "retry, resources, webhooks) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+       "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
+       "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
+       "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -183,6 +214,9 @@ void Store::write_app_locked(const App& a) {
       .bind(6, a.updated_at)
       .bind(7, a.paused ? 1 : 0)
       .bind(8, a.timeout_ms)
+      .bind(9, json(a.retry).dump())
+      .bind(10, json(a.resources).dump())
+      .bind(11, json(a.webhooks).dump())
       .run();
 }
 
@@ -222,6 +256,9 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   if (update.max_running) a.max_running = *update.max_running;
   if (update.paused) a.paused = *update.paused;
   if (update.timeout_ms) a.timeout_ms = *update.timeout_ms;
+  if (update.retry) a.retry = apply_retry(a.retry, *update.retry);
+  if (update.resources) a.resources = apply_resources(a.resources, *update.resources);
+  if (update.webhooks) a.webhooks = apply_webhooks(a.webhooks, *update.webhooks);
   for (const auto& k : update.unset_env) a.env.erase(k);
   for (const auto& [k, v] : update.set_env) a.env[k] = v;
   a.updated_at = now_rfc3339();
@@ -248,12 +285,20 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
                      "application '" + name + "' has " + std::to_string(active.size()) +
                          " unfinished job(s); cancel them first or delete with --force");
   const std::string now = now_rfc3339();
-  Stmt(db_,
-       "UPDATE jobs SET state='cancelled', reason='application deleted', updated_at=? "
-       "WHERE app=? AND state='pending'")
-      .bind(1, now)
-      .bind(2, name)
-      .run();
+  std::vector<std::int64_t> pending;
+  {
+    Stmt st(db_, "SELECT id FROM jobs WHERE app=? AND state='pending' ORDER BY id");
+    st.bind(1, name);
+    while (st.step()) pending.push_back(st.i64(0));
+  }
+  Stmt cancel(db_,
+              "UPDATE jobs SET state='cancelled', reason='application deleted', updated_at=? "
+              "WHERE id=? AND state='pending'");
+  for (auto id : pending) {
+    cancel.reset();
+    cancel.bind(1, now).bind(2, id).run();
+    if (sqlite3_changes(db_) > 0) job_ended_locked(id);
+  }
   Stmt(db_,
        "UPDATE jobs SET cancel_requested=1, reason='application deleted', updated_at=? "
        "WHERE app=? AND state IN ('starting','running')")
@@ -308,9 +353,171 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
   ins.bind(14, nj.timeout_ms);
   ins.run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  Stmt extra(db_, "UPDATE jobs SET retry=?, resources=? WHERE id=?");
+  if (nj.retry.is_null())
+    extra.bind_null(1);
+  else
+    extra.bind(1, nj.retry.dump());
+  extra.bind(2, json(nj.resources).dump()).bind(3, id).run();
+
+  // Dependencies: each must exist. One that already ended counts at once.
+  int waiting = 0;
+  std::string skip_reason;
+  Stmt dep(db_, "SELECT state, reason FROM jobs WHERE id=?");
+  Stmt link(db_, "INSERT OR IGNORE INTO job_deps(job_id, dep_id, any_end) VALUES(?,?,?)");
+  // A dependency must exist before its dependent, so the only cycle there can
+  // be is a job naming its own (future) id.
+  auto add = [&](std::int64_t dep_id, bool any_end) {
+    if (dep_id == id)
+      throw StoreError(StoreError::Kind::invalid,
+                       "dependency " + std::to_string(dep_id) + " would be this very job: a cycle");
+    dep.reset();
+    dep.bind(1, dep_id);
+    if (!dep.step())
+      throw StoreError(StoreError::Kind::not_found,
+                       "dependency " + std::to_string(dep_id) + ": no job with id " +
+                           std::to_string(dep_id));
+    const JobState state = state_of(dep.text(0));
+    link.reset();
+    link.bind(1, id).bind(2, dep_id).bind(3, any_end ? 1 : 0).run();
+    if (sqlite3_changes(db_) == 0) return;  // named twice (after wins over after_any)
+    if (!is_final(state))
+      ++waiting;
+    else if (!any_end && state != JobState::succeeded && skip_reason.empty())
+      skip_reason = dependency_reason(dep_id, state, dep.text(1));
+  };
+  for (auto d : nj.after) add(d, false);
+  for (auto d : nj.after_any) add(d, true);
+  if (!skip_reason.empty()) {
+    Stmt(db_, "UPDATE jobs SET state='skipped', reason=? WHERE id=?").bind(1, skip_reason).bind(2, id).run();
+    job_ended_locked(id);
+  } else if (waiting > 0) {
+    Stmt(db_, "UPDATE jobs SET waiting_on=? WHERE id=?").bind(1, waiting).bind(2, id).run();
+  }
   Job j = load_job_locked(id);
   tx.commit();
   return j;
+}
+
+Job Store::retry_job(std::int64_t job_id, const std::string& by) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  Job job = load_job_locked(job_id);
+  if (!is_final(job.state))
+    throw StoreError(StoreError::Kind::conflict,
+                     "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
+                         "; only a finished job can be retried");
+  if (!app_exists_locked(job.app))
+    throw StoreError(StoreError::Kind::conflict, "job " + std::to_string(job_id) +
+                                                     ": its application '" + job.app +
+                                                     "' no longer exists");
+  Stmt(db_,
+       "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, not_before_ns=0, "
+       "held=0, cancel_requested=0, cancel_requested_ns=0, timed_out=0, waiting_on=0, updated_at=? "
+       "WHERE id=?")
+      .bind(1, "retried by hand by " + by + " (after " + std::string(to_string(job.state)) + ")")
+      .bind(2, now_rfc3339())
+      .bind(3, job_id)
+      .run();
+  job = load_job_locked(job_id);
+  tx.commit();
+  return job;
+}
+
+void Store::job_ended_locked(std::int64_t first) {
+  std::vector<std::int64_t> ended{first};
+  Stmt get(db_, "SELECT state, reason FROM jobs WHERE id=?");
+  Stmt dependents(db_,
+                  "SELECT d.job_id, d.any_end FROM job_deps d JOIN jobs j ON j.id=d.job_id "
+                  "WHERE d.dep_id=? AND j.state='pending' ORDER BY d.job_id");
+  Stmt skip(db_,
+            "UPDATE jobs SET state='skipped', reason=?, waiting_on=0, updated_at=? "
+            "WHERE id=? AND state='pending'");
+  Stmt count(db_, "UPDATE jobs SET waiting_on=waiting_on-1 WHERE id=? AND waiting_on>0");
+  const std::string now = now_rfc3339();
+  while (!ended.empty()) {
+    const std::int64_t id = ended.back();
+    ended.pop_back();
+    get.reset();
+    get.bind(1, id);
+    if (!get.step()) continue;
+    const JobState state = state_of(get.text(0));
+    const std::string reason = get.text(1);
+    if (state == JobState::succeeded) {
+      queue_webhooks_locked(id, "success");
+    } else if (state != JobState::cancelled) {
+      if (state != JobState::skipped) queue_webhooks_locked(id, "failure");
+      queue_webhooks_locked(id, "final-failure");
+    }
+    std::vector<std::pair<std::int64_t, bool>> next;
+    dependents.reset();
+    dependents.bind(1, id);
+    while (dependents.step()) next.emplace_back(dependents.i64(0), dependents.i64(1) != 0);
+    for (const auto& [dep, any_end] : next) {
+      if (!any_end && state != JobState::succeeded) {
+        skip.reset();
+        skip.bind(1, dependency_reason(id, state, reason)).bind(2, now).bind(3, dep).run();
+        if (sqlite3_changes(db_) > 0) ended.push_back(dep);
+      } else {
+        count.reset();
+        count.bind(1, dep).run();
+      }
+    }
+  }
+}
+
+void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event) {
+  Stmt app(db_, "SELECT a.webhooks FROM apps a JOIN jobs j ON j.app=a.name WHERE j.id=?");
+  app.bind(1, job_id);
+  if (!app.step()) return;
+  const Webhooks hooks = apply_webhooks({}, json::parse(app.text(0)));
+  if (hooks.urls.empty() || std::find(hooks.on.begin(), hooks.on.end(), event) == hooks.on.end())
+    return;
+  const std::string body = json{{"event", event}, {"job", load_job_locked(job_id)}}.dump();
+  Stmt ins(db_,
+           "INSERT INTO deliveries(job_id, event, url, body, next_ns, created_at) "
+           "VALUES(?,?,?,?,?,?)");
+  for (const auto& url : hooks.urls) {
+    ins.reset();
+    ins.bind(1, job_id).bind(2, event).bind(3, url).bind(4, body).bind(5, now_unix_ns());
+    ins.bind(6, now_rfc3339()).run();
+  }
+}
+
+std::vector<Delivery> Store::due_deliveries(std::int64_t now, int limit) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "SELECT id, job_id, event, url, body, tries FROM deliveries WHERE state='pending' AND "
+          "next_ns<=? ORDER BY next_ns, id LIMIT ?");
+  st.bind(1, now).bind(2, limit);
+  std::vector<Delivery> out;
+  while (st.step())
+    out.push_back({st.i64(0), st.i64(1), st.text(2), st.text(3), st.text(4), st.i32(5)});
+  return out;
+}
+
+std::optional<std::int64_t> Store::next_delivery_ns() {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT MIN(next_ns) FROM deliveries WHERE state='pending'");
+  if (!st.step() || st.is_null(0)) return std::nullopt;
+  return st.i64(0);
+}
+
+void Store::delivery_succeeded(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt(db_, "DELETE FROM deliveries WHERE id=?").bind(1, id).run();
+}
+
+void Store::delivery_failed(std::int64_t id, const std::string& error,
+                            std::optional<std::int64_t> retry_at_ns) {
+  std::lock_guard lock(mu_);
+  Stmt(db_,
+       "UPDATE deliveries SET tries=tries+1, last_error=?, state=?, next_ns=? WHERE id=?")
+      .bind(1, error)
+      .bind(2, retry_at_ns ? "pending" : "failed")
+      .bind(3, retry_at_ns.value_or(0))
+      .bind(4, id)
+      .run();
 }
 
 Job Store::set_held(std::int64_t job_id, bool held) {
@@ -334,7 +541,7 @@ Job Store::set_held(std::int64_t job_id, bool held) {
 std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
   Stmt st(db_,
           "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
-          "started_at, finished_at, created_at FROM attempts WHERE job_id=? ORDER BY number");
+          "started_at, finished_at, created_at, reason FROM attempts WHERE job_id=? ORDER BY number");
   st.bind(1, job_id);
   std::vector<Attempt> out;
   while (st.step()) {
@@ -350,6 +557,7 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
     a.started_at = st.text(7);
     a.finished_at = st.text(8);
     a.created_at = st.text(9);
+    a.reason = st.text(10);
     out.push_back(std::move(a));
   }
   return out;
@@ -361,7 +569,14 @@ Job Store::load_job_locked(std::int64_t id) {
   if (!st.step()) throw StoreError(StoreError::Kind::not_found, "no job with id " + std::to_string(id));
   Job j = read_job(st);
   j.attempts = load_attempts_locked(id);
+  load_deps_locked(j);
   return j;
+}
+
+void Store::load_deps_locked(Job& job) {
+  Stmt st(db_, "SELECT dep_id, any_end FROM job_deps WHERE job_id=? ORDER BY dep_id");
+  st.bind(1, job.id);
+  while (st.step()) (st.i64(1) ? job.after_any : job.after).push_back(st.i64(0));
 }
 
 std::optional<Job> Store::get_job(std::int64_t id) {
@@ -386,7 +601,10 @@ std::vector<Job> Store::list_jobs(const JobFilter& f) {
   st.bind(3, f.limit > 0 ? f.limit : -1);
   std::vector<Job> out;
   while (st.step()) out.push_back(read_job(st));
-  for (auto& j : out) j.attempts = load_attempts_locked(j.id);
+  for (auto& j : out) {
+    j.attempts = load_attempts_locked(j.id);
+    load_deps_locked(j);
+  }
   std::reverse(out.begin(), out.end());
   return out;
 }
@@ -415,14 +633,13 @@ Job Store::request_cancel(std::int64_t job_id) {
         .bind(1, now)
         .bind(2, job_id)
         .run();
+    job_ended_locked(job_id);
   } else {
     Stmt(db_,
          "UPDATE jobs SET cancel_requested=1, updated_at=?, cancel_requested_ns=CASE WHEN "
          "cancel_requested_ns=0 THEN ? ELSE cancel_requested_ns END WHERE id=?")
         .bind(1, now)
-        .bind(2, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count())
+        .bind(2, now_unix_ns())
         .bind(3, job_id)
         .run();
   }

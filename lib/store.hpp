@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,6 +46,10 @@ struct NewJob {
   bool held = false;
   std::string key;  // idempotency key; "" = none
   std::int64_t timeout_ms = 0;  // 0: the application's
+  nlohmann::json retry = nullptr;  // fields overriding the application's retry policy
+  Resources resources;             // may only lower the application's (checked by the caller)
+  std::vector<std::int64_t> after;      // start when all of these succeeded
+  std::vector<std::int64_t> after_any;  // start when all of these ended
 };
 
 struct AppUpdate {
@@ -52,6 +57,9 @@ struct AppUpdate {
   std::optional<int> max_running;
   std::optional<bool> paused;
   std::optional<std::int64_t> timeout_ms;
+  std::optional<nlohmann::json> retry;      // fields to replace (see policy.hpp)
+  std::optional<nlohmann::json> resources;
+  std::optional<nlohmann::json> webhooks;
   EnvMap set_env;
   std::vector<std::string> unset_env;
 };
@@ -85,6 +93,17 @@ struct CapturedLog {
   std::string data;
   bool truncated = false;
   std::uint64_t total_bytes = 0;
+  bool timestamped = false;  // each line starts with Docker's RFC 3339 timestamp and a space
+};
+
+// A webhook call waiting in the outbox (committed with the job's end).
+struct Delivery {
+  std::int64_t id = 0;
+  std::int64_t job_id = 0;
+  std::string event;
+  std::string url;
+  std::string body;
+  int tries = 0;
 };
 
 struct AttemptResult {
@@ -98,13 +117,14 @@ struct AttemptResult {
   std::string container_id;
   std::string started_at;
   std::string finished_at;
+  bool launch_error = false;  // the engine refused to create or start it
   std::optional<CapturedLog> stdout_log;
   std::optional<CapturedLog> stderr_log;
 };
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -124,8 +144,13 @@ class Store {
   std::vector<std::int64_t> delete_app(const std::string& name, bool force);
 
   // With a key already used in the application, returns that job instead
-  // (and sets *existed), so a retried enqueue never doubles work.
+  // (and sets *existed), so a retried enqueue never doubles work. Each
+  // dependency must exist (not_found otherwise: nothing is enqueued). A job
+  // whose `after` dependency already ended without success is skipped at once.
   Job enqueue(const NewJob& job, bool* existed = nullptr);
+  // A finished job runs again: pending, a fresh retry budget, no hold, no
+  // delay. Conflict when it has not finished or its application is gone.
+  Job retry_job(std::int64_t job_id, const std::string& by);
   // Hold (keep from starting) or release a pending job; conflict otherwise.
   Job set_held(std::int64_t job_id, bool held);
   // The earliest not_before of a pending, unheld job still in the future
@@ -163,12 +188,25 @@ class Store {
 
   std::optional<CapturedLog> get_log(std::int64_t job_id, int attempt, LogStream stream);
 
+  // The webhook outbox. Due: pending calls whose time has come, oldest first.
+  std::vector<Delivery> due_deliveries(std::int64_t now_ns, int limit);
+  std::optional<std::int64_t> next_delivery_ns();
+  void delivery_succeeded(std::int64_t id);
+  // Tries again at `retry_at_ns`, or gives up (kept as failed) when nullopt.
+  void delivery_failed(std::int64_t id, const std::string& error,
+                       std::optional<std::int64_t> retry_at_ns);
+
  private:
   void migrate();
   void write_app_locked(const App& app);
   bool app_exists_locked(const std::string& name);
   Job load_job_locked(std::int64_t id);
   std::vector<Attempt> load_attempts_locked(std::int64_t job_id);
+  void load_deps_locked(Job& job);
+  // A job reached a final state: its dependents move on (or are skipped, in
+  // turn), and its application's webhooks are queued. Same transaction.
+  void job_ended_locked(std::int64_t job_id);
+  void queue_webhooks_locked(std::int64_t job_id, const std::string& event);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
@@ -177,6 +215,7 @@ class Store {
   // Kept in memory: fairness needs no durability.
   std::map<std::string, std::uint64_t> last_served_;
   std::uint64_t serve_clock_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};  // retry jitter
 };
 
 }  // namespace jobq

@@ -6,6 +6,7 @@
 #include "sqlite_util.hpp"
 #include "store.hpp"
 #include "store_rows.hpp"
+#include "policy.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -45,12 +46,10 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   // Each app's next jobs in its own order (priority, then FIFO), as many as
   // it has room for; then one per app per round, so that a flood in one app
   // takes at most one slot a round from another's single job.
-  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ns = now_unix_ns();
   std::vector<std::vector<Job>> queues;
   Stmt pending(db_, (std::string("SELECT ") + kJobColumns +
-                     " FROM jobs WHERE app=? AND state='pending' AND held=0 AND not_before_ns<=? "
+                     " FROM jobs WHERE app=? AND state='pending' AND held=0 AND waiting_on=0 AND not_before_ns<=? "
                      "ORDER BY priority DESC, id LIMIT ?")
                         .c_str());
   for (const auto& [name, app] : apps) {
@@ -117,6 +116,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
     t.spec.labels["jobq.attempt"] = std::to_string(number);
     t.spec.labels["jobq.app"] = job.app;
     t.spec.labels["jobq.instance"] = instance_;
+    t.spec.resources = effective_resources(app.resources, job.resources);
 
     ins.reset();
     ins.bind(1, job.id).bind(2, number).bind(3, t.spec.name).bind(4, spec_to_json(t.spec).dump());
@@ -131,12 +131,10 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
 
 std::optional<std::int64_t> Store::next_due_ns() {
   std::lock_guard lock(mu_);
-  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ns = now_unix_ns();
   Stmt st(db_,
-          "SELECT MIN(not_before_ns) FROM jobs WHERE state='pending' AND held=0 AND "
-          "not_before_ns>?");
+          "SELECT MIN(not_before_ns) FROM jobs WHERE state='pending' AND held=0 AND waiting_on=0 "
+          "AND not_before_ns>?");
   st.bind(1, now_ns);
   if (!st.step() || st.is_null(0)) return std::nullopt;
   return st.i64(0);
@@ -192,12 +190,24 @@ std::vector<ActiveAttempt> Store::running_attempts() {
   return out;
 }
 
+namespace {
+// The failure kinds a retry policy names (see kRetryKinds); "" for none.
+std::string failure_kind(const AttemptResult& r) {
+  switch (r.state) {
+    case JobState::timed_out: return "timeout";
+    case JobState::lost: return "lost";
+    case JobState::failed: return r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
+    default: return "";
+  }
+}
+}  // namespace
+
 void Store::finish_attempt(const AttemptResult& r) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Stmt upd(db_,
            "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
-           "exit_code=?, oom_killed=?, error=?, started_at=?, finished_at=? "
+           "exit_code=?, oom_killed=?, error=?, started_at=?, finished_at=?, reason=? "
            "WHERE job_id=? AND number=? AND state IN ('starting','running')");
   upd.bind(1, to_string(r.state))
       .bind(2, r.container_id)
@@ -207,28 +217,68 @@ void Store::finish_attempt(const AttemptResult& r) {
       .bind(6, r.error)
       .bind(7, r.started_at)
       .bind(8, r.finished_at)
-      .bind(9, r.job_id)
-      .bind(10, r.attempt)
+      .bind(9, r.reason)
+      .bind(10, r.job_id)
+      .bind(11, r.attempt)
       .run();
   if (sqlite3_changes(db_) == 0) return;  // already finished: nothing to record twice
-  Stmt(db_, "UPDATE jobs SET state=?, reason=?, exit_code=?, updated_at=? WHERE id=?")
-      .bind(1, to_string(r.state))
-      .bind(2, r.reason)
-      .bind(3, r.exit_code)
-      .bind(4, now_rfc3339())
-      .bind(5, r.job_id)
-      .run();
+
+  // Try again? Only a failure the policy names, within its limit, and never
+  // a job someone asked to cancel.
+  Stmt job(db_,
+           "SELECT j.retry, j.retries_used, j.cancel_requested, a.retry FROM jobs j "
+           "LEFT JOIN apps a ON a.name=j.app WHERE j.id=?");
+  job.bind(1, r.job_id);
+  std::optional<std::int64_t> retry_at;
+  std::string retry_reason;
+  const std::string kind = failure_kind(r);
+  if (job.step() && !kind.empty() && job.i64(2) == 0 && !job.is_null(3)) {
+    RetryPolicy policy = apply_retry({}, json::parse(job.text(3)));
+    if (!job.is_null(0)) policy = apply_retry(policy, json::parse(job.text(0)));
+    const int used = job.i32(1);
+    if (used < policy.limit && std::find(policy.on.begin(), policy.on.end(), kind) != policy.on.end()) {
+      const auto delay_ms = retry_delay_ms(policy, used, rng_());
+      retry_at = now_unix_ns() + delay_ms * 1'000'000;
+      retry_reason = "attempt " + std::to_string(r.attempt) + " " + std::string(to_string(r.state)) +
+                     (r.reason.empty() ? "" : " (" + r.reason + ")") + "; retry " +
+                     std::to_string(used + 1) + " of " + std::to_string(policy.limit) + " at " +
+                     format_unix_ns(*retry_at);
+    }
+  }
+  if (retry_at) {
+    Stmt(db_,
+         "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=retries_used+1, "
+         "not_before_ns=?, timed_out=0, updated_at=? WHERE id=?")
+        .bind(1, retry_reason)
+        .bind(2, *retry_at)
+        .bind(3, now_rfc3339())
+        .bind(4, r.job_id)
+        .run();
+    queue_webhooks_locked(r.job_id, "failure");
+  } else {
+    Stmt(db_, "UPDATE jobs SET state=?, reason=?, exit_code=?, updated_at=? WHERE id=?")
+        .bind(1, to_string(r.state))
+        .bind(2, r.reason)
+        .bind(3, r.exit_code)
+        .bind(4, now_rfc3339())
+        .bind(5, r.job_id)
+        .run();
+  }
   Stmt log(db_,
-           "INSERT OR REPLACE INTO logs(job_id, attempt, stream, data, truncated, total_bytes) "
-           "VALUES(?,?,?,?,?,?)");
+           "INSERT OR REPLACE INTO logs(job_id, attempt, stream, data, truncated, total_bytes, "
+           "timestamped) VALUES(?,?,?,?,?,?,?)");
   auto put = [&](const std::optional<CapturedLog>& l, LogStream s) {
     if (!l) return;
     log.reset();
     log.bind(1, r.job_id).bind(2, r.attempt).bind(3, static_cast<int>(s)).bind_blob(4, l->data);
-    log.bind(5, l->truncated ? 1 : 0).bind(6, static_cast<std::int64_t>(l->total_bytes)).run();
+    log.bind(5, l->truncated ? 1 : 0).bind(6, static_cast<std::int64_t>(l->total_bytes));
+    log.bind(7, l->timestamped ? 1 : 0).run();
   };
   put(r.stdout_log, LogStream::stdout_stream);
   put(r.stderr_log, LogStream::stderr_stream);
+  // The end is recorded (with its output, for the webhook's body) before the
+  // dependents and the notifications hear of it.
+  if (!retry_at) job_ended_locked(r.job_id);
   tx.commit();
 }
 
@@ -289,10 +339,12 @@ std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
 std::optional<CapturedLog> Store::get_log(std::int64_t job_id, int attempt, LogStream stream) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT data, truncated, total_bytes FROM logs WHERE job_id=? AND attempt=? AND stream=?");
+          "SELECT data, truncated, total_bytes, timestamped FROM logs WHERE job_id=? AND attempt=? "
+          "AND stream=?");
   st.bind(1, job_id).bind(2, attempt).bind(3, static_cast<int>(stream));
   if (!st.step()) return std::nullopt;
-  return CapturedLog{st.text(0), st.i64(1) != 0, static_cast<std::uint64_t>(st.i64(2))};
+  return CapturedLog{st.text(0), st.i64(1) != 0, static_cast<std::uint64_t>(st.i64(2)),
+                     st.i64(3) != 0};
 }
 
 }  // namespace jobq

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model.hpp"
+#include "policy.hpp"
 #include "sqlite_util.hpp"
 #include "store.hpp"
 
@@ -21,9 +22,25 @@ inline JobState state_of(const std::string& s) {
   return *st;
 }
 
+// Why a job is skipped: what became of the dependency it needed.
+inline std::string dependency_reason(std::int64_t dep_id, JobState state, const std::string& reason) {
+  std::string s = "dependency " + std::to_string(dep_id) + " ";
+  switch (state) {
+    case JobState::failed: s += "failed"; break;
+    case JobState::lost: s += "was lost"; break;
+    case JobState::timed_out: s += "timed out"; break;
+    case JobState::cancelled: s += "was cancelled"; break;
+    case JobState::skipped: s += "was skipped"; break;
+    default: s += "ended " + std::string(to_string(state)); break;
+  }
+  if (!reason.empty()) s += " (" + reason + ")";
+  return s;
+}
+
 inline json spec_to_json(const ContainerSpec& s) {
   json j{{"name", s.name}, {"image", s.image}, {"env", s.env}, {"labels", s.labels}};
   j["cmd"] = s.cmd ? json(*s.cmd) : json(nullptr);
+  j["resources"] = s.resources;
   return j;
 }
 
@@ -35,6 +52,7 @@ inline ContainerSpec spec_from_json(const std::string& text) {
   s.env = j.at("env").get<std::vector<std::string>>();
   s.labels = j.at("labels").get<LabelMap>();
   if (!j.at("cmd").is_null()) s.cmd = j.at("cmd").get<std::vector<std::string>>();
+  if (j.contains("resources")) s.resources = apply_resources({}, j.at("resources"));
   return s;
 }
 
@@ -48,16 +66,20 @@ inline App read_app(const Stmt& st) {
   a.updated_at = st.text(5);
   a.paused = st.i64(6) != 0;
   a.timeout_ms = st.i64(7);
+  a.retry = apply_retry({}, json::parse(st.text(8)));
+  a.resources = apply_resources({}, json::parse(st.text(9)));
+  a.webhooks = apply_webhooks({}, json::parse(st.text(10)));
   return a;
 }
 
 inline constexpr const char* kAppColumns =
-    "name, image, max_running, env, created_at, updated_at, paused, timeout_ms";
+    "name, image, max_running, env, created_at, updated_at, paused, timeout_ms, retry, resources, "
+    "webhooks";
 
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "
     "created_at, updated_at, submitter_uid, submitter_name, priority, not_before_ns, held, "
-    "idem_key, timeout_ms";
+    "idem_key, timeout_ms, retry, resources, retries_used, waiting_on";
 
 inline Job read_job(const Stmt& st) {
   Job j;
@@ -80,6 +102,10 @@ inline Job read_job(const Stmt& st) {
   j.held = st.i64(16) != 0;
   j.key = st.text(17);
   j.timeout_ms = st.i64(18);
+  if (!st.is_null(19)) j.retry = json::parse(st.text(19));
+  j.resources = apply_resources({}, json::parse(st.text(20)));
+  j.retries_used = st.i32(21);
+  j.waiting_on = st.i32(22);
   return j;
 }
 

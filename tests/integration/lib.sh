@@ -89,6 +89,10 @@ job_field() {  # id jq-filter
   "$JOBQ" show "$1" --json | jq -r ".job$2"
 }
 
+job_jq() {  # id jq-program over the job
+  "$JOBQ" show "$1" --json | jq -r ".job | $2"
+}
+
 # Nanoseconds since the epoch of a Docker RFC 3339 time (fraction padded to 9).
 to_ns() {
   local t=$1 secs frac

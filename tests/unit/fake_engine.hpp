@@ -12,9 +12,14 @@
 //
 // Test controls: exit(), vanish(), set_logs(), set_unreachable(),
 // fail_create_with(), fail_start_with(), set_remove_hook(); and counters.
+// stream_logs() follows: it delivers what set_logs()/append_logs() gave, then
+// what append_logs() adds, until the container is not running (or is gone)
+// or keep_going() is false; it ignores since, tail and timestamps (the last
+// options are kept: last_log_options()).
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -22,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -159,6 +165,46 @@ class FakeEngine final : public Engine {
     return out;
   }
 
+  void stream_logs(const std::string& id_or_name, const LogOptions& opts, const LogChunkFn& sink,
+                   const std::function<bool()>& keep_going) override {
+    {
+      std::lock_guard lock(mu_);
+      ++stream_logs_calls_;
+      last_log_options_ = opts;
+    }
+    if (!opts.follow) return logs(id_or_name, sink);
+    std::size_t o = 0, e = 0;  // bytes of each stream delivered
+    for (bool first = true;; first = false) {
+      std::string out, err;
+      bool running = false;
+      std::size_t chunk = 1;
+      {
+        std::lock_guard lock(mu_);
+        check_reachable();
+        const Box* b = find(id_or_name);
+        if (!b) {
+          if (first) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+          return;  // removed while followed: the engine ends the stream
+        }
+        running = b->state.running;
+        chunk = chunk_;
+        if (auto it = logs_.find(b->spec.name); it != logs_.end()) {
+          out = it->second.first.substr(std::min(o, it->second.first.size()));
+          err = it->second.second.substr(std::min(e, it->second.second.size()));
+        }
+        o += out.size();
+        e += err.size();
+      }
+      for (std::size_t i = 0; i < out.size(); i += chunk)
+        sink(LogStream::stdout_stream, std::string_view(out).substr(i, chunk));
+      for (std::size_t i = 0; i < err.size(); i += chunk)
+        sink(LogStream::stderr_stream, std::string_view(err).substr(i, chunk));
+      if (!running) return;  // all it wrote was in this last look
+      if (keep_going && !keep_going()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
   // ---- test controls ---------------------------------------------------------
   // The container's process ends with `code` (and OOMKilled when `oom`).
   void exit(const std::string& name, int code, bool oom = false) {
@@ -179,6 +225,13 @@ class FakeEngine final : public Engine {
   void set_logs(const std::string& name, std::string out, std::string err) {
     std::lock_guard lock(mu_);
     logs_[name] = {std::move(out), std::move(err)};
+  }
+  // More output from a (running) container, seen by a following stream_logs().
+  void append_logs(const std::string& name, std::string_view out, std::string_view err = {}) {
+    std::lock_guard lock(mu_);
+    auto& [o, e] = logs_[name];
+    o.append(out);
+    e.append(err);
   }
   void set_log_chunk(std::size_t n) {
     std::lock_guard lock(mu_);
@@ -260,6 +313,11 @@ class FakeEngine final : public Engine {
   int remove_calls() { return get(remove_calls_); }
   int inspect_calls() { return get(inspect_calls_); }
   int last_stop_grace() { return get(last_stop_grace_); }
+  int stream_logs_calls() { return get(stream_logs_calls_); }
+  LogOptions last_log_options() {
+    std::lock_guard lock(mu_);
+    return last_log_options_;
+  }
 
  private:
   struct Box {
@@ -343,6 +401,8 @@ class FakeEngine final : public Engine {
   std::map<std::string, int> max_by_label_;
   int creates_ = 0, create_calls_ = 0, starts_ = 0, start_calls_ = 0, stop_calls_ = 0;
   int removes_ = 0, remove_calls_ = 0, inspect_calls_ = 0, last_stop_grace_ = -1;
+  int stream_logs_calls_ = 0;
+  LogOptions last_log_options_;
 };
 
 }  // namespace jobq::test

@@ -1,0 +1,36 @@
+#include "cli_util.hpp"
+
+#include <sstream>
+
+#include "time_util.hpp"
+
+namespace jobq {
+
+std::int64_t duration_ms(const std::string& s, const char* option) {
+  auto d = parse_duration(s);
+  if (!d || d->count() <= 0)
+    throw UsageError(std::string(option) + " '" + s + "' is not a duration (e.g. 30s, 10m, 2h)");
+  return d->count();
+}
+
+std::int64_t parse_id(const std::string& s) {
+  try {
+    std::size_t pos = 0;
+    const long long v = std::stoll(s, &pos);
+    if (pos == s.size() && v > 0) return v;
+  } catch (...) {
+  }
+  throw UsageError("'" + s + "' is not a job id (a positive integer, as printed by jobq enqueue)");
+}
+
+std::vector<std::int64_t> parse_id_list(const std::vector<std::string>& items) {
+  std::vector<std::int64_t> out;
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ',')) out.push_back(parse_id(part));
+  }
+  return out;
+}
+
+}  // namespace jobq

@@ -1,0 +1,25 @@
+// Small helpers shared by the CLI's subcommands: the usage error (exit 64)
+// and the parsers for what users type on the command line.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace jobq {
+
+// A mistake on the command line: printed as an error, exit code 64.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// "30s", "10m", "2h" -> milliseconds (> 0), or UsageError naming `option`.
+std::int64_t duration_ms(const std::string& s, const char* option);
+// A job id as printed by jobq enqueue, or UsageError.
+std::int64_t parse_id(const std::string& s);
+// Job ids given as "1,2" and/or repeated options -> ids, or UsageError.
+std::vector<std::int64_t> parse_id_list(const std::vector<std::string>& items);
+
+}  // namespace jobq
