@@ -156,7 +156,8 @@ int serve(const Options& o) {
       store, engine, ropts, [&](std::int64_t) { if (poller_ptr) poller_ptr->kick(); }, on_final);
   runner_ptr = &runner;
 
-  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls,
+  LogFollowers followers(store, engine);
+  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
                                popts.log_cap}};
   SocketServer::Options sopts;
@@ -203,6 +204,7 @@ int serve(const Options& o) {
   }
 
   events.stop();
+  followers.stop();
   runner.stop();  // lets launches in flight commit; queued ones resume next start
   poller.stop();
   waits.stop();

@@ -9,6 +9,8 @@
 
 #include "http_post.hpp"
 #include "log_demux.hpp"
+#include "log_filter.hpp"
+#include "log_follow.hpp"
 #include "policy.hpp"
 #include "protocol.hpp"
 #include "suggest.hpp"
@@ -310,36 +312,71 @@ json log_result(const CapturedLog& log, std::string_view source) {
 }
 
 std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"id", "stream", "attempt"});
+  ArgReader r(args, {"id", "stream", "attempt", "follow", "tail", "since", "timestamps"});
   const Job job = must_get_job(ctx, job_id_arg(r));
   const std::string stream_name = r.string("stream").value_or("stdout");
-  if (stream_name != "stdout" && stream_name != "stderr") bad("'stream' must be stdout or stderr");
-  const LogStream stream =
-      stream_name == "stdout" ? LogStream::stdout_stream : LogStream::stderr_stream;
-  if (job.attempts.empty()) return log_result({}, "none");
-  const Attempt* attempt = &job.attempts.back();
+  const bool follow = r.boolean("follow").value_or(false);
+  if (stream_name != "stdout" && stream_name != "stderr" && !(follow && stream_name == "both"))
+    bad("'stream' must be stdout or stderr (or both, with follow)");
+  LogRequest req;
+  req.job_id = job.id;
+  req.want_stdout = stream_name != "stderr";
+  req.want_stderr = stream_name != "stdout";
+  if (auto t = r.integer("tail")) {
+    if (*t < 0 || *t > 100'000'000) bad("'tail' must be a number of lines, 0 or more");
+    req.filter.tail = static_cast<int>(*t);
+  }
+  if (auto since = r.string("since")) {
+    const auto ns = parse_rfc3339_ns(*since);
+    if (!ns) bad("'since' must be an RFC 3339 time, e.g. 2026-11-21T02:00:00Z");
+    req.filter.since_ns = *ns;
+  }
+  req.filter.timestamps = r.boolean("timestamps").value_or(false);
   if (auto n = r.integer("attempt")) {
-    auto it = std::find_if(job.attempts.begin(), job.attempts.end(),
-                           [&](const Attempt& a) { return a.number == *n; });
-    if (it == job.attempts.end())
+    if (*n <= 0 || *n > 1'000'000) bad("'attempt' must be a positive number");
+    req.attempt = static_cast<int>(*n);
+    if (std::none_of(job.attempts.begin(), job.attempts.end(),
+                     [&](const Attempt& a) { return a.number == *n; }) &&
+        (!follow || is_final(job.state)))
       throw ProtocolError(ErrorCode::not_found, "job " + std::to_string(job.id) +
                                                     " has no attempt " + std::to_string(*n));
-    attempt = &*it;
   }
-  if (auto stored = ctx.store.get_log(job.id, attempt->number, stream))
+  if (follow) {
+    if (!ctx.followers.follow(req, call.reply))
+      throw ProtocolError(ErrorCode::unavailable,
+                          "too many clients are following output; try again later");
+    return std::nullopt;
+  }
+
+  const LogStream stream = req.want_stdout ? LogStream::stdout_stream : LogStream::stderr_stream;
+  if (job.attempts.empty()) return log_result({}, "none");
+  const Attempt* attempt = &job.attempts.back();
+  for (const auto& a : job.attempts)
+    if (req.attempt && a.number == *req.attempt) attempt = &a;
+  if (auto stored = ctx.store.get_log(job.id, attempt->number, stream)) {
+    stored->data = filter_log(stored->data, stored->timestamped, req.filter);
     return log_result(*stored, "store");
+  }
   if (attempt->state != JobState::running) return log_result({}, "none");
   // Still running: read what it has written so far from the engine, off the loop.
   const std::string name = attempt->container_name;
   Responder reply = call.reply;
   Engine& engine = ctx.engine;
   const std::size_t cap = ctx.info.log_cap;
-  ctx.engine_calls.submit([&engine, name, stream, reply, cap] {
+  const LogFilter filter = req.filter;
+  ctx.engine_calls.submit([&engine, name, stream, reply, cap, filter] {
     try {
       TailBuffer tail(cap);  // the same cap as stored output
-      engine.logs(name, [&](LogStream s, std::string_view bytes) {
-        if (s == stream) tail.append(bytes);
-      });
+      Engine::LogOptions opts;
+      opts.timestamps = filter.timestamps;
+      opts.since_ns = filter.since_ns;
+      opts.tail = filter.tail;
+      engine.stream_logs(
+          name, opts,
+          [&](LogStream s, std::string_view bytes) {
+            if (s == stream) tail.append(bytes);
+          },
+          [] { return true; });
       const bool cut = tail.truncated();
       const auto total = tail.total_bytes();
       reply(encode_ok(log_result({tail.take(), cut, total}, "engine")));

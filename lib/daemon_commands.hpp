@@ -9,6 +9,7 @@
 
 #include "access.hpp"
 #include "engine.hpp"
+#include "log_follow.hpp"
 #include "pending_replies.hpp"
 #include "poller.hpp"
 #include "runner.hpp"
@@ -34,6 +35,7 @@ struct DaemonContext {
   Poller& poller;
   PendingReplies& waits;
   WorkPool& engine_calls;  // engine work asked for by clients (live logs, status)
+  LogFollowers& followers;  // jobq logs -f
   DaemonInfo info;
 };
 

@@ -225,11 +225,18 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     else if (code == 255)
       r.reason = "exit code 255 (also what Docker reports for a container killed by an engine restart)";
   }
-  TailBuffer out(opts_.log_cap), err(opts_.log_cap);
+  TimestampedTail out(opts_.log_cap), err(opts_.log_cap);
   try {
-    engine_.logs(a.container_name, [&](LogStream s, std::string_view bytes) {
-      (s == LogStream::stdout_stream ? out : err).append(bytes);
-    });
+    // With Docker's timestamps, so that `jobq logs --since/--timestamps`
+    // work on the stored output too (log_filter.hpp).
+    Engine::LogOptions with_times;
+    with_times.timestamps = true;
+    engine_.stream_logs(
+        a.container_name, with_times,
+        [&](LogStream s, std::string_view bytes) {
+          (s == LogStream::stdout_stream ? out : err).append(bytes);
+        },
+        [] { return true; });
   } catch (const EngineError& e) {
     spdlog::warn("job {}: could not collect logs: {}", a.job_id, e.what());
     if (e.kind() == EngineError::Kind::not_found || e.kind() == EngineError::Kind::conflict) {
@@ -246,9 +253,9 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     }
   }
   log_failures_.erase(a.job_id);
-  r.stdout_log = CapturedLog{"", out.truncated(), out.total_bytes()};
+  r.stdout_log = CapturedLog{"", out.truncated(), out.total_bytes(), true};
   r.stdout_log->data = out.take();
-  r.stderr_log = CapturedLog{"", err.truncated(), err.total_bytes()};
+  r.stderr_log = CapturedLog{"", err.truncated(), err.total_bytes(), true};
   r.stderr_log->data = err.take();
   fault_point("before_result_commit");
   store_.finish_attempt(r);

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "log_demux.hpp"
+#include "log_filter.hpp"
+#include "time_util.hpp"
 
 using jobq::LogDemuxer;
 using jobq::LogStream;
@@ -188,4 +190,49 @@ TEST_CASE("TailBuffer with cap 0 keeps nothing but counts") {
   CHECK(t.truncated());
   CHECK(t.total_bytes() == 5);
   CHECK(t.take().empty());
+}
+
+TEST_CASE("timestamped tail: the cap counts content, not timestamps; whole lines kept") {
+  const std::string ts = "2026-11-21T02:00:00.123456789Z ";
+  jobq::TimestampedTail tail(10);
+  for (int i = 0; i < 5; ++i) tail.append(ts + "line" + std::to_string(i) + "\n");  // 6 content bytes each
+  CHECK(tail.total_bytes() == 30);
+  CHECK(tail.truncated());
+  const auto kept = tail.take();
+  // "line4\n" (6) whole and the last 4 bytes of "line3\n", after its timestamp.
+  CHECK(kept == ts + "ne3\n" + ts + "line4\n");
+  jobq::TimestampedTail small(100);
+  small.append(ts + "a");
+  small.append("b\n" + ts + "c");
+  CHECK(small.total_bytes() == 4);
+  CHECK_FALSE(small.truncated());
+  CHECK(small.take() == ts + "ab\n" + ts + "c");
+}
+
+TEST_CASE("filter_log: --tail, --since and --timestamps on stored output") {
+  const std::string data =
+      "2026-11-21T02:00:01Z one\n"
+      "2026-11-21T02:00:02.5Z two\n"
+      "2026-11-21T02:00:03Z three";  // no final newline
+  jobq::LogFilter f;
+  CHECK(jobq::filter_log(data, true, f) == "one\ntwo\nthree");
+  f.timestamps = true;
+  CHECK(jobq::filter_log(data, true, f) == data);
+  f = {};
+  f.tail = 2;
+  CHECK(jobq::filter_log(data, true, f) == "two\nthree");
+  f.tail = 0;
+  CHECK(jobq::filter_log(data, true, f).empty());
+  f = {};
+  f.since_ns = *jobq::parse_rfc3339_ns("2026-11-21T02:00:02.5Z");
+  CHECK(jobq::filter_log(data, true, f) == "two\nthree");
+  // A first line cut before its timestamp is shown, unless a time is asked for.
+  const std::string cut = "e\n2026-11-21T02:00:03Z three\n";
+  CHECK(jobq::filter_log(cut, true, {}) == "e\nthree\n");
+  CHECK(jobq::filter_log(cut, true, f) == "three\n");
+  // Output stored without timestamps (older jobq) is shown as it is.
+  CHECK(jobq::filter_log("2026-11-21T02:00:03Z x\n", false, {}) == "2026-11-21T02:00:03Z x\n");
+  jobq::LogFilter last;
+  last.tail = 1;
+  CHECK(jobq::filter_log("a\nb\n", false, last) == "b\n");
 }
