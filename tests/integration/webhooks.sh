@@ -33,7 +33,8 @@ t1=$(date +%s%N)
 # Expected calls: ok/success, bad/failure (attempt 1), bad/failure and
 # bad/final-failure (attempt 2); the first request got a 500 and was repeated.
 calls() { [[ -f $WORK/calls ]] && jq -s 'map(.headers["x-jobq-delivery"]) | unique | length' "$WORK/calls" || echo 0; }
-for _ in $(seq 1 300); do [[ $(calls) -ge 4 ]] && break; sleep 0.1; done
+requests() { [[ -f $WORK/calls ]] && jq -s length "$WORK/calls" || echo 0; }
+for _ in $(seq 1 300); do [[ $(calls) -ge 4 && $(requests) -ge 5 ]] && break; sleep 0.1; done
 assert_eq 4 "$(calls)" "distinct webhook deliveries"
 assert_eq 5 "$(jq -s length "$WORK/calls")" "requests (one repeated after a 500)"
 repeated=$(jq -rs 'group_by(.headers["x-jobq-delivery"]) | map(select(length > 1)) | length' "$WORK/calls")
