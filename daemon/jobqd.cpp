@@ -42,6 +42,8 @@ struct Options {
   std::size_t max_connections = 1024;
   std::string max_request = "1M";
   std::string request_timeout = "30s";
+  std::string retention = "30d";  // finished jobs and their output; "0" keeps them forever
+  std::string engine;             // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
 };
 
 std::chrono::milliseconds duration_option(const std::string& name, const std::string& value) {
@@ -65,6 +67,12 @@ std::size_t size_option(const std::string& name, const std::string& value) {
   else if (unit == "G" || unit == "g") n <<= 30;
   else if (!unit.empty()) throw CLI::ValidationError(name, "unknown size unit '" + unit + "'");
   return static_cast<std::size_t>(n);
+}
+
+// 0 keeps finished jobs forever.
+std::chrono::milliseconds retention_option(const std::string& value) {
+  if (value == "0") return std::chrono::milliseconds(0);
+  return duration_option("--retention", value);
 }
 
 // One jobqd per state directory: an exclusive lock held for our lifetime.
@@ -122,7 +130,7 @@ int serve(const Options& o) {
   ::signal(SIGPIPE, SIG_IGN);
 
   Store store(state_dir + "/jobq.db");
-  DockerEngine engine(docker_socket_from_env());
+  DockerEngine engine(o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine));
   try {
     spdlog::info("Docker engine reachable, API {}", engine.api_version());
   } catch (const EngineError& e) {
@@ -245,6 +253,10 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--request-timeout", o.request_timeout,
                  "Time a client has to finish sending a request");
   app.add_option("--log-cap", o.log_cap, "Output kept per job and stream (the tail), e.g. 8M");
+  app.add_option("--retention", o.retention,
+                 "How long finished jobs and their output are kept, e.g. 30d (0 = forever)");
+  app.add_option("--engine", o.engine,
+                 "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)");
   app.add_flag("--keep-containers", o.keep_containers, "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -257,6 +269,14 @@ int jobqd_main(int argc, char** argv) {
     size_option("--log-cap", o.log_cap);
     size_option("--max-request", o.max_request);
     duration_option("--request-timeout", o.request_timeout);
+    retention_option(o.retention);
+    if (!o.engine.empty()) {
+      try {
+        engine_socket_path(o.engine);
+      } catch (const std::invalid_argument& e) {
+        throw CLI::ValidationError("--engine", e.what());
+      }
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 64;
   }

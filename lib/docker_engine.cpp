@@ -12,15 +12,18 @@
 
 namespace jobq {
 
+std::string engine_socket_path(const std::string& address) {
+  const std::string scheme = "unix://";
+  if (address.rfind(scheme, 0) != 0 || address.size() == scheme.size())
+    throw std::invalid_argument("engine address '" + address +
+                                "' is not supported: jobqd talks to the engine over a unix:///path socket");
+  return address.substr(scheme.size());
+}
+
 std::string docker_socket_from_env() {
   const char* host = std::getenv("DOCKER_HOST");
   if (!host || !*host) return "/var/run/docker.sock";
-  const std::string h = host;
-  const std::string scheme = "unix://";
-  if (h.rfind(scheme, 0) != 0)
-    throw std::invalid_argument("DOCKER_HOST=" + h +
-                                " is not supported: jobqd talks to the engine over a unix:// socket");
-  return h.substr(scheme.size());
+  return engine_socket_path(host);
 }
 
 int compare_api_versions(const std::string& a, const std::string& b) {

@@ -14,6 +14,8 @@ namespace jobq {
 // Socket path from DOCKER_HOST (unix:// only) or /var/run/docker.sock.
 // Throws std::invalid_argument for a DOCKER_HOST jobq cannot use.
 std::string docker_socket_from_env();
+// "unix:///path" -> "/path"; throws std::invalid_argument for any other address.
+std::string engine_socket_path(const std::string& address);
 
 // "1.41" < "1.9" is false: versions compare as numbers, part by part.
 int compare_api_versions(const std::string& a, const std::string& b);
