@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client.hpp"
+#include "complete.hpp"
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
 #include "policy_options.hpp"
@@ -382,10 +383,11 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (!since->empty()) {
           const auto now = std::chrono::system_clock::now();
           std::optional<std::int64_t> when;
-          if (auto d = parse_duration(*since))
+          if (auto d = parse_duration(*since)) {
             when = now_unix_ns() - std::chrono::nanoseconds(*d).count();
-          else
-            when = parse_when(*since, now);
+          } else if ((when = parse_when(*since, now)) && *when > now_unix_ns()) {
+            *when -= 86'400'000'000'000;  // "HH:MM" already passed today: today's, not tomorrow's
+          }
           if (!when) throw UsageError("--since '" + *since + "' is neither a duration (10m) nor a time");
           args["since"] = format_unix_ns(*when);
         }
@@ -542,6 +544,7 @@ int jobq_main(int argc, char** argv) {
   std::function<int()> action;
   add_app_commands(root, g, action);
   add_job_commands(root, g, action);
+  add_complete_command(root, action);  // hidden; completes every command above
 
   // An unknown subcommand gets a suggestion, not just "not expected".
   if (argc > 1 && argv[1][0] != '-') {

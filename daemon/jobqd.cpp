@@ -6,27 +6,41 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "access.hpp"
+#include "config_file.hpp"
 #include "daemon_commands.hpp"
 #include "docker_engine.hpp"
 #include "event_watcher.hpp"
 #include "notifier.hpp"
 #include "paths.hpp"
+#include "suggest.hpp"
+#include "systemd.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
 
 namespace {
 
+// Read when it exists; --config names another file, which must exist.
+constexpr const char* kDefaultConfigFile = "/etc/jobq/jobqd.conf";
+
 struct Options {
+  std::string config;  // --config; "" = kDefaultConfigFile if it exists
   std::string socket;
   std::string state_dir;
   int max_running = 0;
@@ -75,6 +89,95 @@ std::chrono::milliseconds retention_option(const std::string& value) {
   return duration_option("--retention", value);
 }
 
+// The checks above as CLI11 validators, so that a value is checked the same
+// way from the command line and from the configuration file.
+CLI::Validator checked_by(std::function<void(const std::string&)> check, const std::string& type) {
+  return CLI::Validator(
+      [check](std::string& value) -> std::string {
+        try {
+          check(value);
+        } catch (const CLI::ValidationError& e) {
+          const std::string what = e.what();
+          const auto colon = what.find(": ");  // drop the option name: CLI11 adds it again
+          return colon == std::string::npos ? what : what.substr(colon + 2);
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+        return "";
+      },
+      type);
+}
+
+// The options a configuration file may set: all but these.
+bool configurable(const CLI::Option& opt) {
+  for (const auto& name : opt.get_lnames())
+    if (name == "config" || name == "help" || name == "version") return false;
+  return !opt.get_lnames().empty();
+}
+
+// Sets the options from the configuration file's entries, each checked as
+// its command-line option would be; an error names the file and line.
+void apply_config(CLI::App& app, const std::string& path, const std::vector<ConfigEntry>& entries) {
+  std::vector<std::string> keys;
+  for (const CLI::Option* opt : app.get_options())
+    if (configurable(*opt)) keys.push_back(normalize_config_key(opt->get_lnames().front()));
+  std::map<std::string, int> seen;
+  for (const auto& entry : entries) {
+    const std::string key = normalize_config_key(entry.key);
+    std::string name = "--" + key;
+    std::replace(name.begin(), name.end(), '_', '-');
+    CLI::Option* opt = app.get_option_no_throw(name);
+    if (!opt || !configurable(*opt)) {
+      const std::string near = nearest_name(key, keys);
+      throw ConfigFileError(path, entry.line,
+                            "unknown key '" + entry.key + "'" + (near.empty() ? "" : " (did you mean " + near + "?)"));
+    }
+    if (auto [it, fresh] = seen.emplace(key, entry.line); !fresh)
+      throw ConfigFileError(path, entry.line,
+                            "'" + key + "' is set twice (also at line " + std::to_string(it->second) + ")");
+    try {
+      if (opt->get_expected_min() == 0) {  // a flag: true or false
+        if (entry.value != "true" && entry.value != "false")
+          throw CLI::ValidationError(name, "'" + entry.value + "' is not true or false");
+      }
+      opt->clear();
+      opt->add_result(entry.value);
+      opt->run_callback();
+    } catch (const CLI::ParseError& e) {
+      std::string what = e.what();
+      if (what.rfind(name + ": ", 0) == 0) what.erase(0, name.size() + 2);
+      throw ConfigFileError(path, entry.line, "bad value for " + key + ": " + what);
+    }
+  }
+}
+
+// Parses the command line over the configuration file: the file's settings
+// first, then the command line again, so that flags override the file.
+// Returns nullopt to go on, or the exit code (0 after --help or --version,
+// 64 for any error).
+std::optional<int> parse_options(CLI::App& app, const Options& o, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 64;
+  }
+  const bool given = !o.config.empty();
+  const std::string path = given ? o.config : kDefaultConfigFile;
+  try {
+    if (auto entries = read_config_file(path, !given)) {
+      apply_config(app, path, *entries);
+      app.clear();
+      app.parse(argc, argv);
+    }
+  } catch (const ConfigFileError& e) {
+    std::fprintf(stderr, "jobqd: %s\n", e.what());
+    return 64;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 64;
+  }
+  return std::nullopt;
+}
+
 // One jobqd per state directory: an exclusive lock held for our lifetime.
 int lock_state_dir(const std::string& dir) {
   const std::string path = dir + "/jobqd.lock";
@@ -104,9 +207,36 @@ void raise_fd_limit(std::size_t connections) {
   }
 }
 
+// Tells systemd (Type=notify) where we are; a failure is logged, not fatal.
+void notify_systemd(const std::string& state) {
+  try {
+    systemd::notify(state);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}", e.what());
+  }
+}
+
+// The listening socket systemd passed (jobqd.socket), or -1 when none was.
+int socket_from_systemd(const Options& o) {
+  const std::vector<int> fds = systemd::take_listen_fds();
+  if (fds.empty()) return -1;
+  if (fds.size() > 1)
+    throw std::runtime_error("systemd passed " + std::to_string(fds.size()) +
+                             " sockets; jobqd serves exactly one (one ListenStream= in jobqd.socket)");
+  if (!o.socket.empty() || !o.socket_group.empty())
+    spdlog::info("serving the socket passed by systemd; --socket and --socket-group do not apply to it "
+                 "(its path, mode and group are set in jobqd.socket)");
+  return fds.front();
+}
+
 int serve(const Options& o) {
+  const int passed_fd = socket_from_systemd(o);
   const std::string state_dir = resolve_state_dir(o.state_dir);
-  const std::string socket_path = resolve_socket_path(o.socket);
+  std::string socket_path = resolve_socket_path(o.socket);
+  if (passed_fd >= 0) {
+    socket_path = SocketServer::listening_socket_name(passed_fd);  // throws unless a listening Unix stream socket
+    if (socket_path.empty()) socket_path = "(an unnamed socket passed by systemd)";
+  }
   raise_fd_limit(o.max_connections);
   AccessPolicy access;
   access.daemon_uid = ::geteuid();
@@ -119,7 +249,7 @@ int serve(const Options& o) {
   make_dirs(state_dir, 0700);
   const int lock_fd = lock_state_dir(state_dir);
   const auto slash = socket_path.rfind('/');
-  if (slash != std::string::npos && slash > 0) make_dirs(socket_path.substr(0, slash), 0755);
+  if (passed_fd < 0 && slash != std::string::npos && slash > 0) make_dirs(socket_path.substr(0, slash), 0755);
 
   // Signals go to one thread (sigwait), never to a handler in a random one.
   sigset_t signals;
@@ -138,6 +268,7 @@ int serve(const Options& o) {
   }
 
   PendingReplies waits;
+  Metrics metrics;
   WorkPool engine_calls(2);
   Runner* runner_ptr = nullptr;
   Poller* poller_ptr = nullptr;
@@ -154,20 +285,23 @@ int serve(const Options& o) {
   popts.log_cap = size_option("--log-cap", o.log_cap);
   popts.keep_containers = o.keep_containers;
   popts.instance = store.instance();
+  popts.retention = retention_option(o.retention);
+  popts.metrics = &metrics;
   Poller poller(store, engine, popts, on_final);
   poller_ptr = &poller;
   RunnerOptions ropts;
   ropts.global_max_running = o.max_running;
   ropts.launch_workers = o.launch_workers;
   ropts.keep_containers = o.keep_containers;
+  ropts.metrics = &metrics;
   Runner runner(
       store, engine, ropts, [&](std::int64_t) { if (poller_ptr) poller_ptr->kick(); }, on_final);
   runner_ptr = &runner;
 
   LogFollowers followers(store, engine);
-  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers,
+  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers, metrics,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
-                               popts.log_cap}};
+                               popts.log_cap, popts.retention.count()}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
@@ -175,6 +309,7 @@ int serve(const Options& o) {
   sopts.max_line = size_option("--max-request", o.max_request);
   sopts.max_connections = o.max_connections;
   sopts.group = socket_gid;
+  sopts.adopt_fd = passed_fd;
   SocketServer server(sopts, [&ctx](std::string line, const PeerCred& peer, Responder reply) {
     dispatch_request(ctx, line, peer, reply);
   });
@@ -202,14 +337,16 @@ int serve(const Options& o) {
   poller.start();
   runner.start();
   events.start();
-  spdlog::info("jobqd {} listening on {} (state in {}, instance {})", JOBQ_VERSION, socket_path,
-               state_dir, store.instance());
+  spdlog::info("jobqd {} listening on {}{} (state in {}, instance {})", JOBQ_VERSION, socket_path,
+               passed_fd >= 0 ? " (passed by systemd)" : "", state_dir, store.instance());
+  notify_systemd("READY=1\nSTATUS=listening on " + socket_path);
   std::exception_ptr failure;
   try {
     server.run(stop);
   } catch (...) {
     failure = std::current_exception();  // still stop every part in order below
   }
+  notify_systemd("STOPPING=1\nSTATUS=stopping");
 
   events.stop();
   followers.stop();
@@ -232,6 +369,10 @@ int jobqd_main(int argc, char** argv) {
   Options o;
   CLI::App app{"jobqd: the jobq daemon. Keeps jobs in SQLite and runs each one as a Docker container."};
   app.set_version_flag("--version", std::string("jobqd ") + JOBQ_VERSION);
+  app.add_option("--config", o.config,
+                 std::string("Configuration file: 'key = value' lines, keys as the options below "
+                             "(e.g. max_running = 4); options given here override it (default: ") +
+                     kDefaultConfigFile + ", if it exists)");
   app.add_option("--socket", o.socket, "Unix socket to listen on (default: $JOBQ_SOCKET, "
                  "/run/jobq/jobq.sock for root, $XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
   app.add_option("--state-dir", o.state_dir, "Directory of the database (default: $JOBQ_STATE_DIR, "
@@ -239,9 +380,18 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--max-running", o.max_running, "Containers running at once across all applications (0 = unlimited)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")->check(CLI::Range(1, 64));
-  app.add_option("--poll-interval", o.poll_interval, "How often running containers are inspected");
-  app.add_option("--stop-grace", o.stop_grace, "Time between SIGTERM and SIGKILL when a job is cancelled");
-  app.add_option("--idle-timeout", o.idle_timeout, "Close client connections idle this long");
+  const auto duration = [](const char* name) {
+    return checked_by([name](const std::string& v) { duration_option(name, v); }, "DURATION");
+  };
+  const auto size = [](const char* name) {
+    return checked_by([name](const std::string& v) { size_option(name, v); }, "SIZE");
+  };
+  app.add_option("--poll-interval", o.poll_interval, "How often running containers are inspected")
+      ->check(duration("--poll-interval"));
+  app.add_option("--stop-grace", o.stop_grace, "Time between SIGTERM and SIGKILL when a job is cancelled")
+      ->check(duration("--stop-grace"));
+  app.add_option("--idle-timeout", o.idle_timeout, "Close client connections idle this long")
+      ->check(duration("--idle-timeout"));
   app.add_option("--socket-group", o.socket_group,
                  "Group of the socket (mode 0660): its members may use jobq");
   app.add_option("--admin-group", o.admin_group,
@@ -249,37 +399,22 @@ int jobqd_main(int argc, char** argv) {
                  "(root and jobqd's own user always may)");
   app.add_option("--max-connections", o.max_connections, "Clients connected at once")
       ->check(CLI::Range(1, 65536));
-  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M");
+  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M")->check(size("--max-request"));
   app.add_option("--request-timeout", o.request_timeout,
-                 "Time a client has to finish sending a request");
-  app.add_option("--log-cap", o.log_cap, "Output kept per job and stream (the tail), e.g. 8M");
+                 "Time a client has to finish sending a request")
+      ->check(duration("--request-timeout"));
+  app.add_option("--log-cap", o.log_cap, "Output kept per job and stream (the tail), e.g. 8M")
+      ->check(size("--log-cap"));
   app.add_option("--retention", o.retention,
-                 "How long finished jobs and their output are kept, e.g. 30d (0 = forever)");
+                 "How long finished jobs and their output are kept, e.g. 30d (0 = forever)")
+      ->check(checked_by([](const std::string& v) { retention_option(v); }, "DURATION"));
   app.add_option("--engine", o.engine,
-                 "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)");
+                 "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)")
+      ->check(checked_by([](const std::string& v) { if (!v.empty()) engine_socket_path(v); }, "URL"));
   app.add_flag("--keep-containers", o.keep_containers, "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  try {
-    app.parse(argc, argv);
-    // Validate the duration options before anything starts.
-    duration_option("--poll-interval", o.poll_interval);
-    duration_option("--stop-grace", o.stop_grace);
-    duration_option("--idle-timeout", o.idle_timeout);
-    size_option("--log-cap", o.log_cap);
-    size_option("--max-request", o.max_request);
-    duration_option("--request-timeout", o.request_timeout);
-    retention_option(o.retention);
-    if (!o.engine.empty()) {
-      try {
-        engine_socket_path(o.engine);
-      } catch (const std::invalid_argument& e) {
-        throw CLI::ValidationError("--engine", e.what());
-      }
-    }
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 64;
-  }
+  if (auto code = parse_options(app, o, argc, argv)) return *code;
   auto logger = spdlog::stderr_color_mt("jobqd");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(o.log_level));

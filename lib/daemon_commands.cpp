@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon_handlers.hpp"
 #include "http_post.hpp"
 #include "log_demux.hpp"
 #include "log_filter.hpp"
@@ -22,14 +23,9 @@ using nlohmann::json;
 
 namespace {
 
-struct Call {
-  const PeerCred& peer;
-  const Responder& reply;
-};
-
-// A handler returns the result to send, or nullopt when it answers later
-// through call.reply itself.
-using Handler = std::optional<json> (*)(DaemonContext&, const json& args, const Call&);
+using handlers::bad;
+using handlers::Call;
+using handlers::Handler;
 
 struct Command {
   std::string_view name;
@@ -43,8 +39,6 @@ constexpr std::int64_t kMaxListed = 10'000;
 constexpr std::int64_t kMaxTimeoutMs = 366LL * 24 * 3600 * 1000;
 
 std::optional<std::int64_t> timeout_arg(ArgReader& r);
-
-[[noreturn]] void bad(const std::string& msg) { throw ProtocolError(ErrorCode::bad_request, msg); }
 
 bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
@@ -508,35 +502,11 @@ std::optional<json> app_resume(DaemonContext& ctx, const json& args, const Call&
   return pause_or_resume(ctx, args, false);
 }
 
-std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {});
-  json result{{"version", JOBQ_VERSION},
-              {"protocol", kProtocolVersion},
-              {"schema", kSchemaVersion},
-              {"socket", ctx.info.socket_path},
-              {"state_dir", ctx.info.state_dir},
-              {"instance", ctx.store.instance()},
-              {"started_at", ctx.info.started_at},
-              {"pid", static_cast<long>(::getpid())},
-              {"max_running", ctx.info.global_max_running},
-              {"launches_in_flight", ctx.runner.in_flight()},
-              {"unknown_containers", ctx.poller.unknown_containers()},
-              {"jobs", ctx.store.count_jobs_by_state()}};
-  Responder reply = call.reply;
-  Engine& engine = ctx.engine;
-  ctx.engine_calls.submit([&engine, result, reply]() mutable {
-    try {
-      result["engine"] = {{"reachable", true}, {"api_version", engine.ping()}};
-    } catch (const EngineError& e) {
-      result["engine"] = {{"reachable", false}, {"error", e.what()}};
-    }
-    reply(encode_ok(result));
-  });
-  return std::nullopt;
-}
-
 constexpr Command kCommands[] = {
-    {"status", false, true, status},
+    {"status", false, true, handlers::status},
+    {"metrics", false, true, handlers::metrics},
+    {"stats", false, true, handlers::stats},
+    {"prune", true, false, handlers::prune},
     {"app.create", true, false, app_create},
     {"app.update", true, false, app_update},
     {"app.delete", true, false, app_delete},

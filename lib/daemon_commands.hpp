@@ -10,6 +10,7 @@
 #include "access.hpp"
 #include "engine.hpp"
 #include "log_follow.hpp"
+#include "metrics.hpp"
 #include "pending_replies.hpp"
 #include "poller.hpp"
 #include "runner.hpp"
@@ -26,6 +27,7 @@ struct DaemonInfo {
   int global_max_running = 0;
   AccessPolicy access;
   std::size_t log_cap = 8u << 20;
+  std::int64_t retention_ms = 0;  // finished jobs kept this long; 0 = forever
 };
 
 struct DaemonContext {
@@ -36,6 +38,7 @@ struct DaemonContext {
   PendingReplies& waits;
   WorkPool& engine_calls;  // engine work asked for by clients (live logs, status)
   LogFollowers& followers;  // jobq logs -f
+  Metrics& metrics;
   DaemonInfo info;
 };
 

@@ -116,6 +116,15 @@ std::string DockerEngine::ping() {
   return version;
 }
 
+std::string DockerEngine::server_version() {
+  const auto r = call("GET", "/version", nullptr, 10'000);
+  if (r.status != 200) throw_for(r, "version");
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  return doc.is_object() && doc.contains("Version") && doc["Version"].is_string()
+             ? doc["Version"].get<std::string>()
+             : "";
+}
+
 std::string DockerEngine::prefix() { return "/v" + api_version(); }
 
 std::string DockerEngine::create(const ContainerSpec& spec) {
@@ -207,14 +216,16 @@ void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts, co
   // throw: the first exception is kept, ends the transfer and is rethrown.
   std::exception_ptr failure;
   bool stopped = false;  // keep_going() said no
-  LogDemuxer demux([&](LogStream stream, std::string_view bytes) {
-    if (failure) return;
-    try {
-      sink(stream, bytes);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  });
+  LogDemuxer demux(
+      [&](LogStream stream, std::string_view bytes) {
+        if (failure) return;
+        try {
+          sink(stream, bytes);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      },
+      opts.timestamps);
   const std::function<bool()> go = [&] {
     if (failure || stopped) return false;
     try {
@@ -224,11 +235,12 @@ void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts, co
     }
     return !failure && !stopped;
   };
-  // No time limit when following (the stream lasts as long as the container)
-  // or when keep_going can end it (a sink pacing a slow reader may take long).
+  // No time limit when following (the stream lasts as long as the container,
+  // and a sink pacing a slow reader may take long); a minute otherwise, so a
+  // hung engine cannot hold the caller forever.
   HttpResponse r;
   try {
-    r = call("GET", path, nullptr, opts.follow || keep_going ? 0 : 60'000,
+    r = call("GET", path, nullptr, opts.follow ? 0 : 60'000,
              [&](std::string_view bytes) { demux.feed(bytes); }, go);
   } catch (const EngineError&) {
     if (failure) std::rethrow_exception(failure);

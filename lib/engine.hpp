@@ -74,6 +74,8 @@ class Engine {
   // Asks the engine now (not a cached answer); throws EngineError when it
   // does not answer. Returns the negotiated API version.
   virtual std::string ping() { return api_version(); }
+  // The engine's own version (e.g. "20.10.24"); "" when it does not say.
+  virtual std::string server_version() { return ""; }
   // Returns the new container's id. A name already taken throws kind conflict.
   virtual std::string create(const ContainerSpec& spec) = 0;
   virtual void start(const std::string& id_or_name) = 0;

@@ -4,6 +4,19 @@
 
 namespace jobq {
 
+void LogDemuxer::emit(std::string_view bytes) {
+  if (bytes.empty()) return;
+  last_ = bytes.back();
+  if (stream_ == 1 || stream_ == 2) sink_(static_cast<LogStream>(stream_), bytes);
+}
+
+void LogDemuxer::end_prefix(bool drop) {
+  stripping_ = false;
+  std::string kept;
+  kept.swap(prefix_);
+  if (!drop) emit(kept);
+}
+
 void LogDemuxer::feed(std::string_view bytes) {
   while (!bytes.empty()) {
     if (remaining_ == 0) {
@@ -17,13 +30,30 @@ void LogDemuxer::feed(std::string_view bytes) {
       stream_ = header_[0];
       remaining_ = (std::uint32_t{header_[4]} << 24) | (std::uint32_t{header_[5]} << 16) |
                    (std::uint32_t{header_[6]} << 8) | std::uint32_t{header_[7]};
+      const bool known = stream_ == 1 || stream_ == 2;
+      stripping_ = timestamps_ && known && mid_line_[stream_] && remaining_ > 0;
+      last_ = '\n';
       continue;
     }
-    const std::size_t n = std::min<std::size_t>(remaining_, bytes.size());
-    if (stream_ == 1 || stream_ == 2)
-      sink_(static_cast<LogStream>(stream_), bytes.substr(0, n));
-    remaining_ -= static_cast<std::uint32_t>(n);
-    bytes.remove_prefix(n);
+    std::size_t n = std::min<std::size_t>(remaining_, bytes.size());
+    if (stripping_) {
+      // Up to and including the first space: "<RFC 3339 time> ".
+      const auto space = bytes.substr(0, n).find(' ');
+      const std::size_t take = space == std::string_view::npos ? n : space + 1;
+      prefix_.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      remaining_ -= static_cast<std::uint32_t>(take);
+      if (space != std::string_view::npos) {
+        end_prefix(prefix_.size() <= 41 && prefix_[0] >= '0' && prefix_[0] <= '9');
+      } else if (prefix_.size() > 41 || remaining_ == 0) {
+        end_prefix(false);  // not a timestamp after all
+      }
+    } else {
+      emit(bytes.substr(0, n));
+      remaining_ -= static_cast<std::uint32_t>(n);
+      bytes.remove_prefix(n);
+    }
+    if (remaining_ == 0 && (stream_ == 1 || stream_ == 2)) mid_line_[stream_] = last_ != '\n';
   }
 }
 

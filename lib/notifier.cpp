@@ -65,6 +65,8 @@ void Notifier::pass() {
       std::lock_guard lock(mu_);
       if (!in_flight_.insert(d.id).second) continue;
     }
+    // Not due while in flight: the loop sleeps instead of finding it again.
+    store_.lease_delivery(d.id, now_unix_ns() + (opts_.timeout.count() + 5000) * 1'000'000);
     const bool queued = pool_.submit([this, d] {
       try {
         deliver(d);

@@ -64,9 +64,17 @@ bool valid_user(std::string_view s) {
   return name_chars(s.substr(0, colon), 64) && name_chars(s.substr(colon + 1), 64);
 }
 
+// "root", "0", "000": uid or gid 0.
+bool is_root_name(std::string_view s) {
+  if (s == "root") return true;
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
+}
+
+// Root as the user, or as the group.
 bool is_root_user(std::string_view s) {
-  const auto user = s.substr(0, s.find(':'));
-  return user == "root" || user == "0";
+  const auto colon = s.find(':');
+  if (is_root_name(s.substr(0, colon))) return true;
+  return colon != std::string_view::npos && is_root_name(s.substr(colon + 1));
 }
 
 constexpr std::int64_t kDay = 86'400'000;
@@ -147,7 +155,7 @@ std::string resources_excess(const Resources& app, const Resources& job) {
     return "a job may only turn its network off (network none); the network belongs to its "
            "application";
   if (!job.user.empty() && job.user != app.user) {
-    if (is_root_user(job.user)) return "a job cannot ask to run as root";
+    if (is_root_user(job.user)) return "a job cannot ask to run as root (user or group)";
     if (!app.user.empty() && !is_root_user(app.user))
       return "the application runs as '" + app.user + "'; a job cannot change that";
   }
@@ -166,7 +174,11 @@ Resources effective_resources(const Resources& app, const Resources& job) {
   r.pids_limit = lower(app.pids_limit, job.pids_limit);
   if (job.network == "none") r.network = "none";
   r.read_only = app.read_only || job.read_only;
-  if (!job.user.empty()) r.user = job.user;
+  // A job's own user stands only while the application allows one (it may
+  // have been given a fixed user since the job was enqueued).
+  Resources only_user;
+  only_user.user = job.user;
+  if (!job.user.empty() && resources_excess(app, only_user).empty()) r.user = job.user;
   return r;
 }
 

@@ -65,6 +65,10 @@ void Poller::start() {
           next_reconcile_ = std::chrono::steady_clock::now() + opts_.reconcile_interval;
           reconcile();
         }
+        if (opts_.retention.count() > 0 && std::chrono::steady_clock::now() >= next_prune_) {
+          next_prune_ = std::chrono::steady_clock::now() + opts_.prune_interval;
+          if (const auto n = prune_old(); n > 0) spdlog::info("pruned {} finished job(s) past the retention", n);
+        }
         tick();
       } catch (const std::exception& e) {
         spdlog::error("poller: {}", e.what());
@@ -86,6 +90,7 @@ void Poller::tick() {
     try {
       st = engine_.inspect(a.container_name);
     } catch (const EngineError& e) {
+      engine_error("inspect");
       if (e.kind() != EngineError::Kind::unreachable) {
         // Trouble with this one container: the others still get their turn.
         spdlog::warn("job {}: inspect failed: {}", a.job_id, e.what());
@@ -138,6 +143,7 @@ void Poller::request_stop(const ActiveAttempt& a) {
     try {
       engine_.stop(a.container_name, opts_.stop_grace_seconds);
     } catch (const EngineError& e) {
+      engine_error("stop");
       spdlog::warn("job {}: stop failed: {}", a.job_id, e.what());
     }
     {
@@ -183,6 +189,15 @@ void Poller::reconcile() {
                  "left alone", name);
   std::lock_guard lock(mu_);
   unknown_ = std::move(unknown);
+}
+
+std::int64_t Poller::prune_old() {
+  const std::int64_t before =
+      now_unix_ns() -
+      std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.retention).count();
+  std::int64_t total = 0;
+  for (std::int64_t n; !kicker_.stopped() && (n = store_.prune(before, 1000)) > 0;) total += n;
+  return total;
 }
 
 void Poller::engine_lost() {
@@ -238,6 +253,7 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
         },
         [] { return true; });
   } catch (const EngineError& e) {
+    engine_error("logs");
     spdlog::warn("job {}: could not collect logs: {}", a.job_id, e.what());
     if (e.kind() == EngineError::Kind::not_found || e.kind() == EngineError::Kind::conflict) {
       // Removed (or being removed) under our feet, as `docker rm -f` does:
@@ -260,12 +276,15 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   fault_point("before_result_commit");
   store_.finish_attempt(r);
   fault_point("after_result_commit");
+  if (const auto finished = parse_rfc3339_ns(st.finished_at); finished && opts_.metrics)
+    opts_.metrics->finish_lag.observe(static_cast<double>(now_unix_ns() - *finished) / 1e9);
   spdlog::info("job {}: attempt {} {} (exit code {})", a.job_id, a.attempt, to_string(r.state),
                st.exit_code);
   if (!opts_.keep_containers) {
     try {
       engine_.remove(a.container_name);
     } catch (const EngineError& e) {
+      engine_error("remove");
       spdlog::warn("job {}: could not remove {}: {}", a.job_id, a.container_name, e.what());
     }
   }

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "engine.hpp"
+#include "metrics.hpp"
 #include "store.hpp"
 #include "work_pool.hpp"
 
@@ -36,6 +37,10 @@ struct PollerOptions {
   int stop_workers = 2;
   std::string instance;  // this store's instance id (the jobq.instance label)
   std::chrono::milliseconds reconcile_interval{60'000};
+  Metrics* metrics = nullptr;  // finish-detection lag, engine errors (optional)
+  // Finished jobs older than this are pruned, hourly (0: kept forever).
+  std::chrono::milliseconds retention{0};
+  std::chrono::milliseconds prune_interval{3'600'000};
 };
 
 class Poller {
@@ -51,6 +56,8 @@ class Poller {
   void tick();
   // One reconciliation of the engine's containers with the store.
   void reconcile();
+  // Deletes the finished jobs past the retention, in batches; returns how many.
+  std::int64_t prune_old();
   // Containers labelled with this instance that the store does not know.
   std::vector<std::string> unknown_containers();
   // The engine stopped answering (failed call, or its event stream broke).
@@ -60,6 +67,9 @@ class Poller {
 
  private:
   void finish(const ActiveAttempt& a, const ContainerState& st);
+  void engine_error(const char* operation) {
+    if (opts_.metrics) opts_.metrics->engine_error(operation);
+  }
   void request_stop(const ActiveAttempt& a);
 
   Store& store_;
@@ -77,6 +87,7 @@ class Poller {
   std::int64_t outage_end_ns_ = 0;   // when it answered again (INT64_MAX: not yet)
   std::map<std::int64_t, int> log_failures_;  // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};
+  std::chrono::steady_clock::time_point next_prune_{};
 };
 
 // How an exited container's state reads as a job's end.

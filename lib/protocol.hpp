@@ -25,6 +25,9 @@
 namespace jobq {
 
 inline constexpr int kProtocolVersion = 1;
+// Bumped when commands or fields are added compatibly (a newer CLI may ask
+// for something an older jobqd does not know): the CLI warns, once.
+inline constexpr int kProtocolRevision = 2;
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line
 inline constexpr std::size_t kMaxResponseBytes = 256u << 20;   // what a client accepts
 inline constexpr std::size_t kMaxMessageBytes = 100'000;       // JOBQ_MESSAGE (env var)

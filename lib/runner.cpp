@@ -134,6 +134,7 @@ void Runner::retry_later(std::int64_t job_id) {
 
 bool Runner::launch(const LaunchTicket& t) {
   const std::string& name = t.spec.name;
+  const auto began = std::chrono::steady_clock::now();
   AttemptResult failed;
   failed.job_id = t.job_id;
   failed.attempt = t.attempt;
@@ -159,11 +160,17 @@ bool Runner::launch(const LaunchTicket& t) {
     }
     const ContainerState st = launch_container(engine_, t.spec);
     store_.mark_running(t.job_id, t.attempt, st.id, parse_rfc3339_ns(st.started_at).value_or(0));
+    if (opts_.metrics) {
+      ++opts_.metrics->launches;
+      opts_.metrics->launch_latency.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    }
     spdlog::info("job {}: attempt {} started as {} ({})", t.job_id, t.attempt, name,
                  st.id.substr(0, 12));
     on_started_(t.job_id);
     return true;
   } catch (const EngineError& e) {
+    if (opts_.metrics) opts_.metrics->engine_error("launch");
     // A container that exists but could not start (no such executable...)
     // carries the engine's verdict in State.Error: that is final.
     std::optional<ContainerState> st;
@@ -189,6 +196,7 @@ bool Runner::launch(const LaunchTicket& t) {
   spdlog::warn("job {}: {}", t.job_id, failed.reason);
   failed.state = JobState::failed;
   failed.launch_error = true;
+  if (opts_.metrics) ++opts_.metrics->launch_failures;
   store_.finish_attempt(failed);
   if (!opts_.keep_containers) {
     try {

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "engine.hpp"
+#include "metrics.hpp"
 #include "store.hpp"
 #include "work_pool.hpp"
 
@@ -30,6 +31,7 @@ struct RunnerOptions {
   std::chrono::milliseconds pass_interval{1000};
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{30'000};
+  Metrics* metrics = nullptr;  // launches, their latency, engine errors (optional)
 };
 
 class Runner {

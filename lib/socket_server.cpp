@@ -8,7 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -87,9 +89,10 @@ SocketServer::~SocketServer() {
   }
   if (listen_fd_ >= 0) {
     ::close(listen_fd_);
-    // Remove the socket only if it is still ours (not a successor's).
+    // Remove the socket only if we made it and it is still ours (not a
+    // successor's). An adopted one belongs to whoever passed it (systemd).
     struct stat st{};
-    if (::stat(opts_.path.c_str(), &st) == 0 && st.st_ino == socket_inode_)
+    if (!adopted_ && ::stat(opts_.path.c_str(), &st) == 0 && st.st_ino == socket_inode_)
       ::unlink(opts_.path.c_str());
   }
   ::close(wake_fd_);
@@ -118,7 +121,46 @@ void check_socket_dir(const std::string& socket_path) {
 }
 }  // namespace
 
+std::string SocketServer::listening_socket_name(int fd) {
+  const std::string what = "the socket passed as file descriptor " + std::to_string(fd);
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) throw sys_error(what);
+  if (!S_ISSOCK(st.st_mode)) throw std::runtime_error(what + " is not a socket");
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &value, &len) != 0) throw sys_error(what);
+  if (value != AF_UNIX) throw std::runtime_error(what + " is not a Unix socket (family " + std::to_string(value) + ")");
+  len = sizeof value;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &len) != 0) throw sys_error(what);
+  if (value != SOCK_STREAM)
+    throw std::runtime_error(what + " is not a stream socket (ListenStream= in the .socket unit)");
+  len = sizeof value;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &len) != 0) throw sys_error(what);
+  if (value == 0) throw std::runtime_error(what + " is not listening");
+  sockaddr_un addr{};
+  socklen_t addr_len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) throw sys_error(what);
+  const std::size_t header = offsetof(sockaddr_un, sun_path);
+  if (addr_len <= header) return "";  // unnamed
+  std::string name(addr.sun_path, std::min<std::size_t>(addr_len - header, sizeof addr.sun_path));
+  if (name[0] == '\0') {
+    name[0] = '@';  // abstract
+    return name;
+  }
+  return name.substr(0, name.find('\0'));
+}
+
 void SocketServer::listen() {
+  if (opts_.adopt_fd >= 0) {
+    const std::string name = listening_socket_name(opts_.adopt_fd);
+    const int flags = ::fcntl(opts_.adopt_fd, F_GETFL);
+    if (flags < 0 || ::fcntl(opts_.adopt_fd, F_SETFL, flags | O_NONBLOCK) != 0) throw sys_error("fcntl");
+    if (::fcntl(opts_.adopt_fd, F_SETFD, FD_CLOEXEC) != 0) throw sys_error("fcntl");
+    listen_fd_ = opts_.adopt_fd;
+    adopted_ = true;
+    opts_.path = name;
+    return;
+  }
   const sockaddr_un addr = address_of(opts_.path);
   check_socket_dir(opts_.path);
   struct stat st{};

@@ -89,6 +89,10 @@ class SocketServer {
     // first byte: a client trickling bytes cannot hold a slot forever.
     std::chrono::milliseconds request_timeout{30'000};
     std::optional<gid_t> group;  // the socket's group (mode 0660)
+    // A listening Unix stream socket handed to us (systemd socket
+    // activation), served instead of creating one at `path`: its path, mode
+    // and group are whoever made it's business, and it is never unlinked.
+    int adopt_fd = -1;
   };
   using Dispatch = std::function<void(std::string line, const PeerCred&, Responder)>;
 
@@ -99,7 +103,13 @@ class SocketServer {
 
   // Creates the socket (mode 0660, no window of looser permissions) and
   // starts listening. Replaces a stale socket; refuses a live one.
+  // With adopt_fd, checks that it is a listening Unix stream socket (throws
+  // otherwise) and serves it.
   void listen();
+  // The address of the listening socket `fd`: its path, "@name" for an
+  // abstract one, "" for an unnamed one. Throws std::runtime_error unless
+  // it is a Unix stream socket that is listening.
+  static std::string listening_socket_name(int fd);
   // Serves until `stop` is true (checked whenever the loop wakes).
   void run(const std::atomic<bool>& stop);
   // Wakes the loop; async-signal-safe.
@@ -134,6 +144,7 @@ class SocketServer {
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   ino_t socket_inode_ = 0;
+  bool adopted_ = false;  // listen_fd_ was handed to us: close it, never unlink it
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Conn> conns_;
   std::shared_ptr<Mailbox> mailbox_;

@@ -121,6 +121,17 @@ CREATE TABLE deliveries(
   created_at TEXT NOT NULL);
 CREATE INDEX deliveries_due ON deliveries(state, next_ns);
 )sql",
+    // 5: when each job ended (for retention, stats and status), by the daemon's
+    // clock; whether a dependency's end was counted (once, even if it is
+    // retried by hand and ends again).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN ended_ns INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET ended_ns = CAST(strftime('%s', updated_at) AS INTEGER) * 1000000000
+  WHERE state IN ('succeeded','failed','cancelled','lost','timed_out','skipped');
+CREATE INDEX jobs_ended ON jobs(ended_ns) WHERE ended_ns > 0;
+ALTER TABLE job_deps ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+UPDATE job_deps SET counted = 1 WHERE dep_id IN (SELECT id FROM jobs WHERE ended_ns > 0);
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -364,7 +375,8 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
   int waiting = 0;
   std::string skip_reason;
   Stmt dep(db_, "SELECT state, reason FROM jobs WHERE id=?");
-  Stmt link(db_, "INSERT OR IGNORE INTO job_deps(job_id, dep_id, any_end) VALUES(?,?,?)");
+  Stmt link(db_,
+            "INSERT OR IGNORE INTO job_deps(job_id, dep_id, any_end, counted) VALUES(?,?,?,?)");
   // A dependency must exist before its dependent, so the only cycle there can
   // be is a job naming its own (future) id.
   auto add = [&](std::int64_t dep_id, bool any_end) {
@@ -379,7 +391,7 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
                            std::to_string(dep_id));
     const JobState state = state_of(dep.text(0));
     link.reset();
-    link.bind(1, id).bind(2, dep_id).bind(3, any_end ? 1 : 0).run();
+    link.bind(1, id).bind(2, dep_id).bind(3, any_end ? 1 : 0).bind(4, is_final(state) ? 1 : 0).run();
     if (sqlite3_changes(db_) == 0) return;  // named twice (after wins over after_any)
     if (!is_final(state))
       ++waiting;
@@ -411,13 +423,35 @@ Job Store::retry_job(std::int64_t job_id, const std::string& by) {
     throw StoreError(StoreError::Kind::conflict, "job " + std::to_string(job_id) +
                                                      ": its application '" + job.app +
                                                      "' no longer exists");
+  // Its dependencies count afresh: those not ended are waited for again; one
+  // it needed that did not succeed must be retried first.
+  int waiting = 0;
+  {
+    Stmt deps(db_,
+              "SELECT d.dep_id, d.any_end, j.state, j.reason FROM job_deps d JOIN jobs j "
+              "ON j.id=d.dep_id WHERE d.job_id=?");
+    deps.bind(1, job_id);
+    Stmt counted(db_, "UPDATE job_deps SET counted=? WHERE job_id=? AND dep_id=?");
+    while (deps.step()) {
+      const JobState state = state_of(deps.text(2));
+      if (deps.i64(1) == 0 && is_final(state) && state != JobState::succeeded)
+        throw StoreError(StoreError::Kind::conflict,
+                         "job " + std::to_string(job_id) + " cannot run: " +
+                             dependency_reason(deps.i64(0), state, deps.text(3)) +
+                             "; retry that job first");
+      if (!is_final(state)) ++waiting;
+      counted.reset();
+      counted.bind(1, is_final(state) ? 1 : 0).bind(2, job_id).bind(3, deps.i64(0)).run();
+    }
+  }
   Stmt(db_,
        "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, not_before_ns=0, "
-       "held=0, cancel_requested=0, cancel_requested_ns=0, timed_out=0, waiting_on=0, updated_at=? "
-       "WHERE id=?")
+       "held=0, cancel_requested=0, cancel_requested_ns=0, timed_out=0, waiting_on=?, ended_ns=0, "
+       "updated_at=? WHERE id=?")
       .bind(1, "retried by hand by " + by + " (after " + std::string(to_string(job.state)) + ")")
-      .bind(2, now_rfc3339())
-      .bind(3, job_id)
+      .bind(2, waiting)
+      .bind(3, now_rfc3339())
+      .bind(4, job_id)
       .run();
   job = load_job_locked(job_id);
   tx.commit();
@@ -427,17 +461,24 @@ Job Store::retry_job(std::int64_t job_id, const std::string& by) {
 void Store::job_ended_locked(std::int64_t first) {
   std::vector<std::int64_t> ended{first};
   Stmt get(db_, "SELECT state, reason FROM jobs WHERE id=?");
+  // Each edge counts once: a dependency retried by hand that ends again
+  // changes nothing for dependents that already heard of its first end.
   Stmt dependents(db_,
-                  "SELECT d.job_id, d.any_end FROM job_deps d JOIN jobs j ON j.id=d.job_id "
-                  "WHERE d.dep_id=? AND j.state='pending' ORDER BY d.job_id");
+                  "SELECT d.job_id, d.any_end, j.state FROM job_deps d JOIN jobs j ON j.id=d.job_id "
+                  "WHERE d.dep_id=? AND d.counted=0 ORDER BY d.job_id");
+  Stmt mark(db_, "UPDATE job_deps SET counted=1 WHERE job_id=? AND dep_id=?");
   Stmt skip(db_,
             "UPDATE jobs SET state='skipped', reason=?, waiting_on=0, updated_at=? "
             "WHERE id=? AND state='pending'");
   Stmt count(db_, "UPDATE jobs SET waiting_on=waiting_on-1 WHERE id=? AND waiting_on>0");
+  Stmt stamp(db_, "UPDATE jobs SET ended_ns=? WHERE id=?");
   const std::string now = now_rfc3339();
+  const std::int64_t now_ns = now_unix_ns();
   while (!ended.empty()) {
     const std::int64_t id = ended.back();
     ended.pop_back();
+    stamp.reset();
+    stamp.bind(1, now_ns).bind(2, id).run();
     get.reset();
     get.bind(1, id);
     if (!get.step()) continue;
@@ -452,8 +493,11 @@ void Store::job_ended_locked(std::int64_t first) {
     std::vector<std::pair<std::int64_t, bool>> next;
     dependents.reset();
     dependents.bind(1, id);
-    while (dependents.step()) next.emplace_back(dependents.i64(0), dependents.i64(1) != 0);
+    while (dependents.step())
+      if (dependents.text(2) == "pending") next.emplace_back(dependents.i64(0), dependents.i64(1) != 0);
     for (const auto& [dep, any_end] : next) {
+      mark.reset();
+      mark.bind(1, dep).bind(2, id).run();
       if (!any_end && state != JobState::succeeded) {
         skip.reset();
         skip.bind(1, dependency_reason(id, state, reason)).bind(2, now).bind(3, dep).run();
@@ -473,7 +517,14 @@ void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event)
   const Webhooks hooks = apply_webhooks({}, json::parse(app.text(0)));
   if (hooks.urls.empty() || std::find(hooks.on.begin(), hooks.on.end(), event) == hooks.on.end())
     return;
-  const std::string body = json{{"event", event}, {"job", load_job_locked(job_id)}}.dump();
+  const Job job = load_job_locked(job_id);
+  // The attempt the event is about: for a failure that will be retried the
+  // job is pending again, and its exit code is the attempt's.
+  const std::string body =
+      json{{"event", event},
+           {"job", job},
+           {"attempt", job.attempts.empty() ? json(nullptr) : json(job.attempts.back())}}
+          .dump();
   Stmt ins(db_,
            "INSERT INTO deliveries(job_id, event, url, body, next_ns, created_at) "
            "VALUES(?,?,?,?,?,?)");
@@ -506,6 +557,11 @@ std::optional<std::int64_t> Store::next_delivery_ns() {
 void Store::delivery_succeeded(std::int64_t id) {
   std::lock_guard lock(mu_);
   Stmt(db_, "DELETE FROM deliveries WHERE id=?").bind(1, id).run();
+}
+
+void Store::lease_delivery(std::int64_t id, std::int64_t until_ns) {
+  std::lock_guard lock(mu_);
+  Stmt(db_, "UPDATE deliveries SET next_ns=? WHERE id=? AND state='pending'").bind(1, until_ns).bind(2, id).run();
 }
 
 void Store::delivery_failed(std::int64_t id, const std::string& error,
@@ -614,6 +670,14 @@ std::map<std::string, std::int64_t> Store::count_jobs_by_state() {
   Stmt st(db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
   std::map<std::string, std::int64_t> out;
   while (st.step()) out[st.text(0)] = st.i64(1);
+  return out;
+}
+
+std::map<std::pair<std::string, std::string>, std::int64_t> Store::count_jobs_by_app_state() {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "SELECT app, state, COUNT(*) FROM jobs GROUP BY app, state");
+  std::map<std::pair<std::string, std::string>, std::int64_t> out;
+  while (st.step()) out[{st.text(0), st.text(1)}] = st.i64(2);
   return out;
 }
 

@@ -96,6 +96,27 @@ struct CapturedLog {
   bool timestamped = false;  // each line starts with Docker's RFC 3339 timestamp and a space
 };
 
+// One application at a glance (jobq status).
+struct AppSummary {
+  std::string name;
+  int max_running = 0;
+  bool paused = false;
+  std::int64_t running = 0;  // starting or running
+  std::int64_t pending = 0;
+  std::int64_t failed_last_hour = 0;  // failed, lost or timed out
+  std::string oldest_pending_at;      // created_at of the oldest pending job; "" if none
+};
+
+// A job that ended, as `jobq stats` needs it.
+struct EndedJob {
+  std::string app;
+  JobState state = JobState::succeeded;
+  std::string created_at;        // daemon clock
+  std::string first_started_at;  // Docker's StartedAt of the first attempt
+  std::string started_at;        // ... and of the last attempt
+  std::string finished_at;       // Docker's FinishedAt of the last attempt
+};
+
 // A webhook call waiting in the outbox (committed with the job's end).
 struct Delivery {
   std::int64_t id = 0;
@@ -124,7 +145,7 @@ struct AttemptResult {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -159,6 +180,7 @@ class Store {
   std::optional<Job> get_job(std::int64_t id);
   std::vector<Job> list_jobs(const JobFilter& filter);
   std::map<std::string, std::int64_t> count_jobs_by_state();
+  std::map<std::pair<std::string, std::string>, std::int64_t> count_jobs_by_app_state();
 
   // Moves up to `max_claims` pending jobs to `starting`, creating their
   // attempts, while per-app limits and `global_max` (0 = none) allow. Held
@@ -188,10 +210,25 @@ class Store {
 
   std::optional<CapturedLog> get_log(std::int64_t job_id, int attempt, LogStream stream);
 
+  // Per application: running, pending, failures since `since_ns`, oldest pending.
+  std::vector<AppSummary> app_summaries(std::int64_t since_ns);
+  // Jobs that ended at or after `since_ns` (of one application, if given).
+  std::vector<EndedJob> ended_jobs(std::int64_t since_ns, const std::optional<std::string>& app);
+  // Counts of attempts per application (launches, for metrics).
+  std::map<std::string, std::int64_t> attempts_by_app();
+  // Deletes up to `limit` jobs that ended before `before_ns`, with their
+  // attempts, output and webhook calls; returns how many. In one transaction.
+  std::int64_t prune(std::int64_t before_ns, int limit);
+  // How many jobs ended before `before_ns` (prune --dry-run).
+  std::int64_t count_prunable(std::int64_t before_ns);
+
   // The webhook outbox. Due: pending calls whose time has come, oldest first.
   std::vector<Delivery> due_deliveries(std::int64_t now_ns, int limit);
   std::optional<std::int64_t> next_delivery_ns();
   void delivery_succeeded(std::int64_t id);
+  // Not due again before `until_ns` (a call in flight; if jobqd dies during
+  // it, the call is made again after that: at least once).
+  void lease_delivery(std::int64_t id, std::int64_t until_ns);
   // Tries again at `retry_at_ns`, or gives up (kept as failed) when nullopt.
   void delivery_failed(std::int64_t id, const std::string& error,
                        std::optional<std::int64_t> retry_at_ns);

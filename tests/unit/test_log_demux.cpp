@@ -236,3 +236,30 @@ TEST_CASE("filter_log: --tail, --since and --timestamps on stored output") {
   last.tail = 1;
   CHECK(jobq::filter_log("a\nb\n", false, last) == "b\n");
 }
+
+TEST_CASE("a long line cut into frames keeps one timestamp, at its start") {
+  auto frame = [](int stream, const std::string& payload) {
+    std::string f(8, '\0');
+    f[0] = static_cast<char>(stream);
+    const auto n = static_cast<std::uint32_t>(payload.size());
+    f[4] = static_cast<char>(n >> 24);
+    f[5] = static_cast<char>(n >> 16);
+    f[6] = static_cast<char>(n >> 8);
+    f[7] = static_cast<char>(n);
+    return f + payload;
+  };
+  const std::string t1 = "2026-11-21T02:00:00.000000001Z ", t2 = "2026-11-21T02:00:00.000000002Z ";
+  const std::string input = frame(1, t1 + "aaaa") + frame(2, t1 + "err\n") + frame(1, t2 + "bbbb\n") +
+                            frame(1, t2 + "next\n");
+  for (std::size_t slice : {std::size_t{1}, std::size_t{3}, input.size()}) {
+    std::string out, err;
+    jobq::LogDemuxer d(
+        [&](jobq::LogStream s, std::string_view b) {
+          (s == jobq::LogStream::stdout_stream ? out : err).append(b);
+        },
+        true);
+    for (std::size_t i = 0; i < input.size(); i += slice) d.feed(std::string_view(input).substr(i, slice));
+    CHECK(out == t1 + "aaaabbbb\n" + t2 + "next\n");
+    CHECK(err == t1 + "err\n");
+  }
+}

@@ -93,6 +93,9 @@ TEST_CASE("a job may lower its application's limits, never raise them") {
   CHECK(raised([](Resources& j) { j.pids_limit = 1000; }).find("processes") != std::string::npos);
   CHECK(raised([](Resources& j) { j.network = "host"; }).find("network none") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "0"; }).find("root") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.user = "00"; }).find("root") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.user = "1000:0"; }).find("root") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.user = "nobody:root"; }).find("root") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "2000"; }).find("runs as '1000'") != std::string::npos);
 
   // An application without limits: a job may set its own.
@@ -104,4 +107,11 @@ TEST_CASE("a job may lower its application's limits, never raise them") {
   CHECK(jobq::effective_resources(open, j).memory_bytes == 16 << 20);
   j.user = "root:root";
   CHECK_FALSE(jobq::resources_excess(open, j).empty());
+  // The application since got a fixed user: a job's own gives way to it.
+  Resources fixed;
+  fixed.user = "svc";
+  Resources earlier;
+  earlier.user = "1000";
+  CHECK(jobq::effective_resources(fixed, earlier).user == "svc");
+  CHECK(jobq::effective_resources(open, earlier).user == "1000");
 }

@@ -316,3 +316,42 @@ TEST_CASE("webhooks are queued with the end they announce, per the application's
   f.store.delivery_failed(due[0].id, "HTTP 500", std::nullopt);
   CHECK_FALSE(f.store.next_delivery_ns().has_value());
 }
+
+TEST_CASE("a dependency's end counts once, even when it is retried by hand and ends again") {
+  Fixture f;
+  f.make_app("a");
+  const auto a = f.enqueue("a");
+  const auto b = f.enqueue("a");
+  const auto c = f.enqueue("a", {a, b});
+  CHECK(f.claim().size() == 2);  // a and b
+  f.end(a, 1, JobState::succeeded);
+  CHECK(f.job(c).waiting_on == 1);
+  f.store.retry_job(a, "me");
+  REQUIRE(f.claim() == std::vector<std::pair<std::int64_t, int>>{{a, 2}});
+  f.end(a, 2, JobState::succeeded);
+  CHECK(f.job(c).waiting_on == 1);  // still waits for b
+  CHECK(f.claim().empty());
+  f.end(b, 1, JobState::succeeded);
+  CHECK(f.claim() == std::vector<std::pair<std::int64_t, int>>{{c, 1}});
+}
+
+TEST_CASE("retrying a dependent by hand waits for its dependencies again, or is refused") {
+  Fixture f;
+  f.make_app("a");
+  const auto a = f.enqueue("a");
+  const auto d = f.enqueue("a", {a});
+  f.store.request_cancel(d);  // cancelled while it waited
+  CHECK(f.job(d).state == JobState::cancelled);
+  const auto again = f.store.retry_job(d, "me");
+  CHECK(again.waiting_on == 1);
+  CHECK(f.claim() == std::vector<std::pair<std::int64_t, int>>{{a, 1}});  // not d
+  f.end(a, 1, JobState::failed, 2);
+  CHECK(f.job(d).state == JobState::skipped);
+  try {
+    f.store.retry_job(d, "me");
+    FAIL("a job whose dependency failed was retried");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::conflict);
+    CHECK(std::string(e.what()).find("retry that job first") != std::string::npos);
+  }
+}
