@@ -1,10 +1,13 @@
 #include "cli_util.hpp"
 
+#include <iostream>
 #include <sstream>
 
 #include "time_util.hpp"
 
 namespace jobq {
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n'; }
 
 std::int64_t duration_ms(const std::string& s, const char* option) {
   auto d = parse_duration(s);

@@ -7,7 +7,21 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "client.hpp"
+#include "paths.hpp"
+
 namespace jobq {
+
+// Options every subcommand shares.
+struct Globals {
+  std::string socket;
+  Client client() const { return Client(resolve_socket_path(socket)); }
+};
+
+// --json output: indented, one object.
+void print_json(const nlohmann::json& j);
 
 // A mistake on the command line: printed as an error, exit code 64.
 class UsageError : public std::runtime_error {

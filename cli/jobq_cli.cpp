@@ -5,6 +5,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +15,7 @@
 #include "complete.hpp"
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
+#include "insight_commands.hpp"
 #include "policy_options.hpp"
 #include "paths.hpp"
 #include "protocol.hpp"
@@ -25,13 +28,6 @@ namespace jobq {
 using nlohmann::json;
 
 namespace {
-
-struct Globals {
-  std::string socket;
-  Client client() const { return Client(resolve_socket_path(socket)); }
-};
-
-void print_json(const json& j) { std::cout << j.dump(2) << '\n'; }
 
 std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items,
                                                const char* what) {
@@ -188,6 +184,58 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     });
   }
 }
+
+// What `jobq wait` waits for, on stderr when that is a terminal: a spinner,
+// the jobs not ended yet (asked every 2 s, for up to 50 of them) and the time.
+class WaitProgress {
+ public:
+  WaitProgress(const Globals& g, const json& ids) {
+    if (!::isatty(STDERR_FILENO)) return;
+    thread_ = std::thread([this, g, ids] {
+      const auto began = std::chrono::steady_clock::now();
+      std::string open = std::to_string(ids.size()) + " job(s)";
+      for (int tick = 0;; ++tick) {
+        {
+          std::unique_lock lock(mu_);
+          if (cv_.wait_for(lock, std::chrono::milliseconds(tick == 0 ? 300 : 200), [&] { return done_; })) break;
+        }
+        if (tick % 10 == 0 && ids.size() <= 50) {
+          int left = 0;
+          try {
+            for (const auto& id : ids)
+              if (!is_final(parse_job_state(g.client().call("show", {{"id", id}}, std::chrono::seconds(2))
+                                                .value("state", ""))
+                                .value_or(JobState::pending)))
+                ++left;
+            open = std::to_string(left) + " of " + std::to_string(ids.size()) + " job(s)";
+          } catch (const std::exception&) {
+          }
+        }
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began).count();
+        std::cerr << "\r" << "|/-\\"[tick % 4] << " waiting for " << open << ", " << render::age(secs) << "\x1b[K"
+                  << std::flush;
+      }
+      std::cerr << "\r\x1b[K" << std::flush;
+    });
+  }
+  ~WaitProgress() { stop(); }
+  WaitProgress(const WaitProgress&) = delete;
+  WaitProgress& operator=(const WaitProgress&) = delete;
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 // A wait outlives jobqd restarts (an upgrade, a SIGTERM): running jobs do, so
 // the script waiting on them should too. Reconnects for up to 5 minutes.
@@ -443,7 +491,9 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
           if (!d) throw UsageError("--timeout '" + *timeout + "' is not a duration (e.g. 30s, 10m, 1h)");
           args["timeout_ms"] = d->count();
         }
+        WaitProgress progress(g, args["ids"]);  // on a terminal only
         const json r = wait_through_restarts(g.client(), args);
+        progress.stop();
         if (*as_json) {
           print_json(render::envelope("jobs", r["jobs"]));
         } else if (::isatty(STDOUT_FILENO)) {
@@ -497,19 +547,6 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
       };
     });
   }
-  {
-    auto* c = root.add_subcommand("status", "Show the daemon's state: engine, counts of jobs");
-    auto as_json = std::make_shared<bool>(false);
-    c->add_flag("--json", *as_json, "Print JSON");
-    c->callback([=, &g, &action] {
-      action = [=, &g] {
-        const json r = g.client().call("status", json::object(), std::chrono::seconds(30));
-        if (*as_json) print_json(render::envelope("status", r));
-        else render::status(std::cout, r);
-        return exit_code::ok;
-      };
-    });
-  }
 }
 
 int code_for(ErrorCode c) {
@@ -538,19 +575,35 @@ int jobq_main(int argc, char** argv) {
   CLI::App root{"jobq: a local job queue for Docker containers. Talks to jobqd."};
   root.set_version_flag("--version", std::string("jobq ") + JOBQ_VERSION);
   root.require_subcommand(1);
+  // Warn once (stderr, never in --json output) when jobqd speaks another
+  // revision of the protocol; an incompatible version is refused by jobqd.
+  const bool completing = argc > 1 && std::string_view(argv[1]) == "__complete";
+  on_server_revision([completing](int revision, const std::string& server) {
+    static bool warned = false;
+    if (revision == kProtocolRevision || warned || completing) return;
+    warned = true;
+    std::cerr << "jobq: warning: jobqd " << server << " speaks protocol " << kProtocolVersion
+              << " revision " << revision << ", this jobq " << JOBQ_VERSION << " revision "
+              << kProtocolRevision << "; "
+              << (revision < kProtocolRevision ? "newer commands and options may be refused: upgrade jobqd"
+                                               : "upgrade jobq to use all of jobqd")
+              << '\n';
+  });
   Globals g;
   root.add_option("--socket", g.socket, "jobqd's socket (default: $JOBQ_SOCKET, /run/jobq/jobq.sock for root, "
                   "$XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
   std::function<int()> action;
   add_app_commands(root, g, action);
   add_job_commands(root, g, action);
+  add_insight_commands(root, g, action);
   add_complete_command(root, action);  // hidden; completes every command above
 
   // An unknown subcommand gets a suggestion, not just "not expected".
   if (argc > 1 && argv[1][0] != '-') {
     const std::string given = argv[1];
     std::vector<std::string> names;
-    for (const auto* sub : root.get_subcommands({})) names.push_back(sub->get_name());
+    for (const auto* sub : root.get_subcommands({}))  // hidden ones (__complete) are never suggested
+      if (!sub->get_group().empty() || sub->get_name() == given) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), given) == names.end()) {
       const std::string best = nearest_name(given, names);
       std::cerr << "jobq: error: unknown command '" << given << "'";

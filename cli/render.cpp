@@ -220,6 +220,15 @@ void app_table(std::ostream& out, const json& apps) {
   table(out, rows);
 }
 
+std::string age(std::int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  const std::int64_t d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
+  if (d > 0) return std::to_string(d) + "d" + std::to_string(h) + "h" + std::to_string(m) + "m";
+  if (h > 0) return std::to_string(h) + "h" + std::to_string(m) + "m";
+  if (m > 0) return std::to_string(m) + "m" + std::to_string(s) + "s";
+  return std::to_string(s) + "s";
+}
+
 void status(std::ostream& out, const json& st) {
   const json engine = st.value("engine", json::object());
   std::string jobs;
@@ -231,18 +240,65 @@ void status(std::ostream& out, const json& st) {
   const json unknown = st.value("unknown_containers", json::array());
   for (const auto& name : unknown)
     strangers += (strangers.empty() ? "" : ", ") + (name.is_string() ? name.get<std::string>() : name.dump());
+  std::string engine_text = "UNREACHABLE: " + str(engine, "error");
+  if (engine.value("reachable", false)) {
+    engine_text = "reachable";
+    if (!str(engine, "version", "").empty()) engine_text += ", Docker " + str(engine, "version");
+    engine_text += ", API " + str(engine, "api_version");
+  }
   table(out, {
-                 {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ")"},
+                 {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ", protocol " +
+                                str(st, "protocol") + ")"},
+                 {"up:", age(st.value("uptime_s", 0LL)) + " (since " + str(st, "started_at") + ")"},
                  {"socket:", str(st, "socket")},
                  {"state dir:", str(st, "state_dir")},
-                 {"started:", str(st, "started_at")},
-                 {"engine:", engine.value("reachable", false)
-                                 ? "reachable, API " + str(engine, "api_version")
-                                 : "UNREACHABLE: " + str(engine, "error")},
+                 {"engine:", engine_text},
                  {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
                  {"jobs:", jobs.empty() ? "none" : jobs},
                  {"unknown containers:", strangers.empty() ? "none" : strangers + " (labelled as ours, no job knows them; left alone)"},
              });
+  const json apps = st.value("apps", json::array());
+  if (apps.empty()) return;
+  out << '\n';
+  std::vector<std::vector<std::string>> rows{
+      {"APP", "RUNNING", "PENDING", "FAILED (1h)", "OLDEST PENDING", ""}};
+  for (const auto& a : apps) {
+    const int limit = a.value("max_running", 0);
+    const json oldest = a.value("oldest_pending_age_s", json(nullptr));
+    rows.push_back({str(a, "name"), str(a, "running") + "/" + (limit == 0 ? "-" : std::to_string(limit)),
+                    str(a, "pending"), str(a, "failed_last_hour"),
+                    oldest.is_number_integer() ? age(oldest.get<std::int64_t>()) : "-",
+                    a.value("paused", false) ? "paused" : ""});
+  }
+  table(out, rows);
+}
+
+void stats(std::ostream& out, const json& st) {
+  const json apps = st.value("apps", json::array());
+  if (apps.empty()) {
+    out << "no job ended since " << str(st, "since") << '\n';
+    return;
+  }
+  auto ms = [](const json& spread, const char* key) -> std::string {
+    if (!spread.is_object() || !spread.contains(key)) return "-";
+    const auto v = spread[key].get<std::int64_t>();
+    if (v < 1000) return std::to_string(v) + "ms";
+    if (v < 60'000) return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 100) + "s";
+    return age(v / 1000);
+  };
+  std::vector<std::vector<std::string>> rows{{"APP", "ENDED", "STATES", "RUN p50", "p95", "max",
+                                              "WAIT p50", "p95", "max"}};
+  for (const auto& a : apps) {
+    std::string states;
+    const json counts = a.value("states", json::object());
+    for (const auto& [k, v] : counts.items())
+      states += (states.empty() ? "" : " ") + k + "=" + v.dump();
+    const json d = a.value("duration_ms", json(nullptr)), w = a.value("queue_wait_ms", json(nullptr));
+    rows.push_back({str(a, "app"), str(a, "ended"), states, ms(d, "p50"), ms(d, "p95"), ms(d, "max"),
+                    ms(w, "p50"), ms(w, "p95"), ms(w, "max")});
+  }
+  table(out, rows);
+  out << "(jobs that ended since " << str(st, "since") << ")\n";
 }
 
 }  // namespace jobq::render

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ostream>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ void job_table(std::ostream& out, const nlohmann::json& jobs);
 void app_detail(std::ostream& out, const nlohmann::json& app);
 void app_table(std::ostream& out, const nlohmann::json& apps);
 void status(std::ostream& out, const nlohmann::json& status);
+void stats(std::ostream& out, const nlohmann::json& stats);
+// 75 -> "1m15s", 90061 -> "1d1h1m"
+std::string age(std::int64_t seconds);
 // "failed (exit code 3)", "succeeded", "cancelled: cancelled while running"
 std::string outcome(const nlohmann::json& job);
 

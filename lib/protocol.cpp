@@ -82,18 +82,45 @@ std::string encode_request(const Request& r) {
   return dump(json{{"v", kProtocolVersion}, {"cmd", r.cmd}, {"args", r.args}});
 }
 
+namespace {
+// Every reply says which protocol revision and which jobqd sent it.
+json envelope() { return json{{"v", kProtocolVersion}, {"rev", kProtocolRevision}, {"server", JOBQ_VERSION}}; }
+}  // namespace
+
 std::string encode_ok(const json& result) {
-  return dump(json{{"v", kProtocolVersion}, {"ok", true}, {"result", result}});
+  json j = envelope();
+  j["ok"] = true;
+  j["result"] = result;
+  return dump(j);
 }
 
 std::string encode_error(ErrorCode code, std::string_view message) {
-  return dump(json{{"v", kProtocolVersion},
-                   {"ok", false},
-                   {"error", {{"code", to_string(code)}, {"message", message}}}});
+  json j = envelope();
+  j["ok"] = false;
+  j["error"] = {{"code", to_string(code)}, {"message", message}};
+  return dump(j);
 }
 
 std::string encode_partial(const json& result) {
-  return dump(json{{"v", kProtocolVersion}, {"ok", true}, {"more", true}, {"result", result}});
+  json j = envelope();
+  j["ok"] = true;
+  j["more"] = true;
+  j["result"] = result;
+  return dump(j);
+}
+
+namespace {
+std::function<void(int, const std::string&)>& server_observer() {
+  static std::function<void(int, const std::string&)> f;
+  return f;
+}
+void note_server(const json& rev, const std::string& server) {
+  if (auto& f = server_observer(); f) f(rev.is_number_integer() ? rev.get<int>() : 1, server);
+}
+}  // namespace
+
+void on_server_revision(std::function<void(int revision, const std::string& server)> f) {
+  server_observer() = std::move(f);
 }
 
 json decode_response(std::string_view line) { return decode_response_frame(line).result; }
@@ -102,6 +129,9 @@ ResponseFrame decode_response_frame(std::string_view line) {
   const json doc = json::parse(line, nullptr, false);
   if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean())
     throw ProtocolError(ErrorCode::internal, "jobqd sent a malformed response");
+  note_server(doc.value("rev", 1), doc.contains("server") && doc["server"].is_string()
+                                       ? doc["server"].get<std::string>()
+                                       : std::string("(older than 0.1)"));
   if (doc["ok"].get<bool>()) {
     const auto more = doc.find("more");
     if (more != doc.end() && !more->is_boolean())

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -80,6 +81,9 @@ struct ResponseFrame {
   bool more = false;
 };
 ResponseFrame decode_response_frame(std::string_view line);
+// Called with the protocol revision and jobqd version of every reply decoded
+// (the CLI warns once when the revision is not its own). Set once, at start.
+void on_server_revision(std::function<void(int revision, const std::string& server)> f);
 
 // Reads typed fields out of a request's args, refusing unknown fields and
 // wrong types with a message that names the field.

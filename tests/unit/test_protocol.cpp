@@ -267,3 +267,19 @@ TEST_CASE("deeply nested requests are refused before they cost stack (found in r
   CHECK_NOTHROW(jobq::parse_request(R"({"v":1,"cmd":"status","args":{"x":)" + std::string(60, '[') +
                                     std::string(60, ']') + "}}"));
 }
+
+TEST_CASE("every reply names its protocol revision and jobqd version; the client hears of both") {
+  int seen_rev = -1;
+  std::string seen_server;
+  jobq::on_server_revision([&](int rev, const std::string& server) {
+    seen_rev = rev;
+    seen_server = server;
+  });
+  jobq::decode_response(jobq::encode_ok(nlohmann::json::object()));
+  CHECK(seen_rev == jobq::kProtocolRevision);
+  CHECK(seen_server == JOBQ_VERSION);
+  // A jobqd from before revisions: revision 1.
+  jobq::decode_response(R"({"v":1,"ok":true,"result":{}})");
+  CHECK(seen_rev == 1);
+  jobq::on_server_revision({});
+}
