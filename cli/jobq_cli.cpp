@@ -237,6 +237,54 @@ class WaitProgress {
   std::thread thread_;
 };
 
+// jobq enqueue --batch: jobs from a file, one JSON object a line, sent in
+// runs of up to 10000 (one request, all-or-nothing, one commit each). Every
+// line is read and checked before anything is sent.
+int enqueue_batch(const Globals& g, const std::string& source, const std::string& default_app,
+                  bool as_json) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (source != "-") {
+    file.open(source);
+    if (!file) throw UsageError("cannot read " + source);
+    in = &file;
+  }
+  std::vector<json> jobs;
+  std::string line;
+  for (int n = 1; std::getline(*in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json job = json::parse(line, nullptr, false);
+    if (!job.is_object()) throw UsageError(source + ":" + std::to_string(n) + ": not a JSON object");
+    if (!job.contains("app")) {
+      if (default_app.empty())
+        throw UsageError(source + ":" + std::to_string(n) + ": no \"app\" (and no APP given)");
+      job["app"] = default_app;
+    }
+    jobs.push_back(std::move(job));
+  }
+  if (jobs.empty()) throw UsageError("no jobs in " + source);
+  constexpr std::size_t kRun = 10'000, kRunBytes = 900'000;
+  json all = json::array();
+  Client client = g.client();
+  for (std::size_t i = 0; i < jobs.size();) {
+    json run = json::array();
+    std::size_t bytes = 0;
+    while (i < jobs.size() && run.size() < kRun) {
+      const std::size_t size = jobs[i].dump().size() + 1;
+      if (!run.empty() && bytes + size > kRunBytes) break;
+      bytes += size;
+      run.push_back(jobs[i++]);
+    }
+    const json r = client.call("enqueue.batch", {{"jobs", run}});
+    for (const auto& j : r["jobs"]) {
+      all.push_back(j);
+      if (!as_json) std::cout << j["id"].get<std::int64_t>() << '\n';
+    }
+  }
+  if (as_json) print_json(render::envelope("jobs", all));
+  return exit_code::ok;
+}
+
 // A wait outlives jobqd restarts (an upgrade, a SIGTERM): running jobs do, so
 // the script waiting on them should too. Reconnects for up to 5 minutes.
 json wait_through_restarts(Client client, json args) {
@@ -300,8 +348,13 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     auto delay = std::make_shared<std::string>();
     auto at = std::make_shared<std::string>();
     auto key = std::make_shared<std::string>();
-    c->add_option("app", *app, "Application to run the job in")->required();
+    auto batch = std::make_shared<std::string>();
+    c->add_option("app", *app, "Application to run the job in (with --batch: for lines that name none)");
     c->add_option("command", *command, "Command and arguments, after -- (default: the image's)");
+    c->add_option("--batch", *batch,
+                  "Enqueue many jobs from FILE (- for stdin): one JSON object per line with the "
+                  "fields of the protocol's enqueue (app, command, env, ...); each run of up to "
+                  "10000 lines is all-or-nothing; prints the ids");
     c->add_option("--env", *env, "Extra environment, KEY=VALUE (repeatable)")->type_size(1)->allow_extra_args(false);
     c->add_option("--message", *message, "JSON handed to the job as JOBQ_MESSAGE; @FILE reads a file, @- stdin");
     c->add_option("--label", *labels, "Label, KEY=VALUE (repeatable); also set on the container")->type_size(1)->allow_extra_args(false);
@@ -324,6 +377,12 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_flag("--json", *as_json, "Print the new job as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
+        if (!batch->empty()) {
+          if (!command->empty() || !env->empty() || !labels->empty() || !message->empty() || !key->empty())
+            throw UsageError("with --batch, each line gives its job's fields; only APP (a default) may be given");
+          return enqueue_batch(g, *batch, *app, *as_json);
+        }
+        if (app->empty()) throw UsageError("APP is required (jobq enqueue APP [options] -- CMD [ARG...])");
         json args{{"app", *app}, {"env", parse_pairs(*env, "--env")}, {"labels", parse_pairs(*labels, "--label")}};
         policy->to_args(args);
         if (!after->empty()) args["after"] = parse_id_list(*after);

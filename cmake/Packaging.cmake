@@ -85,8 +85,10 @@ set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_CONTACT "${JOBQ_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "local job queue that runs each job as a Docker container")
 # The extended description (CPack puts the summary above it and indents it).
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "jobqd keeps every job in SQLite, runs each one as a detached container with a concurrency limit per application, and records what Docker says really happened: the exit code, an OOM kill, the container's own times. jobq is its command-line tool. Members of the group jobq may use it.")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "jobqd keeps every job in SQLite, runs each one as a detached container
+with a concurrency limit per application, and records what Docker says
+really happened: the exit code, an OOM kill, the container's own times.
+jobq is its command-line tool. Members of the group jobq may use it.")
 set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${JOBQ_DEB_DEPENDS}")

@@ -299,7 +299,8 @@ int serve(const Options& o) {
   runner_ptr = &runner;
 
   LogFollowers followers(store, engine);
-  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers, metrics,
+  EnqueueCommitter committer(store, [&] { runner.kick(); });
+  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers, metrics, committer,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
                                popts.log_cap, popts.retention.count()}};
   SocketServer::Options sopts;
@@ -333,6 +334,7 @@ int serve(const Options& o) {
                       [&] { poller.engine_lost(); });
 
   waits.start();
+  committer.start();
   notifier.start();
   poller.start();
   runner.start();
@@ -349,6 +351,7 @@ int serve(const Options& o) {
   notify_systemd("STOPPING=1\nSTATUS=stopping");
 
   events.stop();
+  committer.stop();  // what was acknowledged is committed; the rest was never acknowledged
   followers.stop();
   runner.stop();  // lets launches in flight commit; queued ones resume next start
   poller.stop();

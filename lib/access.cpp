@@ -3,17 +3,35 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
+
 
 namespace jobq {
 
 std::string user_name(uid_t uid) {
+  // Asked once per request: remembered for a minute (NSS lookups are slow,
+  // and a renamed user shows up soon enough).
+  static std::mutex mu;
+  static std::map<uid_t, std::pair<std::string, std::chrono::steady_clock::time_point>> cache;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(uid); it != cache.end() && now - it->second.second < std::chrono::minutes(1))
+      return it->second.first;
+  }
   std::vector<char> buf(16384);
   passwd pw{};
   passwd* out = nullptr;
-  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) == 0 && out) return out->pw_name;
-  return std::to_string(uid);
+  std::string name = std::to_string(uid);
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) == 0 && out) name = out->pw_name;
+  std::lock_guard lock(mu);
+  if (cache.size() > 10'000) cache.clear();
+  cache[uid] = {name, now};
+  return name;
 }
 
 bool in_group(uid_t uid, gid_t primary_gid, gid_t gid) {

@@ -34,6 +34,10 @@ struct Command {
   Handler handler;
 };
 
+// One enqueue.batch holds at most this many jobs (all or nothing).
+constexpr std::size_t kMaxBatch = 10'000;
+ErrorCode code_for(const StoreError& e);
+
 // One `list` answers at most this many jobs (it runs on the socket loop).
 constexpr std::int64_t kMaxListed = 10'000;
 constexpr std::int64_t kMaxTimeoutMs = 366LL * 24 * 3600 * 1000;
@@ -182,7 +186,9 @@ constexpr std::string_view kApplicationOnly[] = {
     "network", "network_mode", "pid", "pid_mode", "ipc", "ipc_mode", "user", "host_config",
     "security_opt", "runtime", "userns_mode", "cgroup_parent", "sysctls", "tmpfs"};
 
-std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& call) {
+// An enqueue's args, checked, as the job to store.
+NewJob new_job_from(DaemonContext& ctx, const json& args, const Call& call) {
+  if (!args.is_object()) bad("each job must be a JSON object");
   for (auto field : kApplicationOnly)
     if (args.contains(field))
       throw ProtocolError(ErrorCode::forbidden,
@@ -267,12 +273,54 @@ std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& ca
   for (auto id : nj.after_any) if (id <= 0) bad("'after_any': job ids are positive integers");
   nj.submitter_uid = call.peer.uid;
   nj.submitter_name = user_name(call.peer.uid);
-  bool existed = false;
-  Job job = ctx.store.enqueue(nj, &existed);  // committed: only now is it acknowledged
-  ctx.runner.kick();
-  json out = job;
-  out["existing"] = existed;  // true: the key was used before; this is that job
-  return out;
+  return nj;
+}
+
+// Answered once committed (group commit: see enqueue_committer.hpp): only
+// then is the job acknowledged.
+void commit_then_reply(DaemonContext& ctx, std::vector<NewJob> group, Responder reply,
+                       std::function<json(const EnqueueOutcome&)> result) {
+  const bool queued = ctx.committer.submit(std::move(group), [reply, result](EnqueueOutcome o) {
+    if (o.error) {
+      reply(encode_error(code_for(*o.error), o.error->what()));
+      return;
+    }
+    reply(encode_ok(result(o)));
+  });
+  if (!queued) throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping; try again");
+}
+
+std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& call) {
+  commit_then_reply(ctx, {new_job_from(ctx, args, call)}, call.reply, [](const EnqueueOutcome& o) {
+    json out = o.jobs.at(0).first;
+    out["existing"] = o.jobs.at(0).second;  // true: the key was used before; this is that job
+    return out;
+  });
+  return std::nullopt;
+}
+
+// Many jobs, all or none: {jobs: [args of enqueue]} -> {jobs: [{id, existing}]}.
+std::optional<json> enqueue_batch(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"jobs"});
+  const json* jobs = r.raw("jobs");
+  if (!jobs || !jobs->is_array() || jobs->empty()) bad("'jobs' must be a non-empty list of jobs");
+  if (jobs->size() > kMaxBatch) bad("a batch holds at most " + std::to_string(kMaxBatch) + " jobs");
+  std::vector<NewJob> group;
+  group.reserve(jobs->size());
+  for (std::size_t i = 0; i < jobs->size(); ++i) {
+    try {
+      group.push_back(new_job_from(ctx, (*jobs)[i], call));
+    } catch (const ProtocolError& e) {
+      throw ProtocolError(e.code(), "job " + std::to_string(i + 1) + " of the batch: " + e.what() +
+                                        " (nothing was enqueued)");
+    }
+  }
+  commit_then_reply(ctx, std::move(group), call.reply, [](const EnqueueOutcome& o) {
+    json out = json::array();
+    for (const auto& [job, existed] : o.jobs) out.push_back(json{{"id", job.id}, {"existing", existed}});
+    return json{{"jobs", out}};
+  });
+  return std::nullopt;
 }
 
 std::optional<json> show(DaemonContext& ctx, const json& args, const Call&) {
@@ -518,6 +566,7 @@ constexpr Command kCommands[] = {
     {"release", false, false, release},
     {"retry", false, false, retry},
     {"enqueue", false, false, enqueue},
+    {"enqueue.batch", false, false, enqueue_batch},
     {"show", false, true, show},
     {"list", false, true, list},
     {"logs", false, true, logs},

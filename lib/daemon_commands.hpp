@@ -9,6 +9,7 @@
 
 #include "access.hpp"
 #include "engine.hpp"
+#include "enqueue_committer.hpp"
 #include "log_follow.hpp"
 #include "metrics.hpp"
 #include "pending_replies.hpp"
@@ -39,6 +40,7 @@ struct DaemonContext {
   WorkPool& engine_calls;  // engine work asked for by clients (live logs, status)
   LogFollowers& followers;  // jobq logs -f
   Metrics& metrics;
+  EnqueueCommitter& committer;  // group commit of enqueues
   DaemonInfo info;
 };
 

@@ -123,7 +123,9 @@ CREATE INDEX deliveries_due ON deliveries(state, next_ns);
 )sql",
     // 5: when each job ended (for retention, stats and status), by the daemon's
     // clock; whether a dependency's end was counted (once, even if it is
-    // retried by hand and ends again).
+    // retried by hand and ends again); whether a pending job's time has come
+    // (`due`), so that picking the next job reads an index of startable jobs
+    // only, however many wait for a later time.
     R"sql(
 ALTER TABLE jobs ADD COLUMN ended_ns INTEGER NOT NULL DEFAULT 0;
 UPDATE jobs SET ended_ns = CAST(strftime('%s', updated_at) AS INTEGER) * 1000000000
@@ -131,6 +133,12 @@ UPDATE jobs SET ended_ns = CAST(strftime('%s', updated_at) AS INTEGER) * 1000000
 CREATE INDEX jobs_ended ON jobs(ended_ns) WHERE ended_ns > 0;
 ALTER TABLE job_deps ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
 UPDATE job_deps SET counted = 1 WHERE dep_id IN (SELECT id FROM jobs WHERE ended_ns > 0);
+ALTER TABLE jobs ADD COLUMN due INTEGER NOT NULL DEFAULT 1;
+UPDATE jobs SET due = 0 WHERE state = 'pending'
+  AND not_before_ns > CAST(strftime('%s', 'now') AS INTEGER) * 1000000000;
+CREATE INDEX jobs_claim ON jobs(app, priority DESC, id)
+  WHERE state = 'pending' AND due = 1 AND held = 0 AND waiting_on = 0;
+CREATE INDEX jobs_delayed ON jobs(not_before_ns) WHERE state = 'pending' AND due = 0;
 )sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
@@ -166,7 +174,10 @@ Store::Store(const std::string& path) {
   }
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  statements_.clear();  // finalized before the connection closes
+  sqlite3_close(db_);
+}
 
 void Store::migrate() {
   Transaction tx(db_);
@@ -326,11 +337,51 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
 Job Store::enqueue(const NewJob& nj, bool* existed) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  if (!app_exists_locked(nj.app))
-    throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
+  Job j = enqueue_locked(nj, existed, true);
+  tx.commit();
+  return j;
+}
+
+std::vector<EnqueueOutcome> Store::enqueue_groups(const std::vector<std::vector<NewJob>>& groups) {
+  std::lock_guard lock(mu_);
+  std::vector<EnqueueOutcome> out(groups.size());
+  Transaction tx(db_);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    // Each group stands or falls alone: a savepoint undoes just its part.
+    sql::exec(db_, "SAVEPOINT grp");
+    try {
+      for (const auto& nj : groups[g]) {
+        bool existed = false;
+        // A lone job is answered in full; a batch with ids only.
+        Job j = enqueue_locked(nj, &existed, groups[g].size() == 1);
+        out[g].jobs.emplace_back(std::move(j), existed);
+      }
+      sql::exec(db_, "RELEASE grp");
+    } catch (const StoreError& e) {
+      sql::exec(db_, "ROLLBACK TO grp");
+      sql::exec(db_, "RELEASE grp");
+      out[g].jobs.clear();
+      out[g].error = e;
+    }
+  }
+  tx.commit();  // one fsync for all of them
+  return out;
+}
+
+sql::Stmt& Store::cached_locked(const char* sql_text) {
+  auto& slot = statements_[sql_text];
+  if (!slot) slot = std::make_unique<Stmt>(db_, sql_text);
+  slot->reset();
+  return *slot;
+}
+
+Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
+  Stmt& app = cached_locked("SELECT 1 FROM apps WHERE name=?");
+  app.bind(1, nj.app);
+  if (!app.step()) throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
   if (existed) *existed = false;
   if (!nj.key.empty()) {
-    Stmt same(db_, "SELECT id FROM jobs WHERE app=? AND idem_key=?");
+    Stmt& same = cached_locked("SELECT id FROM jobs WHERE app=? AND idem_key=?");
     same.bind(1, nj.app).bind(2, nj.key);
     if (same.step()) {
       if (existed) *existed = true;
@@ -338,10 +389,10 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
     }
   }
   const std::string now = now_rfc3339();
-  Stmt ins(db_,
-           "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "
-           "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key, timeout_ms) "
-           "VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  Stmt& ins = cached_locked(
+      "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "
+      "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key, timeout_ms, retry, "
+      "resources, due) VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, nj.app);
   if (nj.command)
     ins.bind(2, json(*nj.command).dump());
@@ -362,14 +413,20 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
   else
     ins.bind(13, nj.key);
   ins.bind(14, nj.timeout_ms);
+  if (nj.retry.is_null())
+    ins.bind_null(15);
+  else
+    ins.bind(15, nj.retry.dump());
+  ins.bind(16, json(nj.resources).dump());
+  ins.bind(17, nj.not_before_ns <= now_unix_ns() ? 1 : 0);
   ins.run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
-  Stmt extra(db_, "UPDATE jobs SET retry=?, resources=? WHERE id=?");
-  if (nj.retry.is_null())
-    extra.bind_null(1);
-  else
-    extra.bind(1, nj.retry.dump());
-  extra.bind(2, json(nj.resources).dump()).bind(3, id).run();
+  if (nj.after.empty() && nj.after_any.empty()) {
+    if (load) return load_job_locked(id);
+    Job j;
+    j.id = id;
+    return j;
+  }
 
   // Dependencies: each must exist. One that already ended counts at once.
   int waiting = 0;
@@ -406,9 +463,7 @@ Job Store::enqueue(const NewJob& nj, bool* existed) {
   } else if (waiting > 0) {
     Stmt(db_, "UPDATE jobs SET waiting_on=? WHERE id=?").bind(1, waiting).bind(2, id).run();
   }
-  Job j = load_job_locked(id);
-  tx.commit();
-  return j;
+  return load_job_locked(id);
 }
 
 Job Store::retry_job(std::int64_t job_id, const std::string& by) {
@@ -445,7 +500,7 @@ Job Store::retry_job(std::int64_t job_id, const std::string& by) {
     }
   }
   Stmt(db_,
-       "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, not_before_ns=0, "
+       "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, not_before_ns=0, due=1, "
        "held=0, cancel_requested=0, cancel_requested_ns=0, timed_out=0, waiting_on=?, ended_ns=0, "
        "updated_at=? WHERE id=?")
       .bind(1, "retried by hand by " + by + " (after " + std::string(to_string(job.state)) + ")")

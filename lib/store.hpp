@@ -9,7 +9,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <memory>
 #include <random>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,6 +20,9 @@
 #include "model.hpp"
 
 struct sqlite3;
+namespace jobq::sql {
+class Stmt;
+}
 
 namespace jobq {
 
@@ -96,6 +101,13 @@ struct CapturedLog {
   bool timestamped = false;  // each line starts with Docker's RFC 3339 timestamp and a space
 };
 
+// What became of one group of enqueue_groups: its jobs (and whether each
+// existed already, by key), or the error that undid the whole group.
+struct EnqueueOutcome {
+  std::vector<std::pair<Job, bool>> jobs;
+  std::optional<StoreError> error;
+};
+
 // One application at a glance (jobq status).
 struct AppSummary {
   std::string name;
@@ -169,6 +181,9 @@ class Store {
   // dependency must exist (not_found otherwise: nothing is enqueued). A job
   // whose `after` dependency already ended without success is skipped at once.
   Job enqueue(const NewJob& job, bool* existed = nullptr);
+  // Several enqueues in one transaction (one fsync: group commit). Each
+  // group is all-or-nothing on its own; a failed group leaves the others.
+  std::vector<EnqueueOutcome> enqueue_groups(const std::vector<std::vector<NewJob>>& groups);
   // A finished job runs again: pending, a fresh retry budget, no hold, no
   // delay. Conflict when it has not finished or its application is gone.
   Job retry_job(std::int64_t job_id, const std::string& by);
@@ -238,6 +253,11 @@ class Store {
   void write_app_locked(const App& app);
   bool app_exists_locked(const std::string& name);
   Job load_job_locked(std::int64_t id);
+  // `load`: return the whole job (else only its id is set).
+  Job enqueue_locked(const NewJob& job, bool* existed, bool load);
+  // A prepared statement kept for the store's lifetime, reset for reuse
+  // (`sql_text` must be a string literal: its address is the key).
+  sql::Stmt& cached_locked(const char* sql_text);
   std::vector<Attempt> load_attempts_locked(std::int64_t job_id);
   void load_deps_locked(Job& job);
   // A job reached a final state: its dependents move on (or are skipped, in
@@ -253,6 +273,7 @@ class Store {
   std::map<std::string, std::uint64_t> last_served_;
   std::uint64_t serve_clock_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};  // retry jitter
+  std::unordered_map<const char*, std::unique_ptr<sql::Stmt>> statements_;
 };
 
 }  // namespace jobq

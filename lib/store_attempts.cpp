@@ -48,8 +48,15 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   // takes at most one slot a round from another's single job.
   const std::int64_t now_ns = now_unix_ns();
   std::vector<std::vector<Job>> queues;
+  // Delayed jobs whose time has come join the startable ones (jobs_claim).
+  Stmt(db_,
+       "UPDATE jobs INDEXED BY jobs_delayed SET due=1 WHERE state='pending' AND due=0 AND "
+       "not_before_ns<=?")
+      .bind(1, now_ns)
+      .run();
   Stmt pending(db_, (std::string("SELECT ") + kJobColumns +
-                     " FROM jobs WHERE app=? AND state='pending' AND held=0 AND waiting_on=0 AND not_before_ns<=? "
+                     " FROM jobs INDEXED BY jobs_claim WHERE app=? AND state='pending' AND due=1 AND "
+                     "held=0 AND waiting_on=0 "
                      "ORDER BY priority DESC, id LIMIT ?")
                         .c_str());
   for (const auto& [name, app] : apps) {
@@ -57,7 +64,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
     if (app.max_running > 0) room = std::min(room, app.max_running - busy[name]);
     if (room <= 0) continue;
     pending.reset();
-    pending.bind(1, name).bind(2, now_ns).bind(3, room);
+    pending.bind(1, name).bind(2, room);
     std::vector<Job> q;
     while (pending.step()) q.push_back(read_job(pending));
     if (!q.empty()) queues.push_back(std::move(q));
@@ -131,11 +138,11 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
 
 std::optional<std::int64_t> Store::next_due_ns() {
   std::lock_guard lock(mu_);
-  const std::int64_t now_ns = now_unix_ns();
+  // A range of jobs_delayed. Times already passed are made due by the next claim.
   Stmt st(db_,
-          "SELECT MIN(not_before_ns) FROM jobs WHERE state='pending' AND held=0 AND waiting_on=0 "
-          "AND not_before_ns>?");
-  st.bind(1, now_ns);
+          "SELECT MIN(not_before_ns) FROM jobs INDEXED BY jobs_delayed WHERE state='pending' AND "
+          "due=0 AND not_before_ns>?");
+  st.bind(1, now_unix_ns());
   if (!st.step() || st.is_null(0)) return std::nullopt;
   return st.i64(0);
 }
@@ -248,7 +255,7 @@ void Store::finish_attempt(const AttemptResult& r) {
   if (retry_at) {
     Stmt(db_,
          "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=retries_used+1, "
-         "not_before_ns=?, timed_out=0, updated_at=? WHERE id=?")
+         "not_before_ns=?, due=0, timed_out=0, updated_at=? WHERE id=?")
         .bind(1, retry_reason)
         .bind(2, *retry_at)
         .bind(3, now_rfc3339())

@@ -9,9 +9,10 @@ packages=(
   docker.io busybox-static
   jq socat sqlite3 procps
 )
-# The test command also fuzzes, with clang's libFuzzer.
+# The test command also fuzzes, with clang's libFuzzer, and renders the
+# manual pages with groff (tests/man).
 if [[ ${1:-} == --test ]]; then
-  packages+=(clang libclang-rt-14-dev)
+  packages+=(clang libclang-rt-14-dev groff-base)
 fi
 
 missing=()

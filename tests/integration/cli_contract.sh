@@ -12,7 +12,7 @@ start_daemon
 assert_eq true "$("$JOBQ" status --json | jq .status.engine.reachable)" "engine reachable in status"
 assert_eq 660 "$(stat -c %a "$JOBQ_SOCKET")" "socket mode"
 rc=0; "$JOBQ" enqueue 2>/dev/null || rc=$?;                   assert_eq 64 "$rc" "missing argument"
-rc=0; "$JOBQ" stauts 2>"$WORK/err" || rc=$?;                  assert_eq 64 "$rc" "unknown subcommand"
+rc=0; "$JOBQ" stattus 2>"$WORK/err" || rc=$?;                 assert_eq 64 "$rc" "unknown subcommand"
 grep -q "did you mean 'status'" "$WORK/err" || fail "no suggestion for a misspelt command"
 rc=0; "$JOBQ" show 999999 2>/dev/null || rc=$?;              assert_eq 66 "$rc" "no such job"
 rc=0; "$JOBQ" show abc 2>/dev/null || rc=$?;                 assert_eq 64 "$rc" "malformed job id"

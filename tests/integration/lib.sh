@@ -57,7 +57,7 @@ trap cleanup EXIT
 # start_daemon [jobqd options...]: starts jobqd on this test's socket and state
 # directory, detached from our output, and waits until it answers.
 start_daemon() {
-  setsid "$JOBQD" --socket "$JOBQ_SOCKET" --state-dir "$WORK/state" --poll-interval 200ms \
+  setsid "$JOBQD" --config /dev/null --socket "$JOBQ_SOCKET" --state-dir "$WORK/state" --poll-interval 200ms \
     --stop-grace 2s --log-level debug "$@" >>"$DAEMON_LOG" 2>&1 </dev/null &
   DAEMON_PID=$!
   for _ in $(seq 1 100); do
