@@ -253,7 +253,16 @@ void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts, co
 
 std::vector<ContainerSummary> DockerEngine::list(const std::string& label_key,
                                                  const std::string& label_value) {
-  const nlohmann::json filters{{"label", {label_key + "=" + label_value}}};
+  return list_filtered(nlohmann::json{{"label", {label_key + "=" + label_value}}});
+}
+
+std::vector<ContainerSummary> DockerEngine::list_exited(const std::string& label_key,
+                                                        const std::string& label_value) {
+  return list_filtered(
+      nlohmann::json{{"label", {label_key + "=" + label_value}}, {"status", {"exited", "dead"}}});
+}
+
+std::vector<ContainerSummary> DockerEngine::list_filtered(const nlohmann::json& filters) {
   const auto r = call("GET", prefix() + "/containers/json?all=1&filters=" + url_escape(filters.dump()));
   if (r.status != 200) throw_for(r, "list containers");
   const auto doc = nlohmann::json::parse(r.body, nullptr, false);

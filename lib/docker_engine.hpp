@@ -38,6 +38,8 @@ class DockerEngine final : public Engine {
   void remove(const std::string& id_or_name) override;
   std::vector<ContainerSummary> list(const std::string& label_key,
                                      const std::string& label_value) override;
+  std::vector<ContainerSummary> list_exited(const std::string& label_key,
+                                            const std::string& label_value) override;
   void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
                     const std::function<void()>& on_event) override;
   void stream_logs(const std::string& id_or_name, const LogOptions& opts, const LogChunkFn& sink,
@@ -45,6 +47,7 @@ class DockerEngine final : public Engine {
 
  private:
   std::string prefix();  // "/v1.41", negotiating on first use
+  std::vector<ContainerSummary> list_filtered(const nlohmann::json& filters);
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string* body = nullptr, long timeout_ms = 60'000,
                     const std::function<void(std::string_view)>& on_body = {},

@@ -88,6 +88,13 @@ class Engine {
   // Every container (running or not) carrying the label key=value.
   virtual std::vector<ContainerSummary> list(const std::string& label_key,
                                              const std::string& label_value) = 0;
+  // Those of them that have exited (or are dead).
+  virtual std::vector<ContainerSummary> list_exited(const std::string& label_key,
+                                                    const std::string& label_value) {
+    auto all = list(label_key, label_value);
+    std::erase_if(all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
+    return all;
+  }
   // Blocks, calling on_event each time a container labelled
   // jobq.instance=<instance> dies, until keep_going() is false (returns) or
   // the stream breaks (throws EngineError). Events are hints, never the

@@ -83,9 +83,34 @@ void Poller::stop() {
   stoppers_.stop();
 }
 
+std::optional<std::set<std::string>> Poller::exited_containers(std::size_t running) {
+  // Few running: inspect each (the simplest truth). Many: one list call names
+  // the exited ones, and every container is inspected only at each sweep
+  // (which also finds containers removed outside jobq).
+  const auto now = std::chrono::steady_clock::now();
+  if (running <= opts_.inspect_all_below || now >= next_sweep_) {
+    next_sweep_ = now + opts_.sweep_interval;
+    return std::nullopt;
+  }
+  try {
+    std::set<std::string> names;
+    for (const auto& c : engine_.list_exited("jobq.instance", opts_.instance)) names.insert(c.name);
+    return names;
+  } catch (const EngineError& e) {
+    engine_error("list");
+    return std::nullopt;  // inspect each: that path knows outages
+  }
+}
+
 void Poller::tick() {
-  for (const auto& a : store_.running_attempts()) {
+  const auto active = store_.running_attempts();
+  const auto exited = exited_containers(active.size());
+  for (const auto& a : active) {
     if (kicker_.stopped()) return;
+    if (exited && !exited->count(a.container_name)) {
+      check_deadlines(a);  // still running, as far as the list knows
+      continue;
+    }
     std::optional<ContainerState> st;
     try {
       st = engine_.inspect(a.container_name);
@@ -120,16 +145,22 @@ void Poller::tick() {
       on_final_(a.job_id);
     } else if (st->has_exited()) {
       finish(a, *st);
-    } else if (a.cancel_requested || a.timed_out) {
-      request_stop(a);
-    } else if (a.timeout_ms > 0 && a.started_ns > 0 &&
-               now_unix_ns() > a.started_ns + a.timeout_ms * 1'000'000) {
-      // Past its time (measured from Docker's StartedAt, so a restart of
-      // jobqd in between changes nothing): recorded first, then stopped.
-      spdlog::info("job {}: ran past its timeout of {} ms; stopping", a.job_id, a.timeout_ms);
-      store_.mark_timed_out(a.job_id);
-      request_stop(a);
+    } else {
+      check_deadlines(a);
     }
+  }
+}
+
+void Poller::check_deadlines(const ActiveAttempt& a) {
+  if (a.cancel_requested || a.timed_out) {
+    request_stop(a);
+  } else if (a.timeout_ms > 0 && a.started_ns > 0 &&
+             now_unix_ns() > a.started_ns + a.timeout_ms * 1'000'000) {
+    // Past its time (measured from Docker's StartedAt, so a restart of
+    // jobqd in between changes nothing): recorded first, then stopped.
+    spdlog::info("job {}: ran past its timeout of {} ms; stopping", a.job_id, a.timeout_ms);
+    store_.mark_timed_out(a.job_id);
+    request_stop(a);
   }
 }
 

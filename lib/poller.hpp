@@ -41,6 +41,10 @@ struct PollerOptions {
   // Finished jobs older than this are pruned, hourly (0: kept forever).
   std::chrono::milliseconds retention{0};
   std::chrono::milliseconds prune_interval{3'600'000};
+  // Up to this many running, every tick inspects each container; above, a
+  // tick lists the exited ones (one call) and each is inspected every sweep.
+  std::size_t inspect_all_below = 16;
+  std::chrono::milliseconds sweep_interval{30'000};
 };
 
 class Poller {
@@ -67,6 +71,10 @@ class Poller {
 
  private:
   void finish(const ActiveAttempt& a, const ContainerState& st);
+  // A running container: stop it if cancelled or past its timeout.
+  void check_deadlines(const ActiveAttempt& a);
+  // Names of exited containers from one list call, or nullopt: inspect each.
+  std::optional<std::set<std::string>> exited_containers(std::size_t running);
   void engine_error(const char* operation) {
     if (opts_.metrics) opts_.metrics->engine_error(operation);
   }
@@ -88,6 +96,7 @@ class Poller {
   std::map<std::int64_t, int> log_failures_;  // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};
   std::chrono::steady_clock::time_point next_prune_{};
+  std::chrono::steady_clock::time_point next_sweep_{};
 };
 
 // How an exited container's state reads as a job's end.

@@ -309,3 +309,33 @@ TEST_CASE("a timed-out job is recorded as timed_out, unless it ended before its 
   st.finished_at = "2026-11-21T10:00:00.9Z";  // done in time; the stop came too late to matter
   CHECK(jobq::result_from(a, st).state == JobState::succeeded);
 }
+
+TEST_CASE_FIXTURE(Fixture, "with many running, one list call finds the exits; a sweep inspects each") {
+  std::vector<Running> jobs;
+  for (int i = 0; i < 4; ++i) jobs.push_back(start_job());
+  PollerOptions o;
+  o.instance = store.instance();
+  o.inspect_all_below = 2;  // four running count as many
+  o.sweep_interval = std::chrono::hours(1);
+  auto p = poller(o);
+  p->tick();  // the first tick is a sweep
+  const int after_sweep = fake.inspect_calls();
+  CHECK(after_sweep >= 4);
+  p->tick();  // nothing exited: no inspect at all
+  CHECK(fake.inspect_calls() == after_sweep);
+  fake.exit(jobs[1].name, 7);
+  p->tick();
+  CHECK(job(jobs[1].id).state == JobState::failed);
+  CHECK(job(jobs[1].id).exit_code == 7);
+  CHECK(fake.inspect_calls() <= after_sweep + 2);  // only the exited one
+  CHECK(job(jobs[0].id).state == JobState::running);
+  // A container removed outside jobq is not in the list of exited ones: the
+  // next sweep finds it.
+  fake.remove(jobs[2].name);
+  p->tick();
+  CHECK(job(jobs[2].id).state == JobState::running);
+  PollerOptions sweep_now = o;
+  sweep_now.sweep_interval = std::chrono::milliseconds(0);
+  poller(sweep_now)->tick();
+  CHECK(job(jobs[2].id).state == JobState::lost);
+}
