@@ -6,10 +6,10 @@
 #
 # Starts engine_sim (containers run until stopped) and a jobqd against it
 # (defaults, no global limit; JOBQD_ARGS adds options), enqueues N jobs in an
-# application without a limit, waits until all N are running, lets it settle,
-# then measures jobqd's CPU time (utime+stime from /proc/PID/stat) over
-# SECONDS seconds in which nothing is asked of it, and its VmRSS. Prints one
-# JSON line on stdout:
+# application without a limit, waits until all N are running, lets it settle
+# (SETTLE_S seconds, default 5), then measures jobqd's CPU time (utime+stime
+# from /proc/PID/stat) over SECONDS seconds in which nothing is asked of it,
+# and its VmRSS. Prints one JSON line on stdout:
 #   {"running": N, "cpu_percent_of_one_core": x, "rss_kb": y, "seconds": s}
 # (progress and the simulator's own CPU go to stderr). Then cancels every job
 # and stops both processes by pid. Every wait is bounded; the simulator also
@@ -24,7 +24,8 @@ N=${1:-1000}
 MEASURE_S=${2:-30}
 [[ $N =~ ^[0-9]+$ && $N -ge 1 ]] || { echo "N must be a positive integer" >&2; exit 2; }
 [[ $MEASURE_S =~ ^[0-9]+$ && $MEASURE_S -ge 1 ]] || { echo "SECONDS must be a positive integer" >&2; exit 2; }
-SETTLE_S=5
+[[ ${SETTLE_S:-5} =~ ^[0-9]+$ ]] || { echo "SETTLE_S must be a whole number of seconds" >&2; exit 2; }
+SETTLE_S=${SETTLE_S:-5}   # seconds between "all running" and the measurement
 START_TIMEOUT_S=$((120 + N / 5))   # until all N run
 STOP_TIMEOUT_S=$((60 + N / 10))    # until all N are cancelled
 SIM_MAX_S=$((START_TIMEOUT_S + SETTLE_S + MEASURE_S + STOP_TIMEOUT_S + N / 20 + 120))
