@@ -16,7 +16,8 @@ namespace {
 
 void check_object(const json& fields, const char* what, std::initializer_list<const char*> keys) {
   if (!fields.is_object()) invalid(std::string("'") + what + "' must be an object");
-  for (const auto& [k, v] : fields.items()) {
+  for (const auto& item : fields.items()) {
+    const std::string& k = item.key();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* key) { return k == key; })) {
       std::string known;
       for (const char* key : keys) known += std::string(known.empty() ? "" : ", ") + key;
