@@ -376,16 +376,22 @@ sql::Stmt& Store::cached_locked(const char* sql_text) {
 }
 
 Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
+  // A cached SELECT left on a row would keep its read snapshot open, and the
+  // WAL could never be checkpointed: each is reset as soon as it is read.
   Stmt& app = cached_locked("SELECT 1 FROM apps WHERE name=?");
   app.bind(1, nj.app);
-  if (!app.step()) throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
+  const bool app_exists = app.step();
+  app.reset();
+  if (!app_exists) throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
   if (existed) *existed = false;
   if (!nj.key.empty()) {
     Stmt& same = cached_locked("SELECT id FROM jobs WHERE app=? AND idem_key=?");
     same.bind(1, nj.app).bind(2, nj.key);
-    if (same.step()) {
+    const std::optional<std::int64_t> first = same.step() ? std::optional(same.i64(0)) : std::nullopt;
+    same.reset();
+    if (first) {
       if (existed) *existed = true;
-      return load_job_locked(same.i64(0));
+      return load_job_locked(*first);
     }
   }
   const std::string now = now_rfc3339();
@@ -420,6 +426,7 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
   ins.bind(16, json(nj.resources).dump());
   ins.bind(17, nj.not_before_ns <= now_unix_ns() ? 1 : 0);
   ins.run();
+  ins.reset();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
   if (nj.after.empty() && nj.after_any.empty()) {
     if (load) return load_job_locked(id);

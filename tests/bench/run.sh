@@ -299,7 +299,7 @@ HEADER=(
   "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   "- Machine: $(nproc) CPUs (${cpu_model:-?}), ${mem_gib} GiB memory, kernel $(uname -r), Docker ${docker_version}"
   "- Disk: $fs_dev ($fs_type, $fs_size) under $(dirname "$WORK")"
-  "- jobq: ${jobq_version:-?}, commit $commit, ${build_type:-unknown} build ($(dirname "$(dirname "$JOBQ")"))"
+  "- jobq ${jobq_version:-?}, ${build_type:-unknown} build in $(dirname "$(dirname "$JOBQ")") (source tree at commit $commit)"
 )
 log "$MODE run in $WORK; budget ${BUDGET_S} s"
 
@@ -307,6 +307,7 @@ log "$MODE run in $WORK; budget ${BUDGET_S} s"
 DRAIN_JOBQ=() DRAIN_DOCKER=() LAT_JOBQ=() LAT_DOCKER=()
 DRAIN_CPU_JOBQ=() DRAIN_CPU_DOCKER=() DRAIN_BUSY_JOBQ=() DRAIN_BUSY_DOCKER=()
 : >"$WORK/finish.ids"
+: >"$WORK/latency.ids"
 
 # drain_SIDE ROUND: prints "jobs/s  machine-CPU-ms-per-job  machine-busy-%"
 drain_jobq() {
@@ -351,6 +352,7 @@ latency_jobq() {  # prints ms from just before `jobq enqueue` to Docker's Starte
   id=$(timeout 30 env JOBQ_SOCKET="$WORK/R.sock" "$JOBQ" enqueue latency -q --label "$LABEL" -- true) || return 1
   timeout 60 env JOBQ_SOCKET="$WORK/R.sock" "$JOBQ" wait --timeout 55s "$id" >/dev/null || return 1
   echo "$id" >>"$WORK/finish.ids"
+  echo "$id" >>"$WORK/latency.ids"
   started=$(jobq_at R show "$id" --json | jq -r .job.started_at) || return 1
   awk -v t0="$t0" -v s="$started" "$AWK_TIME"'BEGIN { x = t2s(s); if (x == "bad") exit 1; printf "%.3f", (x - t0) * 1000 }'
 }
@@ -416,7 +418,7 @@ rows_docker() {
     ($1 in started) {
       f = t2s($2); u = t2s($3); s = started[$1]
       before = s > f ? s - f : 0; after = u - (s > f ? s : f)
-      printf "%.3f %.3f\n", before * 1000, after * 1000
+      printf "%s %.3f %.3f %.3f\n", $1, (u - f) * 1000, before * 1000, after * 1000
     }' "$WORK/R.log" "$WORK/finish.times" >"$WORK/finish.split"
   stop_jobqd R
 }
@@ -455,7 +457,13 @@ if ((nfin > 0 && nfin == $(wc -l <"$WORK/finish.ids"))); then
   f99=$(p99 <"$WORK/finish.ms")
   split=
   if [[ $(wc -l <"$WORK/finish.split") -eq $nfin ]]; then
-    split="; of which, medians: FinishedAt to dockerd answering the start call $(awk '{ print $1 }' "$WORK/finish.split" | median | xargs printf %.1f) ms, then to the commit $(awk '{ print $2 }' "$WORK/finish.split" | median | xargs printf %.1f) ms"
+    # column: 2 the lag, 3 before dockerd answered the start call, 4 after
+    col_median() { awk -v c="$1" '{ print $c }' | median | xargs printf %.1f; }
+    split="; of which, medians: FinishedAt to dockerd answering the start call $(col_median 3 <"$WORK/finish.split") ms, then to the commit $(col_median 4 <"$WORK/finish.split") ms"
+    # The jobs of row 2 alone: one at a time, on an idle engine.
+    awk 'FNR == NR { want[$1] = 1; next } ($1 in want)' "$WORK/latency.ids" "$WORK/finish.split" >"$WORK/finish.idle"
+    [[ -s $WORK/finish.idle ]] &&
+      split+="; the $LAT_SAMPLES jobs of row 2 alone (one at a time): median $(col_median 2 <"$WORK/finish.idle") ms, of which $(col_median 3 <"$WORK/finish.idle") ms, then $(col_median 4 <"$WORK/finish.idle") ms"
   fi
   row 3a "$fin_what: median" "≤ 50 ms" "**$(calc %.1f "$fmed") ms** ($nfin jobs$split)" "$(cmp_met "$fmed" "<=" 50)"
   row 3b "$fin_what: p99" "≤ 1000 ms (the poll interval)" "**$(calc %.1f "$f99") ms** (max $(sort -g "$WORK/finish.ms" | tail -n 1 | xargs printf %.1f) ms)" "$(cmp_met "$f99" "<=" 1000)"
@@ -496,7 +504,7 @@ for ((i = 0; i < 50; i++)); do
 done
 SIM="unix://$SIM_SOCK"
 
-ONE_MS=() LOAD_E=() LOAD_D=() LOAD_T=() LIST_MS=() SHOW_MS=() LOAD_E_CPU=() LOAD_E_BUSY=()
+ONE_MS=() LOAD_E=() LOAD_D=() LOAD_T=() LIST_MS=() SHOW_MS=() LOAD_E_CPU=() LOAD_E_BUSY=() LOAD_E_T1=() LOAD_E_T2=()
 BATCH_RATE='' DEPTH_OK=0
 
 tsp_round() {  # round: sets TSP_RATE, jobs/s of LOAD_N `tsp` adds, 8 in parallel
@@ -522,18 +530,30 @@ tsp_round() {  # round: sets TSP_RATE, jobs/s of LOAD_N `tsp` adds, 8 in paralle
   ((rc == 0)) || return 1
   TSP_RATE=$(calc "%.0f" "$LOAD_N / ($t1 - $t0)")
 }
+thread_ticks() {  # pid: "tid ticks" per thread
+  local t stat
+  for t in /proc/"$1"/task/*; do
+    stat=$(<"$t/stat") 2>/dev/null || continue
+    echo "${t##*/} $(awk '{ print $12 + $13 }' <<<"${stat##*) }")"
+  done
+}
 load_jobqd() {  # NAME: prints acknowledged jobs/s of LOAD_N single enqueues by 8 clients,
-  # jobqd's CPU (% of one core) and the machine's busy % meanwhile
-  local out pid_var="PID_$1" c0 c1 s0 s1 t0 t1
+  # jobqd's CPU (% of one core), the machine's busy % and jobqd's two busiest
+  # threads (% of one core each) meanwhile
+  local out pid_var="PID_$1" c0 c1 s0 s1 t0 t1 top
+  thread_ticks "${!pid_var}" >"$WORK/threads.0"
   c0=$(cpu_ticks "${!pid_var}") s0=$(sys_ticks) t0=$(now)
   out=$(timeout 300 "$ENQUEUE_LOAD" "$WORK/$1.sock" paused 8 "$LOAD_N" 2>>"$WORK/enqueue_load.log") || return 1
   c1=$(cpu_ticks "${!pid_var}") s1=$(sys_ticks) t1=$(now)
+  thread_ticks "${!pid_var}" >"$WORK/threads.1"
+  top=$(awk -v hz="$CLK_TCK" -v secs="$(calc %.6f "$t1 - $t0")" 'FNR == NR { a[$1] = $2; next }
+    { printf "%.0f\n", 100 * ($2 - a[$1]) / hz / secs }' "$WORK/threads.0" "$WORK/threads.1" | sort -rn | head -n 2 | paste -sd' ')
   jq -e '.errors == 0' <<<"$out" >/dev/null || return 1
-  echo "$(jq -r .per_second <<<"$out") $(calc %.0f "100 * ($c1 - $c0) / $CLK_TCK / ($t1 - $t0)") $(sys_busy "$s0" "$s1")"
+  echo "$(jq -r .per_second <<<"$out") $(calc %.0f "100 * ($c1 - $c0) / $CLK_TCK / ($t1 - $t0)") $(sys_busy "$s0" "$s1") ${top:-? ?}"
 }
 
 rows_enqueue() {
-  local i r v c b t0 t1 side
+  local i r v c b t0 t1 t2 side
   start_jobqd E --engine "$SIM" || return 1
   start_jobqd D --engine "$SIM" || return 1
   for n in E D; do
@@ -568,8 +588,9 @@ rows_enqueue() {
       case $side in
         T) ((HAVE_TSP)) || continue
            tsp_round "$r" && v=$TSP_RATE && isnum "$v" && LOAD_T+=("$v") ;;
-        E) v=$(load_jobqd E) && read -r v c b <<<"$v" && isnum "$v" && LOAD_E+=("$v") && LOAD_E_CPU+=("$c") LOAD_E_BUSY+=("$b") ;;
-        D) v=$(load_jobqd D) && read -r v c b <<<"$v" && isnum "$v" && LOAD_D+=("$v") ;;
+        E) v=$(load_jobqd E) && read -r v c b t1 t2 <<<"$v" && isnum "$v" && LOAD_E+=("$v") &&
+             LOAD_E_CPU+=("$c") LOAD_E_BUSY+=("$b") LOAD_E_T1+=("$t1") LOAD_E_T2+=("$t2") ;;
+        D) v=$(load_jobqd D) && read -r v c b t1 t2 <<<"$v" && isnum "$v" && LOAD_D+=("$v") ;;
       esac
       log "enqueue round $((r + 1)) $side: ${v:-failed} jobs/s"
       v=
@@ -591,6 +612,9 @@ rows_enqueue() {
   D_HWM=$(hwm_kb "$PID_D")
   D_FILES=$(du -cb "$WORK/D/state"/jobq.db* 2>/dev/null | awk 'END { print $1 }')
   D_WAL=$(stat -c %s "$WORK/D/state/jobq.db-wal" 2>/dev/null || echo 0)
+  # How far a checkpoint from another connection gets: "busy|WAL frames|copied".
+  D_CKPT=
+  ((HAVE_SQLITE)) && D_CKPT=$(timeout 60 sqlite3 "$WORK/D/state/jobq.db" "PRAGMA wal_checkpoint(PASSIVE);" 2>/dev/null)
   # 5e: the plans of the claim's queries (lib/store_attempts.cpp).
   if ((HAVE_SQLITE)); then
     local q plan name steps
@@ -634,16 +658,16 @@ fi
 w4c="Enqueue (c): 8 clients (enqueue_load), single enqueues of $(thousands "$LOAD_N") jobs, each acknowledged after commit (synchronous=FULL), paused app, empty store; median of $LOAD_ROUNDS round(s)"
 if ((${#LOAD_E[@]} == LOAD_ROUNDS)); then
   me=$(printf '%s\n' "${LOAD_E[@]}" | median)
-  row 4c "$w4c" "≥ 5,000 jobs/s" "**$(thousands "$me") jobs/s** (rounds: ${LOAD_E[*]}); meanwhile, medians: jobqd $(printf '%s\n' "${LOAD_E_CPU[@]}" | median) % of one core, both CPUs $(printf '%s\n' "${LOAD_E_BUSY[@]}" | median) % busy" "$(cmp_met "$me" ">=" 5000)"
+  row 4c "$w4c" "≥ 5,000 jobs/s" "**$(thousands "$me") jobs/s** (rounds: ${LOAD_E[*]}); meanwhile, medians: jobqd $(printf '%s\n' "${LOAD_E_CPU[@]}" | median) % of one core (its two busiest threads $(printf '%s\n' "${LOAD_E_T1[@]}" | median) % and $(printf '%s\n' "${LOAD_E_T2[@]}" | median) %), both CPUs $(printf '%s\n' "${LOAD_E_BUSY[@]}" | median) % busy" "$(cmp_met "$me" ">=" 5000)"
 else
   error_row 4c "$w4c" "≥ 5,000 jobs/s" "a round failed"
 fi
 w4d="Enqueue (d): the same $(thousands "$LOAD_N") jobs added with task-spooler (\`tsp -n -L x true\`, 8 loops in parallel, one server per round; tsp runs them as they come, keeps its queue in memory), rounds alternating with (c); ratio jobq (c) / tsp"
 if ((!HAVE_TSP)); then
   row 4d "$w4d" "— (comparison)" "not measured: task-spooler (tsp) is not installed and could not be installed$( ((SMOKE)) && echo " (a smoke run installs nothing)")" "—"
-elif ((${#LOAD_T[@]} == LOAD_ROUNDS)) && isnum "${me:-}"; then
+elif ((${#LOAD_T[@]} == LOAD_ROUNDS)); then
   mt=$(printf '%s\n' "${LOAD_T[@]}" | median)
-  row 4d "$w4d" "— (comparison)" "tsp **$(thousands "$mt") jobs/s** (rounds: ${LOAD_T[*]}); ratio jobq/tsp **$(calc %.2f "$me / $mt")**" "—"
+  row 4d "$w4d" "— (comparison)" "tsp **$(thousands "$mt") jobs/s** (rounds: ${LOAD_T[*]}); ratio jobq/tsp **$(isnum "${me:-}" && calc %.2f "$me / $mt" || echo "n/a: (c) failed")**" "—"
 else
   error_row 4d "$w4d" "— (comparison)" "a round failed"
 fi
@@ -670,8 +694,12 @@ w5d="Depth: jobqd VmRSS after the above (peak VmHWM in brackets)"
 if ((DEPTH_OK)) && isnum "${D_RSS:-}"; then
   row 5d "$w5d" "< 64 MiB" "**$(calc %.1f "$D_RSS / 1024") MiB** (peak $(calc %.1f "$D_HWM / 1024") MiB)" \
     "$(cmp_met "$D_RSS" "<" $((64 * 1024)))"
+  ckpt=
+  if [[ ${D_CKPT:-} =~ ^[0-9]+\|([0-9]+)\|([0-9]+)$ ]]; then
+    ckpt="; a checkpoint from another connection (\`PRAGMA wal_checkpoint(PASSIVE)\`) then copied $(thousands "${BASH_REMATCH[2]}") of $(thousands "${BASH_REMATCH[1]}") WAL frames"
+  fi
   row 5e "Depth: the store's files (jobq.db + -wal + -shm) at that point" "— (reported)" \
-    "$(calc %.0f "$D_FILES / 1048576") MiB, of which the WAL $(calc %.0f "$D_WAL / 1048576") MiB" "—"
+    "$(calc %.0f "$D_FILES / 1048576") MiB, of which the WAL $(calc %.0f "$D_WAL / 1048576") MiB$ckpt" "—"
 else
   error_row 5d "$w5d" "< 64 MiB" "the store was not filled"
 fi
@@ -735,7 +763,7 @@ FSYNC1=$(fsync_ms) LOAD1=$(loadavg)
 mapfile -t ROWS < <(printf '%s\n' "${ROWS[@]}" | sort -t'|' -k2,2bV -s)
 table() {
   printf '%s\n' "${HEADER[@]}"
-  echo "- fsync: one 4 KiB write with O_DSYNC (\`dd if=/dev/zero of=STATE_DIR/f bs=4k count=200 oflag=dsync\`) took ${FSYNC0:-?} ms at the start, ${FSYNC1:-?} ms at the end"
+  echo "- fsync: one 4 KiB write with O_DSYNC (\`dd if=/dev/zero of=FILE bs=4k count=200 oflag=dsync\`, FILE beside the state directories) took ${FSYNC0:-?} ms at the start, ${FSYNC1:-?} ms at the end"
   echo "- The machine is shared: load average (1 min) ${LOAD0} at the start, ${LOAD1} at the end; the run took $SECONDS s"
   echo
   echo "| # | Measure | Target | Measured | Met |"
