@@ -368,6 +368,14 @@ std::vector<EnqueueOutcome> Store::enqueue_groups(const std::vector<std::vector<
   return out;
 }
 
+int Store::busy_statements() {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db_, nullptr); st; st = sqlite3_next_stmt(db_, st))
+    n += sqlite3_stmt_busy(st) ? 1 : 0;
+  return n;
+}
+
 sql::Stmt& Store::cached_locked(const char* sql_text) {
   auto& slot = statements_[sql_text];
   if (!slot) slot = std::make_unique<Stmt>(db_, sql_text);

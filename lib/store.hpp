@@ -164,6 +164,10 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // Statements of this connection left mid-result (0 between calls): one left
+  // so would hold a read snapshot and keep the WAL from being checkpointed.
+  int busy_statements();
+
   // Random id made when the database is created; part of container names.
   const std::string& instance() const { return instance_; }
 

@@ -43,17 +43,7 @@ fail() {
   exit 1
 }
 
-stop_pid() {  # pid [seconds]: TERM, wait, then KILL
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 $((${2:-30} * 10))); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+source "$(dirname "$0")/lib.sh"
 
 cleanup() {
   local rc=$?
@@ -80,14 +70,8 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 now_s() { date +%s.%N; }
 running_jobs() { "$JOBQ" status --json | jq -r '.status.jobs.running // 0'; }
 
-"$ENGINE_SIM" --socket "$ENGINE_SOCK" --run-ms -1 --max-seconds "$SIM_MAX_S" 2>"$WORK/sim.log" </dev/null &
-SIM_PID=$!
-for _ in $(seq 1 50); do
-  [[ -S $ENGINE_SOCK ]] && break
-  kill -0 "$SIM_PID" 2>/dev/null || fail "engine_sim exited at start"
-  sleep 0.1
-done
-[[ -S $ENGINE_SOCK ]] || fail "engine_sim did not create its socket"
+start_engine_sim "$ENGINE_SOCK" "$WORK/sim.log" --run-ms -1 --max-seconds "$SIM_MAX_S" ||
+  fail "engine_sim did not come up"
 
 # shellcheck disable=SC2086  # JOBQD_ARGS is a list of options
 "$JOBQD" --engine "unix://$ENGINE_SOCK" --state-dir "$WORK/state" --socket "$JOBQ_SOCKET" \

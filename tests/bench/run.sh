@@ -98,16 +98,7 @@ CLK_TCK=$(getconf CLK_TCK)
 
 log() { echo "bench: [${SECONDS}s] $*" >&2; }
 
-stop_pid() {  # pid [seconds]: TERM, wait, then KILL
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < ${2:-30} * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+source "$(dirname "$0")/lib.sh"  # stop_pid, start_engine_sim
 forget_pid() {  # pid: stopped, so cleanup must not signal it (the number may be reused)
   local p kept=()
   for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
@@ -495,13 +486,8 @@ fi
 
 # ====================================================== rows 4-5: the simulator
 SIM_SOCK=$WORK/engine.sock
-setsid "$ENGINE_SIM" --socket "$SIM_SOCK" --run-ms 10 --max-seconds "$BUDGET_S" 2>"$WORK/engine_sim.log" </dev/null &
-SIM_PID=$!
+start_engine_sim "$SIM_SOCK" "$WORK/engine_sim.log" --run-ms 10 --max-seconds "$BUDGET_S" || true
 PIDS+=("$SIM_PID")
-for ((i = 0; i < 50; i++)); do
-  [[ -S $SIM_SOCK ]] && break
-  sleep 0.1
-done
 SIM="unix://$SIM_SOCK"
 
 ONE_MS=() LOAD_E=() LOAD_D=() LOAD_T=() LIST_MS=() SHOW_MS=() LOAD_E_CPU=() LOAD_E_BUSY=() LOAD_E_T1=() LOAD_E_T2=()

@@ -21,23 +21,13 @@ fail() {
   exit 1
 }
 
-stop_pid() {  # pid: TERM, then wait up to 10 s, then KILL
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+source "$(dirname "$0")/lib.sh"
 
 cleanup() {
   local rc=$?
   trap '' PIPE  # a closed stdout must not cut the cleanup short
   stop_pid "$DAEMON_PID"
-  stop_pid "$SIM_PID"
+  stop_pid "$SIM_PID" 10
   if [[ $rc -ne 0 ]]; then
     echo "---- jobqd log ----" >&2
     tail -n 40 "$WORK/jobqd.log" >&2 2>/dev/null || true
@@ -50,14 +40,8 @@ cleanup() {
 trap cleanup EXIT
 
 # The simulator ends by itself before CTest's timeout, whatever happens here.
-"$ENGINE_SIM" --socket "$ENGINE_SOCK" --run-ms "$RUN_MS" --max-seconds 110 2>"$WORK/sim.log" </dev/null &
-SIM_PID=$!
-for _ in $(seq 1 50); do
-  [[ -S $ENGINE_SOCK ]] && break
-  kill -0 "$SIM_PID" 2>/dev/null || fail "engine_sim exited at start"
-  sleep 0.1
-done
-[[ -S $ENGINE_SOCK ]] || fail "engine_sim did not create its socket"
+start_engine_sim "$ENGINE_SOCK" "$WORK/sim.log" --run-ms "$RUN_MS" --max-seconds 110 ||
+  fail "engine_sim did not come up"
 
 "$JOBQD" --engine "unix://$ENGINE_SOCK" --state-dir "$WORK/state" --socket "$JOBQ_SOCKET" \
   --poll-interval 1s --max-running 0 >"$WORK/jobqd.log" 2>&1 </dev/null &
