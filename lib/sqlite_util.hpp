@@ -3,12 +3,14 @@
 // Errors throw StoreError (kind io, or conflict for constraint violations).
 #pragma once
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <sqlite3.h>
+#include <unordered_map>
+#include <vector>
 
 #include "store.hpp"
 
@@ -17,9 +19,38 @@ namespace jobq::sql {
 [[noreturn]] void fail(sqlite3* db, const std::string& what);
 void exec(sqlite3* db, const char* sql);
 
+// Prepared statements kept for reuse, keyed by their SQL text: preparing
+// costs more than running most of the store's queries. A Stmt made from the
+// cache borrows one (or prepares a new one when all of that text are in use,
+// as in a nested use) and gives it back reset, cursor closed and bindings
+// cleared, when it goes out of scope: so no statement keeps a read snapshot
+// open (which would stop WAL checkpoints) past the scope that used it.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  ~StmtCache() { clear(); }
+  StmtCache(const StmtCache&) = delete;
+  StmtCache& operator=(const StmtCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+  sqlite3_stmt* borrow(std::string_view sql);
+  void give_back(std::string_view sql, sqlite3_stmt* st);
+  void clear();  // finalizes all (before the connection closes)
+  std::size_t size() const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  sqlite3* db_;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>, Hash, std::equal_to<>> idle_;
+};
+
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql);
+  Stmt(sqlite3* db, const char* sql);            // prepared for this use only
+  Stmt(StmtCache& cache, std::string_view sql);  // borrowed from the cache
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -49,6 +80,7 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
+  StmtCache* cache_ = nullptr;
 };
 
 class Transaction {

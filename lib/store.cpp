@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "sqlite_util.hpp"
 #include "store_rows.hpp"
@@ -161,6 +160,7 @@ Store::Store(const std::string& path) {
     db_ = nullptr;
     throw StoreError(StoreError::Kind::io, "cannot open database " + path + ": " + msg);
   }
+  statements_ = std::make_unique<sql::StmtCache>(db_);
   try {
     sqlite3_busy_timeout(db_, 5000);
     sql::exec(db_, "PRAGMA journal_mode=WAL");
@@ -168,6 +168,7 @@ Store::Store(const std::string& path) {
     sql::exec(db_, "PRAGMA foreign_keys=ON");
     migrate();
   } catch (...) {
+    statements_.reset();
     sqlite3_close(db_);
     db_ = nullptr;
     throw;
@@ -175,7 +176,7 @@ Store::Store(const std::string& path) {
 }
 
 Store::~Store() {
-  statements_.clear();  // finalized before the connection closes
+  statements_.reset();  // finalized before the connection closes
   sqlite3_close(db_);
 }
 
@@ -222,12 +223,13 @@ App Store::create_app(const App& app) {
 }
 
 void Store::write_app_locked(const App& a) {
-  Stmt(db_,
-       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
-       "retry, resources, webhooks) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
-       "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
-       "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
-       "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks")
+  Stmt(
+      *statements_,
+      "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
+      "retry, resources, webhooks) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+      "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
+      "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
+      "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -243,15 +245,14 @@ void Store::write_app_locked(const App& a) {
 }
 
 bool Store::app_exists_locked(const std::string& name) {
-  Stmt exists(db_, "SELECT 1 FROM apps WHERE name=?");
+  Stmt exists(*statements_, "SELECT 1 FROM apps WHERE name=?");
   exists.bind(1, name);
   return exists.step();
 }
 
 std::optional<App> Store::get_app(const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          (std::string("SELECT ") + kAppColumns + " FROM apps WHERE name=?").c_str());
+  Stmt st(*statements_, (std::string("SELECT ") + kAppColumns + " FROM apps WHERE name=?").c_str());
   st.bind(1, name);
   if (!st.step()) return std::nullopt;
   return read_app(st);
@@ -259,7 +260,7 @@ std::optional<App> Store::get_app(const std::string& name) {
 
 std::vector<App> Store::list_apps() {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Stmt st(*statements_,
           (std::string("SELECT ") + kAppColumns + " FROM apps ORDER BY name").c_str());
   std::vector<App> out;
   while (st.step()) out.push_back(read_app(st));
@@ -269,10 +270,11 @@ std::vector<App> Store::list_apps() {
 App Store::update_app(const std::string& name, const AppUpdate& update) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  Stmt get(db_,
+  Stmt get(*statements_,
            (std::string("SELECT ") + kAppColumns + " FROM apps WHERE name=?").c_str());
   get.bind(1, name);
-  if (!get.step()) throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
+  if (!get.step())
+    throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
   App a = read_app(get);
   if (update.image) a.image = *update.image;
   if (update.max_running) a.max_running = *update.max_running;
@@ -296,7 +298,7 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
     throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
   std::vector<std::int64_t> active;
   {
-    Stmt st(db_,
+    Stmt st(*statements_,
             "SELECT id FROM jobs WHERE app=? AND state IN ('pending','starting','running') "
             "ORDER BY id");
     st.bind(1, name);
@@ -309,11 +311,11 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
   const std::string now = now_rfc3339();
   std::vector<std::int64_t> pending;
   {
-    Stmt st(db_, "SELECT id FROM jobs WHERE app=? AND state='pending' ORDER BY id");
+    Stmt st(*statements_, "SELECT id FROM jobs WHERE app=? AND state='pending' ORDER BY id");
     st.bind(1, name);
     while (st.step()) pending.push_back(st.i64(0));
   }
-  Stmt cancel(db_,
+  Stmt cancel(*statements_,
               "UPDATE jobs SET state='cancelled', reason='application deleted', updated_at=? "
               "WHERE id=? AND state='pending'");
   for (auto id : pending) {
@@ -321,13 +323,13 @@ std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force)
     cancel.bind(1, now).bind(2, id).run();
     if (sqlite3_changes(db_) > 0) job_ended_locked(id);
   }
-  Stmt(db_,
+  Stmt(*statements_,
        "UPDATE jobs SET cancel_requested=1, reason='application deleted', updated_at=? "
        "WHERE app=? AND state IN ('starting','running')")
       .bind(1, now)
       .bind(2, name)
       .run();
-  Stmt(db_, "DELETE FROM apps WHERE name=?").bind(1, name).run();
+  Stmt(*statements_, "DELETE FROM apps WHERE name=?").bind(1, name).run();
   tx.commit();
   return active;
 }
@@ -376,26 +378,21 @@ int Store::busy_statements() {
   return n;
 }
 
-sql::Stmt& Store::cached_locked(const char* sql_text) {
-  auto& slot = statements_[sql_text];
-  if (!slot) slot = std::make_unique<Stmt>(db_, sql_text);
-  slot->reset();
-  return *slot;
-}
-
 Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
-  // A cached SELECT left on a row would keep its read snapshot open, and the
-  // WAL could never be checkpointed: each is reset as soon as it is read.
-  Stmt& app = cached_locked("SELECT 1 FROM apps WHERE name=?");
+  // A SELECT left on a row would keep its read snapshot open, and the WAL
+  // could never be checkpointed: each is reset as soon as it is read.
+  Stmt app(*statements_, "SELECT 1 FROM apps WHERE name=?");
   app.bind(1, nj.app);
   const bool app_exists = app.step();
   app.reset();
-  if (!app_exists) throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
+  if (!app_exists)
+    throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
   if (existed) *existed = false;
   if (!nj.key.empty()) {
-    Stmt& same = cached_locked("SELECT id FROM jobs WHERE app=? AND idem_key=?");
+    Stmt same(*statements_, "SELECT id FROM jobs WHERE app=? AND idem_key=?");
     same.bind(1, nj.app).bind(2, nj.key);
-    const std::optional<std::int64_t> first = same.step() ? std::optional(same.i64(0)) : std::nullopt;
+    const std::optional<std::int64_t> first =
+        same.step() ? std::optional(same.i64(0)) : std::nullopt;
     same.reset();
     if (first) {
       if (existed) *existed = true;
@@ -403,7 +400,8 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
     }
   }
   const std::string now = now_rfc3339();
-  Stmt& ins = cached_locked(
+  Stmt ins(
+      *statements_,
       "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "
       "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key, timeout_ms, retry, "
       "resources, due) VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -446,8 +444,8 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
   // Dependencies: each must exist. One that already ended counts at once.
   int waiting = 0;
   std::string skip_reason;
-  Stmt dep(db_, "SELECT state, reason FROM jobs WHERE id=?");
-  Stmt link(db_,
+  Stmt dep(*statements_, "SELECT state, reason FROM jobs WHERE id=?");
+  Stmt link(*statements_,
             "INSERT OR IGNORE INTO job_deps(job_id, dep_id, any_end, counted) VALUES(?,?,?,?)");
   // A dependency must exist before its dependent, so the only cycle there can
   // be is a job naming its own (future) id.
@@ -458,12 +456,16 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
     dep.reset();
     dep.bind(1, dep_id);
     if (!dep.step())
-      throw StoreError(StoreError::Kind::not_found,
-                       "dependency " + std::to_string(dep_id) + ": no job with id " +
-                           std::to_string(dep_id));
+      throw StoreError(
+          StoreError::Kind::not_found,
+          "dependency " + std::to_string(dep_id) + ": no job with id " + std::to_string(dep_id));
     const JobState state = state_of(dep.text(0));
     link.reset();
-    link.bind(1, id).bind(2, dep_id).bind(3, any_end ? 1 : 0).bind(4, is_final(state) ? 1 : 0).run();
+    link.bind(1, id)
+        .bind(2, dep_id)
+        .bind(3, any_end ? 1 : 0)
+        .bind(4, is_final(state) ? 1 : 0)
+        .run();
     if (sqlite3_changes(db_) == 0) return;  // named twice (after wins over after_any)
     if (!is_final(state))
       ++waiting;
@@ -473,10 +475,16 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
   for (auto d : nj.after) add(d, false);
   for (auto d : nj.after_any) add(d, true);
   if (!skip_reason.empty()) {
-    Stmt(db_, "UPDATE jobs SET state='skipped', reason=? WHERE id=?").bind(1, skip_reason).bind(2, id).run();
+    Stmt(*statements_, "UPDATE jobs SET state='skipped', reason=? WHERE id=?")
+        .bind(1, skip_reason)
+        .bind(2, id)
+        .run();
     job_ended_locked(id);
   } else if (waiting > 0) {
-    Stmt(db_, "UPDATE jobs SET waiting_on=? WHERE id=?").bind(1, waiting).bind(2, id).run();
+    Stmt(*statements_, "UPDATE jobs SET waiting_on=? WHERE id=?")
+        .bind(1, waiting)
+        .bind(2, id)
+        .run();
   }
   return load_job_locked(id);
 }
@@ -486,36 +494,37 @@ Job Store::retry_job(std::int64_t job_id, const std::string& by) {
   Transaction tx(db_);
   Job job = load_job_locked(job_id);
   if (!is_final(job.state))
-    throw StoreError(StoreError::Kind::conflict,
-                     "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
-                         "; only a finished job can be retried");
+    throw StoreError(StoreError::Kind::conflict, "job " + std::to_string(job_id) + " is " +
+                                                     std::string(to_string(job.state)) +
+                                                     "; only a finished job can be retried");
   if (!app_exists_locked(job.app))
-    throw StoreError(StoreError::Kind::conflict, "job " + std::to_string(job_id) +
-                                                     ": its application '" + job.app +
-                                                     "' no longer exists");
+    throw StoreError(
+        StoreError::Kind::conflict,
+        "job " + std::to_string(job_id) + ": its application '" + job.app + "' no longer exists");
   // Its dependencies count afresh: those not ended are waited for again; one
   // it needed that did not succeed must be retried first.
   int waiting = 0;
   {
-    Stmt deps(db_,
+    Stmt deps(*statements_,
               "SELECT d.dep_id, d.any_end, j.state, j.reason FROM job_deps d JOIN jobs j "
               "ON j.id=d.dep_id WHERE d.job_id=?");
     deps.bind(1, job_id);
-    Stmt counted(db_, "UPDATE job_deps SET counted=? WHERE job_id=? AND dep_id=?");
+    Stmt counted(*statements_, "UPDATE job_deps SET counted=? WHERE job_id=? AND dep_id=?");
     while (deps.step()) {
       const JobState state = state_of(deps.text(2));
       if (deps.i64(1) == 0 && is_final(state) && state != JobState::succeeded)
         throw StoreError(StoreError::Kind::conflict,
-                         "job " + std::to_string(job_id) + " cannot run: " +
-                             dependency_reason(deps.i64(0), state, deps.text(3)) +
+                         "job " + std::to_string(job_id) +
+                             " cannot run: " + dependency_reason(deps.i64(0), state, deps.text(3)) +
                              "; retry that job first");
       if (!is_final(state)) ++waiting;
       counted.reset();
       counted.bind(1, is_final(state) ? 1 : 0).bind(2, job_id).bind(3, deps.i64(0)).run();
     }
   }
-  Stmt(db_,
-       "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, not_before_ns=0, due=1, "
+  Stmt(*statements_,
+       "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, "
+       "not_before_ns=0, due=1, "
        "held=0, cancel_requested=0, cancel_requested_ns=0, timed_out=0, waiting_on=?, ended_ns=0, "
        "updated_at=? WHERE id=?")
       .bind(1, "retried by hand by " + by + " (after " + std::string(to_string(job.state)) + ")")
@@ -530,18 +539,19 @@ Job Store::retry_job(std::int64_t job_id, const std::string& by) {
 
 void Store::job_ended_locked(std::int64_t first) {
   std::vector<std::int64_t> ended{first};
-  Stmt get(db_, "SELECT state, reason FROM jobs WHERE id=?");
+  Stmt get(*statements_, "SELECT state, reason FROM jobs WHERE id=?");
   // Each edge counts once: a dependency retried by hand that ends again
   // changes nothing for dependents that already heard of its first end.
-  Stmt dependents(db_,
-                  "SELECT d.job_id, d.any_end, j.state FROM job_deps d JOIN jobs j ON j.id=d.job_id "
-                  "WHERE d.dep_id=? AND d.counted=0 ORDER BY d.job_id");
-  Stmt mark(db_, "UPDATE job_deps SET counted=1 WHERE job_id=? AND dep_id=?");
-  Stmt skip(db_,
+  Stmt dependents(
+      *statements_,
+      "SELECT d.job_id, d.any_end, j.state FROM job_deps d JOIN jobs j ON j.id=d.job_id "
+      "WHERE d.dep_id=? AND d.counted=0 ORDER BY d.job_id");
+  Stmt mark(*statements_, "UPDATE job_deps SET counted=1 WHERE job_id=? AND dep_id=?");
+  Stmt skip(*statements_,
             "UPDATE jobs SET state='skipped', reason=?, waiting_on=0, updated_at=? "
             "WHERE id=? AND state='pending'");
-  Stmt count(db_, "UPDATE jobs SET waiting_on=waiting_on-1 WHERE id=? AND waiting_on>0");
-  Stmt stamp(db_, "UPDATE jobs SET ended_ns=? WHERE id=?");
+  Stmt count(*statements_, "UPDATE jobs SET waiting_on=waiting_on-1 WHERE id=? AND waiting_on>0");
+  Stmt stamp(*statements_, "UPDATE jobs SET ended_ns=? WHERE id=?");
   const std::string now = now_rfc3339();
   const std::int64_t now_ns = now_unix_ns();
   while (!ended.empty()) {
@@ -564,7 +574,8 @@ void Store::job_ended_locked(std::int64_t first) {
     dependents.reset();
     dependents.bind(1, id);
     while (dependents.step())
-      if (dependents.text(2) == "pending") next.emplace_back(dependents.i64(0), dependents.i64(1) != 0);
+      if (dependents.text(2) == "pending")
+        next.emplace_back(dependents.i64(0), dependents.i64(1) != 0);
     for (const auto& [dep, any_end] : next) {
       mark.reset();
       mark.bind(1, dep).bind(2, id).run();
@@ -581,7 +592,7 @@ void Store::job_ended_locked(std::int64_t first) {
 }
 
 void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event) {
-  Stmt app(db_, "SELECT a.webhooks FROM apps a JOIN jobs j ON j.app=a.name WHERE j.id=?");
+  Stmt app(*statements_, "SELECT a.webhooks FROM apps a JOIN jobs j ON j.app=a.name WHERE j.id=?");
   app.bind(1, job_id);
   if (!app.step()) return;
   const Webhooks hooks = apply_webhooks({}, json::parse(app.text(0)));
@@ -595,7 +606,7 @@ void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event)
            {"job", job},
            {"attempt", job.attempts.empty() ? json(nullptr) : json(job.attempts.back())}}
           .dump();
-  Stmt ins(db_,
+  Stmt ins(*statements_,
            "INSERT INTO deliveries(job_id, event, url, body, next_ns, created_at) "
            "VALUES(?,?,?,?,?,?)");
   for (const auto& url : hooks.urls) {
@@ -607,7 +618,7 @@ void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event)
 
 std::vector<Delivery> Store::due_deliveries(std::int64_t now, int limit) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Stmt st(*statements_,
           "SELECT id, job_id, event, url, body, tries FROM deliveries WHERE state='pending' AND "
           "next_ns<=? ORDER BY next_ns, id LIMIT ?");
   st.bind(1, now).bind(2, limit);
@@ -619,25 +630,28 @@ std::vector<Delivery> Store::due_deliveries(std::int64_t now, int limit) {
 
 std::optional<std::int64_t> Store::next_delivery_ns() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT MIN(next_ns) FROM deliveries WHERE state='pending'");
+  Stmt st(*statements_, "SELECT MIN(next_ns) FROM deliveries WHERE state='pending'");
   if (!st.step() || st.is_null(0)) return std::nullopt;
   return st.i64(0);
 }
 
 void Store::delivery_succeeded(std::int64_t id) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM deliveries WHERE id=?").bind(1, id).run();
+  Stmt(*statements_, "DELETE FROM deliveries WHERE id=?").bind(1, id).run();
 }
 
 void Store::lease_delivery(std::int64_t id, std::int64_t until_ns) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "UPDATE deliveries SET next_ns=? WHERE id=? AND state='pending'").bind(1, until_ns).bind(2, id).run();
+  Stmt(*statements_, "UPDATE deliveries SET next_ns=? WHERE id=? AND state='pending'")
+      .bind(1, until_ns)
+      .bind(2, id)
+      .run();
 }
 
 void Store::delivery_failed(std::int64_t id, const std::string& error,
                             std::optional<std::int64_t> retry_at_ns) {
   std::lock_guard lock(mu_);
-  Stmt(db_,
+  Stmt(*statements_,
        "UPDATE deliveries SET tries=tries+1, last_error=?, state=?, next_ns=? WHERE id=?")
       .bind(1, error)
       .bind(2, retry_at_ns ? "pending" : "failed")
@@ -654,7 +668,7 @@ Job Store::set_held(std::int64_t job_id, bool held) {
     throw StoreError(StoreError::Kind::conflict,
                      "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
                          "; only a pending job can be " + (held ? "held" : "released"));
-  Stmt(db_, "UPDATE jobs SET held=?, updated_at=? WHERE id=?")
+  Stmt(*statements_, "UPDATE jobs SET held=?, updated_at=? WHERE id=?")
       .bind(1, held ? 1 : 0)
       .bind(2, now_rfc3339())
       .bind(3, job_id)
@@ -665,9 +679,10 @@ Job Store::set_held(std::int64_t job_id, bool held) {
 }
 
 std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
-  Stmt st(db_,
-          "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
-          "started_at, finished_at, created_at, reason FROM attempts WHERE job_id=? ORDER BY number");
+  Stmt st(
+      *statements_,
+      "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
+      "started_at, finished_at, created_at, reason FROM attempts WHERE job_id=? ORDER BY number");
   st.bind(1, job_id);
   std::vector<Attempt> out;
   while (st.step()) {
@@ -690,9 +705,10 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
 }
 
 Job Store::load_job_locked(std::int64_t id) {
-  Stmt st(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id=?").c_str());
+  Stmt st(*statements_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id=?").c_str());
   st.bind(1, id);
-  if (!st.step()) throw StoreError(StoreError::Kind::not_found, "no job with id " + std::to_string(id));
+  if (!st.step())
+    throw StoreError(StoreError::Kind::not_found, "no job with id " + std::to_string(id));
   Job j = read_job(st);
   j.attempts = load_attempts_locked(id);
   load_deps_locked(j);
@@ -700,7 +716,7 @@ Job Store::load_job_locked(std::int64_t id) {
 }
 
 void Store::load_deps_locked(Job& job) {
-  Stmt st(db_, "SELECT dep_id, any_end FROM job_deps WHERE job_id=? ORDER BY dep_id");
+  Stmt st(*statements_, "SELECT dep_id, any_end FROM job_deps WHERE job_id=? ORDER BY dep_id");
   st.bind(1, job.id);
   while (st.step()) (st.i64(1) ? job.after_any : job.after).push_back(st.i64(0));
 }
@@ -721,7 +737,7 @@ std::vector<Job> Store::list_jobs(const JobFilter& f) {
   if (f.app) q += " AND app=?1";
   if (f.state) q += " AND state=?2";
   q += " ORDER BY id DESC LIMIT ?3";
-  Stmt st(db_, q.c_str());
+  Stmt st(*statements_, q.c_str());
   if (f.app) st.bind(1, *f.app);
   if (f.state) st.bind(2, to_string(*f.state));
   st.bind(3, f.limit > 0 ? f.limit : -1);
@@ -737,7 +753,7 @@ std::vector<Job> Store::list_jobs(const JobFilter& f) {
 
 std::map<std::string, std::int64_t> Store::count_jobs_by_state() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+  Stmt st(*statements_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
   std::map<std::string, std::int64_t> out;
   while (st.step()) out[st.text(0)] = st.i64(1);
   return out;
@@ -745,7 +761,7 @@ std::map<std::string, std::int64_t> Store::count_jobs_by_state() {
 
 std::map<std::pair<std::string, std::string>, std::int64_t> Store::count_jobs_by_app_state() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT app, state, COUNT(*) FROM jobs GROUP BY app, state");
+  Stmt st(*statements_, "SELECT app, state, COUNT(*) FROM jobs GROUP BY app, state");
   std::map<std::pair<std::string, std::string>, std::int64_t> out;
   while (st.step()) out[{st.text(0), st.text(1)}] = st.i64(2);
   return out;
@@ -761,15 +777,16 @@ Job Store::request_cancel(std::int64_t job_id) {
                                                      std::string(to_string(job.state)) + ")");
   const std::string now = now_rfc3339();
   if (job.state == JobState::pending) {
-    Stmt(db_,
-         "UPDATE jobs SET state='cancelled', reason='cancel requested before it started', updated_at=? "
+    Stmt(*statements_,
+         "UPDATE jobs SET state='cancelled', reason='cancel requested before it started', "
+         "updated_at=? "
          "WHERE id=?")
         .bind(1, now)
         .bind(2, job_id)
         .run();
     job_ended_locked(job_id);
   } else {
-    Stmt(db_,
+    Stmt(*statements_,
          "UPDATE jobs SET cancel_requested=1, updated_at=?, cancel_requested_ns=CASE WHEN "
          "cancel_requested_ns=0 THEN ? ELSE cancel_requested_ns END WHERE id=?")
         .bind(1, now)

@@ -7,13 +7,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <memory>
 #include <random>
-#include <unordered_map>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine.hpp"
@@ -22,7 +22,8 @@
 struct sqlite3;
 namespace jobq::sql {
 class Stmt;
-}
+class StmtCache;
+}  // namespace jobq::sql
 
 namespace jobq {
 
@@ -49,10 +50,10 @@ struct NewJob {
   int priority = 0;
   std::int64_t not_before_ns = 0;
   bool held = false;
-  std::string key;  // idempotency key; "" = none
-  std::int64_t timeout_ms = 0;  // 0: the application's
-  nlohmann::json retry = nullptr;  // fields overriding the application's retry policy
-  Resources resources;             // may only lower the application's (checked by the caller)
+  std::string key;                      // idempotency key; "" = none
+  std::int64_t timeout_ms = 0;          // 0: the application's
+  nlohmann::json retry = nullptr;       // fields overriding the application's retry policy
+  Resources resources;                  // may only lower the application's (checked by the caller)
   std::vector<std::int64_t> after;      // start when all of these succeeded
   std::vector<std::int64_t> after_any;  // start when all of these ended
 };
@@ -62,7 +63,7 @@ struct AppUpdate {
   std::optional<int> max_running;
   std::optional<bool> paused;
   std::optional<std::int64_t> timeout_ms;
-  std::optional<nlohmann::json> retry;      // fields to replace (see policy.hpp)
+  std::optional<nlohmann::json> retry;  // fields to replace (see policy.hpp)
   std::optional<nlohmann::json> resources;
   std::optional<nlohmann::json> webhooks;
   EnvMap set_env;
@@ -259,9 +260,6 @@ class Store {
   Job load_job_locked(std::int64_t id);
   // `load`: return the whole job (else only its id is set).
   Job enqueue_locked(const NewJob& job, bool* existed, bool load);
-  // A prepared statement kept for the store's lifetime, reset for reuse
-  // (`sql_text` must be a string literal: its address is the key).
-  sql::Stmt& cached_locked(const char* sql_text);
   std::vector<Attempt> load_attempts_locked(std::int64_t job_id);
   void load_deps_locked(Job& job);
   // A job reached a final state: its dependents move on (or are skipped, in
@@ -277,7 +275,8 @@ class Store {
   std::map<std::string, std::uint64_t> last_served_;
   std::uint64_t serve_clock_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};  // retry jitter
-  std::unordered_map<const char*, std::unique_ptr<sql::Stmt>> statements_;
+  // Prepared statements of every query but the migration's (sqlite_util.hpp).
+  std::unique_ptr<sql::StmtCache> statements_;
 };
 
 }  // namespace jobq

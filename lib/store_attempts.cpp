@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "policy.hpp"
 #include "sqlite_util.hpp"
 #include "store.hpp"
 #include "store_rows.hpp"
-#include "policy.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -16,7 +16,6 @@ using sql::Stmt;
 using sql::Transaction;
 using namespace rows;
 
-
 std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   std::lock_guard lock(mu_);
   if (max_claims <= 0) return {};
@@ -24,7 +23,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   std::map<std::string, int> busy;
   int busy_total = 0;
   {
-    Stmt st(db_,
+    Stmt st(*statements_,
             "SELECT app, COUNT(*) FROM jobs WHERE state IN ('starting','running') GROUP BY app");
     while (st.step()) {
       busy[st.text(0)] = st.i32(1);
@@ -37,7 +36,8 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
 
   std::map<std::string, App> apps;
   {
-    Stmt st(db_, (std::string("SELECT ") + kAppColumns + " FROM apps WHERE paused=0").c_str());
+    Stmt st(*statements_,
+            (std::string("SELECT ") + kAppColumns + " FROM apps WHERE paused=0").c_str());
     while (st.step()) {
       App a = read_app(st);
       apps.emplace(a.name, std::move(a));
@@ -49,16 +49,17 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   const std::int64_t now_ns = now_unix_ns();
   std::vector<std::vector<Job>> queues;
   // Delayed jobs whose time has come join the startable ones (jobs_claim).
-  Stmt(db_,
+  Stmt(*statements_,
        "UPDATE jobs INDEXED BY jobs_delayed SET due=1 WHERE state='pending' AND due=0 AND "
        "not_before_ns<=?")
       .bind(1, now_ns)
       .run();
-  Stmt pending(db_, (std::string("SELECT ") + kJobColumns +
-                     " FROM jobs INDEXED BY jobs_claim WHERE app=? AND state='pending' AND due=1 AND "
-                     "held=0 AND waiting_on=0 "
-                     "ORDER BY priority DESC, id LIMIT ?")
-                        .c_str());
+  Stmt pending(*statements_,
+               (std::string("SELECT ") + kJobColumns +
+                " FROM jobs INDEXED BY jobs_claim WHERE app=? AND state='pending' AND due=1 AND "
+                "held=0 AND waiting_on=0 "
+                "ORDER BY priority DESC, id LIMIT ?")
+                   .c_str());
   for (const auto& [name, app] : apps) {
     int room = budget;
     if (app.max_running > 0) room = std::min(room, app.max_running - busy[name]);
@@ -92,11 +93,11 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
 
   std::vector<LaunchTicket> out;
   const std::string now = now_rfc3339();
-  Stmt attempts_of(db_, "SELECT attempts FROM jobs WHERE id=?");
-  Stmt ins(db_,
+  Stmt attempts_of(*statements_, "SELECT attempts FROM jobs WHERE id=?");
+  Stmt ins(*statements_,
            "INSERT INTO attempts(job_id, number, state, container_name, spec, created_at) "
            "VALUES(?, ?, 'starting', ?, ?, ?)");
-  Stmt upd(db_, "UPDATE jobs SET state='starting', attempts=?, updated_at=? WHERE id=?");
+  Stmt upd(*statements_, "UPDATE jobs SET state='starting', attempts=?, updated_at=? WHERE id=?");
   for (const Job& job : candidates) {
     const App& app = apps.at(job.app);
     attempts_of.reset();
@@ -139,7 +140,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
 std::optional<std::int64_t> Store::next_due_ns() {
   std::lock_guard lock(mu_);
   // A range of jobs_delayed. Times already passed are made due by the next claim.
-  Stmt st(db_,
+  Stmt st(*statements_,
           "SELECT MIN(not_before_ns) FROM jobs INDEXED BY jobs_delayed WHERE state='pending' AND "
           "due=0 AND not_before_ns>?");
   st.bind(1, now_unix_ns());
@@ -149,7 +150,7 @@ std::optional<std::int64_t> Store::next_due_ns() {
 
 std::vector<LaunchTicket> Store::starting_attempts() {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Stmt st(*statements_,
           "SELECT a.job_id, a.number, j.app, a.spec FROM attempts a JOIN jobs j ON j.id=a.job_id "
           "WHERE a.state='starting' ORDER BY a.job_id");
   std::vector<LaunchTicket> out;
@@ -168,7 +169,7 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
                          std::int64_t started_ns) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  Stmt(db_,
+  Stmt(*statements_,
        "UPDATE attempts SET state='running', container_id=?, started_ns=? "
        "WHERE job_id=? AND number=? AND state='starting'")
       .bind(1, container_id)
@@ -176,7 +177,8 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
       .bind(3, job_id)
       .bind(4, attempt)
       .run();
-  Stmt(db_, "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
+  Stmt(*statements_,
+       "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
       .bind(1, now_rfc3339())
       .bind(2, job_id)
       .run();
@@ -185,11 +187,13 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
 
 std::vector<ActiveAttempt> Store::running_attempts() {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
-          "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) END, "
-          "j.timed_out FROM attempts a JOIN jobs j ON j.id=a.job_id LEFT JOIN apps p ON p.name=j.app "
-          "WHERE a.state='running' ORDER BY a.job_id");
+  Stmt st(
+      *statements_,
+      "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
+      "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) "
+      "END, "
+      "j.timed_out FROM attempts a JOIN jobs j ON j.id=a.job_id LEFT JOIN apps p ON p.name=j.app "
+      "WHERE a.state='running' ORDER BY a.job_id");
   std::vector<ActiveAttempt> out;
   while (st.step())
     out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4), st.i64(5),
@@ -201,10 +205,14 @@ namespace {
 // The failure kinds a retry policy names (see kRetryKinds); "" for none.
 std::string failure_kind(const AttemptResult& r) {
   switch (r.state) {
-    case JobState::timed_out: return "timeout";
-    case JobState::lost: return "lost";
-    case JobState::failed: return r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
-    default: return "";
+    case JobState::timed_out:
+      return "timeout";
+    case JobState::lost:
+      return "lost";
+    case JobState::failed:
+      return r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
+    default:
+      return "";
   }
 }
 }  // namespace
@@ -212,7 +220,7 @@ std::string failure_kind(const AttemptResult& r) {
 void Store::finish_attempt(const AttemptResult& r) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  Stmt upd(db_,
+  Stmt upd(*statements_,
            "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
            "exit_code=?, oom_killed=?, error=?, started_at=?, finished_at=?, reason=? "
            "WHERE job_id=? AND number=? AND state IN ('starting','running')");
@@ -232,7 +240,7 @@ void Store::finish_attempt(const AttemptResult& r) {
 
   // Try again? Only a failure the policy names, within its limit, and never
   // a job someone asked to cancel.
-  Stmt job(db_,
+  Stmt job(*statements_,
            "SELECT j.retry, j.retries_used, j.cancel_requested, a.retry FROM jobs j "
            "LEFT JOIN apps a ON a.name=j.app WHERE j.id=?");
   job.bind(1, r.job_id);
@@ -243,17 +251,18 @@ void Store::finish_attempt(const AttemptResult& r) {
     RetryPolicy policy = apply_retry({}, json::parse(job.text(3)));
     if (!job.is_null(0)) policy = apply_retry(policy, json::parse(job.text(0)));
     const int used = job.i32(1);
-    if (used < policy.limit && std::find(policy.on.begin(), policy.on.end(), kind) != policy.on.end()) {
+    if (used < policy.limit &&
+        std::find(policy.on.begin(), policy.on.end(), kind) != policy.on.end()) {
       const auto delay_ms = retry_delay_ms(policy, used, rng_());
       retry_at = now_unix_ns() + delay_ms * 1'000'000;
-      retry_reason = "attempt " + std::to_string(r.attempt) + " " + std::string(to_string(r.state)) +
-                     (r.reason.empty() ? "" : " (" + r.reason + ")") + "; retry " +
-                     std::to_string(used + 1) + " of " + std::to_string(policy.limit) + " at " +
-                     format_unix_ns(*retry_at);
+      retry_reason =
+          "attempt " + std::to_string(r.attempt) + " " + std::string(to_string(r.state)) +
+          (r.reason.empty() ? "" : " (" + r.reason + ")") + "; retry " + std::to_string(used + 1) +
+          " of " + std::to_string(policy.limit) + " at " + format_unix_ns(*retry_at);
     }
   }
   if (retry_at) {
-    Stmt(db_,
+    Stmt(*statements_,
          "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=retries_used+1, "
          "not_before_ns=?, due=0, timed_out=0, updated_at=? WHERE id=?")
         .bind(1, retry_reason)
@@ -263,7 +272,7 @@ void Store::finish_attempt(const AttemptResult& r) {
         .run();
     queue_webhooks_locked(r.job_id, "failure");
   } else {
-    Stmt(db_, "UPDATE jobs SET state=?, reason=?, exit_code=?, updated_at=? WHERE id=?")
+    Stmt(*statements_, "UPDATE jobs SET state=?, reason=?, exit_code=?, updated_at=? WHERE id=?")
         .bind(1, to_string(r.state))
         .bind(2, r.reason)
         .bind(3, r.exit_code)
@@ -271,7 +280,7 @@ void Store::finish_attempt(const AttemptResult& r) {
         .bind(5, r.job_id)
         .run();
   }
-  Stmt log(db_,
+  Stmt log(*statements_,
            "INSERT OR REPLACE INTO logs(job_id, attempt, stream, data, truncated, total_bytes, "
            "timestamped) VALUES(?,?,?,?,?,?,?)");
   auto put = [&](const std::optional<CapturedLog>& l, LogStream s) {
@@ -291,7 +300,7 @@ void Store::finish_attempt(const AttemptResult& r) {
 
 void Store::mark_timed_out(std::int64_t job_id) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "UPDATE jobs SET timed_out=1, updated_at=? WHERE id=?")
+  Stmt(*statements_, "UPDATE jobs SET timed_out=1, updated_at=? WHERE id=?")
       .bind(1, now_rfc3339())
       .bind(2, job_id)
       .run();
@@ -299,7 +308,7 @@ void Store::mark_timed_out(std::int64_t job_id) {
 
 bool Store::cancel_requested(std::int64_t job_id) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT cancel_requested FROM jobs WHERE id=?");
+  Stmt st(*statements_, "SELECT cancel_requested FROM jobs WHERE id=?");
   st.bind(1, job_id);
   return st.step() && st.i64(0) != 0;
 }
@@ -310,7 +319,7 @@ bool Store::attempt_is_starting(std::int64_t job_id, int attempt) {
 
 std::optional<JobState> Store::attempt_state(std::int64_t job_id, int attempt) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
+  Stmt st(*statements_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
   st.bind(1, job_id).bind(2, attempt);
   if (!st.step()) return std::nullopt;
   return state_of(st.text(0));
@@ -320,7 +329,7 @@ std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
                                                    std::int64_t window_ns) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  Stmt st(db_,
+  Stmt st(*statements_,
           "SELECT j.id, a.finished_at, j.exit_code FROM jobs j JOIN attempts a "
           "ON a.job_id=j.id AND a.number=j.attempts WHERE j.state='failed' AND "
           "j.cancel_requested=0 AND j.exit_code IN (137, 143, 255) AND a.oom_killed=0");
@@ -330,7 +339,7 @@ std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
     if (finished && *finished <= engine_lost_ns && *finished >= engine_lost_ns - window_ns)
       hits.emplace_back(st.i64(0), st.i32(2));
   }
-  Stmt upd(db_, "UPDATE jobs SET reason=? WHERE id=?");
+  Stmt upd(*statements_, "UPDATE jobs SET reason=? WHERE id=?");
   std::vector<std::int64_t> ids;
   for (const auto& [id, code] : hits) {
     upd.reset();
@@ -345,7 +354,7 @@ std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
 
 std::optional<CapturedLog> Store::get_log(std::int64_t job_id, int attempt, LogStream stream) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Stmt st(*statements_,
           "SELECT data, truncated, total_bytes, timestamped FROM logs WHERE job_id=? AND attempt=? "
           "AND stream=?");
   st.bind(1, job_id).bind(2, attempt).bind(3, static_cast<int>(stream));
@@ -360,7 +369,7 @@ std::vector<AppSummary> Store::app_summaries(std::int64_t since_ns) {
   std::lock_guard lock(mu_);
   std::map<std::string, AppSummary> by_name;
   {
-    Stmt st(db_, "SELECT name, max_running, paused FROM apps ORDER BY name");
+    Stmt st(*statements_, "SELECT name, max_running, paused FROM apps ORDER BY name");
     while (st.step()) {
       AppSummary a;
       a.name = st.text(0);
@@ -370,7 +379,7 @@ std::vector<AppSummary> Store::app_summaries(std::int64_t since_ns) {
     }
   }
   {
-    Stmt st(db_,
+    Stmt st(*statements_,
             "SELECT app, state, COUNT(*), MIN(created_at) FROM jobs "
             "WHERE state IN ('pending','starting','running') GROUP BY app, state");
     while (st.step()) {
@@ -385,21 +394,23 @@ std::vector<AppSummary> Store::app_summaries(std::int64_t since_ns) {
     }
   }
   {
-    Stmt st(db_,
+    Stmt st(*statements_,
             "SELECT app, COUNT(*) FROM jobs WHERE ended_ns>=? AND "
             "state IN ('failed','lost','timed_out') GROUP BY app");
     st.bind(1, since_ns);
     while (st.step())
-      if (auto it = by_name.find(st.text(0)); it != by_name.end()) it->second.failed_last_hour = st.i64(1);
+      if (auto it = by_name.find(st.text(0)); it != by_name.end())
+        it->second.failed_last_hour = st.i64(1);
   }
   std::vector<AppSummary> out;
   for (auto& [name, a] : by_name) out.push_back(std::move(a));
   return out;
 }
 
-std::vector<EndedJob> Store::ended_jobs(std::int64_t since_ns, const std::optional<std::string>& app) {
+std::vector<EndedJob> Store::ended_jobs(std::int64_t since_ns,
+                                        const std::optional<std::string>& app) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
+  Stmt st(*statements_,
           "SELECT j.app, j.state, j.created_at, "
           "(SELECT started_at FROM attempts WHERE job_id=j.id ORDER BY number LIMIT 1), "
           "(SELECT started_at FROM attempts WHERE job_id=j.id ORDER BY number DESC LIMIT 1), "
@@ -426,7 +437,8 @@ std::vector<EndedJob> Store::ended_jobs(std::int64_t since_ns, const std::option
 
 std::map<std::string, std::int64_t> Store::attempts_by_app() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT j.app, COUNT(*) FROM attempts a JOIN jobs j ON j.id=a.job_id GROUP BY j.app");
+  Stmt st(*statements_,
+          "SELECT j.app, COUNT(*) FROM attempts a JOIN jobs j ON j.id=a.job_id GROUP BY j.app");
   std::map<std::string, std::int64_t> out;
   while (st.step()) out[st.text(0)] = st.i64(1);
   return out;
@@ -434,7 +446,7 @@ std::map<std::string, std::int64_t> Store::attempts_by_app() {
 
 std::int64_t Store::count_prunable(std::int64_t before_ns) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT COUNT(*) FROM jobs WHERE ended_ns>0 AND ended_ns<?");
+  Stmt st(*statements_, "SELECT COUNT(*) FROM jobs WHERE ended_ns>0 AND ended_ns<?");
   st.bind(1, before_ns);
   st.step();
   return st.i64(0);
@@ -445,7 +457,8 @@ std::int64_t Store::prune(std::int64_t before_ns, int limit) {
   Transaction tx(db_);
   std::vector<std::int64_t> ids;
   {
-    Stmt st(db_, "SELECT id FROM jobs WHERE ended_ns>0 AND ended_ns<? ORDER BY ended_ns LIMIT ?");
+    Stmt st(*statements_,
+            "SELECT id FROM jobs WHERE ended_ns>0 AND ended_ns<? ORDER BY ended_ns LIMIT ?");
     st.bind(1, before_ns).bind(2, limit);
     while (st.step()) ids.push_back(st.i64(0));
   }
@@ -454,7 +467,7 @@ std::int64_t Store::prune(std::int64_t before_ns, int limit) {
                            "DELETE FROM deliveries WHERE job_id=? AND state<>'pending'",
                            "DELETE FROM jobs WHERE id=?"};
   for (const char* sql_text : deletes) {
-    Stmt del(db_, sql_text);
+    Stmt del(*statements_, sql_text);
     for (auto id : ids) {
       del.reset();
       del.bind(1, id).run();
