@@ -41,7 +41,7 @@ class DockerEngine final : public Engine {
   std::vector<ContainerSummary> list_exited(const std::string& label_key,
                                             const std::string& label_value) override;
   void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
-                    const std::function<void()>& on_event) override;
+                    const DeathEvent& on_event) override;
   void stream_logs(const std::string& id_or_name, const LogOptions& opts, const LogChunkFn& sink,
                    const std::function<bool()>& keep_going) override;
 

@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
 
 #include "fault.hpp"
@@ -12,14 +14,16 @@ namespace {
 bool flag(const nlohmann::json& o, const char* key) {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) return false;
-  if (!it->is_boolean()) throw std::invalid_argument(std::string("inspect: ") + key + " is not a boolean");
+  if (!it->is_boolean())
+    throw std::invalid_argument(std::string("inspect: ") + key + " is not a boolean");
   return it->get<bool>();
 }
 
 std::string text(const nlohmann::json& o, const char* key) {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) return {};
-  if (!it->is_string()) throw std::invalid_argument(std::string("inspect: ") + key + " is not a string");
+  if (!it->is_string())
+    throw std::invalid_argument(std::string("inspect: ") + key + " is not a string");
   return it->get<std::string>();
 }
 
@@ -33,7 +37,8 @@ ContainerState parse_inspect_document(std::string_view body) {
   out.status = text(st, "Status");
   out.running = flag(st, "Running");
   if (auto it = st.find("ExitCode"); it != st.end() && !it->is_null()) {
-    if (!it->is_number_integer()) throw std::invalid_argument("inspect: ExitCode is not an integer");
+    if (!it->is_number_integer())
+      throw std::invalid_argument("inspect: ExitCode is not an integer");
     const auto code = it->get<long long>();
     out.exit_code = code >= -1'000'000 && code <= 1'000'000 ? static_cast<int>(code) : -1;
   }
@@ -50,6 +55,22 @@ ContainerState parse_inspect_document(std::string_view body) {
   return out;
 }
 }  // namespace
+
+std::optional<std::int64_t> job_of_event(std::string_view line) {
+  const auto ev = nlohmann::json::parse(line, nullptr, false);
+  if (!ev.is_object()) return std::nullopt;
+  const auto actor = ev.find("Actor");
+  if (actor == ev.end() || !actor->is_object()) return std::nullopt;
+  const auto attrs = actor->find("Attributes");
+  if (attrs == actor->end() || !attrs->is_object()) return std::nullopt;
+  const auto job = attrs->find("jobq.job");
+  if (job == attrs->end() || !job->is_string()) return std::nullopt;
+  const std::string& text = job->get_ref<const std::string&>();
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+  return id;
+}
 
 ContainerState parse_inspect(std::string_view body) {
   try {

@@ -92,23 +92,26 @@ class Engine {
   virtual std::vector<ContainerSummary> list_exited(const std::string& label_key,
                                                     const std::string& label_value) {
     auto all = list(label_key, label_value);
-    std::erase_if(all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
+    std::erase_if(
+        all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
     return all;
   }
   // Blocks, calling on_event each time a container labelled
-  // jobq.instance=<instance> dies, until keep_going() is false (returns) or
-  // the stream breaks (throws EngineError). Events are hints, never the
-  // truth: they only say "inspect now". The default has no events.
+  // jobq.instance=<instance> dies, with its jobq.job label (nullopt when the
+  // event does not say), until keep_going() is false (returns) or the stream
+  // breaks (throws EngineError). Events are hints, never the truth: they only
+  // say "inspect this one now". The default has no events.
+  using DeathEvent = std::function<void(std::optional<std::int64_t> job_id)>;
   virtual void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
-                            const std::function<void()>& on_event) {
+                            const DeathEvent& on_event) {
     (void)instance;
     (void)keep_going;
     (void)on_event;
   }
 
   struct LogOptions {
-    bool follow = false;      // go on streaming while the container runs
-    bool timestamps = false;  // each line starts with its RFC 3339 time and a space
+    bool follow = false;        // go on streaming while the container runs
+    bool timestamps = false;    // each line starts with its RFC 3339 time and a space
     std::int64_t since_ns = 0;  // Unix time in ns; 0: from the start
     int tail = -1;              // the last N lines only; -1: all
   };
@@ -125,7 +128,8 @@ class Engine {
                            const LogChunkFn& sink, const std::function<bool()>& keep_going) {
     (void)keep_going;
     if (opts.follow)
-      throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot follow a container's output");
+      throw EngineError(EngineError::Kind::rejected, 0,
+                        "this engine cannot follow a container's output");
     logs(id_or_name, sink);
   }
 };
@@ -133,6 +137,10 @@ class Engine {
 // Parses the body of GET /containers/{id}/json. Throws std::invalid_argument
 // on a body that is not a container inspect document.
 ContainerState parse_inspect(std::string_view body);
+
+// The jobq.job label of one line of GET /events (a container event), or
+// nullopt when the line is not such an event or carries no valid label.
+std::optional<std::int64_t> job_of_event(std::string_view line);
 
 // What `docker run --detach` does, idempotently: create (or adopt the
 // container that already has this name), then start it unless it already ran.

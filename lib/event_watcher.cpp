@@ -6,14 +6,16 @@
 
 namespace jobq {
 
-EventWatcher::EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death,
+EventWatcher::EventWatcher(Engine& engine, std::string instance, Engine::DeathEvent on_death,
                            std::function<void()> on_lost)
     : engine_(engine),
       instance_(std::move(instance)),
       on_death_(std::move(on_death)),
       on_lost_(std::move(on_lost)) {}
 
-EventWatcher::~EventWatcher() { stop(); }
+EventWatcher::~EventWatcher() {
+  stop();
+}
 
 void EventWatcher::start() {
   thread_ = std::thread([this] {
@@ -22,7 +24,7 @@ void EventWatcher::start() {
     while (keep_going()) {
       const auto began = std::chrono::steady_clock::now();
       try {
-        engine_.watch_deaths(instance_, keep_going, [this] { on_death_(); });
+        engine_.watch_deaths(instance_, keep_going, on_death_);
       } catch (const EngineError& e) {
         if (!keep_going()) break;
         spdlog::debug("events: {}; reconnecting in {} ms", e.what(), backoff.count());
@@ -33,9 +35,9 @@ void EventWatcher::start() {
         backoff = std::chrono::milliseconds(500);
         if (on_lost_) on_lost_();
       }
-      // Whatever died while the stream was down is found by the poller;
-      // one kick covers the gap.
-      on_death_();
+      // Whatever died while the stream was down is found by one look at
+      // every running container.
+      on_death_(std::nullopt);
       if (!kicker_.wait_for(backoff)) break;
       backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
     }

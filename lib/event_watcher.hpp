@@ -1,9 +1,9 @@
 // EventWatcher: the fast path beside the poller. It follows the engine's
-// event stream for this instance's containers and kicks the poller the moment
-// one dies, so results are recorded within milliseconds instead of at the
-// next poll. The poller alone is correct without it (events can be missed,
-// and dockerd does not replay them across its restart); the stream is
-// reconnected with capped backoff whenever it breaks.
+// event stream for this instance's containers and names each one that dies
+// (by its job) the moment it does, so that the poller inspects that one and
+// records its result within milliseconds instead of at the next poll. The poller alone is correct
+// without it (events can be missed, and dockerd does not replay them across its restart); the
+// stream is reconnected with capped backoff whenever it breaks.
 #pragma once
 
 #include <functional>
@@ -17,8 +17,10 @@ namespace jobq {
 
 class EventWatcher {
  public:
-  // on_lost: the stream broke while it was up (the engine went away).
-  EventWatcher(Engine& engine, std::string instance, std::function<void()> on_death,
+  // on_death: a container died (its job, or nullopt: look at every one, as
+  // after a gap in the stream). on_lost: the stream broke while it was up
+  // (the engine went away).
+  EventWatcher(Engine& engine, std::string instance, Engine::DeathEvent on_death,
                std::function<void()> on_lost = {});
   ~EventWatcher();
   void start();
@@ -27,7 +29,7 @@ class EventWatcher {
  private:
   Engine& engine_;
   std::string instance_;
-  std::function<void()> on_death_;
+  Engine::DeathEvent on_death_;
   std::function<void()> on_lost_;
   Kicker kicker_;
   std::thread thread_;

@@ -22,8 +22,8 @@ AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   // A cancel counts only if the container ended after it was asked for: one
   // that had already exited on its own keeps its own result.
   const auto finished = parse_rfc3339_ns(st.finished_at);
-  const bool cancelled = a.cancel_requested &&
-                         !(finished && a.cancel_requested_ns > 0 && *finished < a.cancel_requested_ns);
+  const bool cancelled = a.cancel_requested && !(finished && a.cancel_requested_ns > 0 &&
+                                                 *finished < a.cancel_requested_ns);
   const std::int64_t deadline =
       a.started_ns > 0 && a.timeout_ms > 0 ? a.started_ns + a.timeout_ms * 1'000'000 : 0;
   const bool timed_out = a.timed_out && !(finished && deadline > 0 && *finished < deadline);
@@ -53,27 +53,63 @@ Poller::Poller(Store& store, Engine& engine, PollerOptions opts, JobEvent on_fin
       engine_(engine),
       opts_(opts),
       on_final_(std::move(on_final)),
-      stoppers_(std::max(1, opts.stop_workers)) {}
+      stoppers_(std::max(1, opts.stop_workers)),
+      removers_(std::max(1, opts.remove_workers)) {}
 
-Poller::~Poller() { stop(); }
+Poller::~Poller() {
+  stop();
+}
+
+void Poller::kick() {
+  {
+    std::lock_guard lock(mu_);
+    all_ = true;
+  }
+  kicker_.kick();
+}
+
+void Poller::check(std::int64_t job_id) {
+  spdlog::trace("job {}: asked to look at it", job_id);
+  {
+    std::lock_guard lock(mu_);
+    targets_.insert(job_id);
+  }
+  kicker_.kick();
+}
 
 void Poller::start() {
   thread_ = std::thread([this] {
+    using clock = std::chrono::steady_clock;
+    auto next_round = clock::now();  // the first round looks at every one
     do {
       try {
-        if (std::chrono::steady_clock::now() >= next_reconcile_) {
-          next_reconcile_ = std::chrono::steady_clock::now() + opts_.reconcile_interval;
+        const auto now = clock::now();
+        if (now >= next_reconcile_) {
+          next_reconcile_ = now + opts_.reconcile_interval;
           reconcile();
         }
-        if (opts_.retention.count() > 0 && std::chrono::steady_clock::now() >= next_prune_) {
-          next_prune_ = std::chrono::steady_clock::now() + opts_.prune_interval;
-          if (const auto n = prune_old(); n > 0) spdlog::info("pruned {} finished job(s) past the retention", n);
+        if (opts_.retention.count() > 0 && now >= next_prune_) {
+          next_prune_ = now + opts_.prune_interval;
+          if (const auto n = prune_old(); n > 0)
+            spdlog::info("pruned {} finished job(s) past the retention", n);
         }
-        tick();
+        bool all;
+        std::set<std::int64_t> targets;
+        {
+          std::lock_guard lock(mu_);
+          all = std::exchange(all_, false) || clock::now() >= next_round;
+          targets.swap(targets_);
+        }
+        if (all) {
+          next_round = clock::now() + opts_.interval;
+          tick();
+        } else if (!targets.empty()) {
+          tick(targets);
+        }
       } catch (const std::exception& e) {
         spdlog::error("poller: {}", e.what());
       }
-    } while (kicker_.wait_for(opts_.interval));
+    } while (kicker_.wait_for(std::max(next_round - clock::now(), clock::duration::zero())));
   });
 }
 
@@ -81,6 +117,7 @@ void Poller::stop() {
   kicker_.stop();
   if (thread_.joinable()) thread_.join();
   stoppers_.stop();
+  removers_.stop();
 }
 
 std::optional<std::set<std::string>> Poller::exited_containers(std::size_t running) {
@@ -111,44 +148,59 @@ void Poller::tick() {
       check_deadlines(a);  // still running, as far as the list knows
       continue;
     }
-    std::optional<ContainerState> st;
-    try {
-      st = engine_.inspect(a.container_name);
-    } catch (const EngineError& e) {
-      engine_error("inspect");
-      if (e.kind() != EngineError::Kind::unreachable) {
-        // Trouble with this one container: the others still get their turn.
-        spdlog::warn("job {}: inspect failed: {}", a.job_id, e.what());
-        continue;
-      }
-      if (!engine_down_) {
-        spdlog::warn("engine outage: {}; running jobs are checked again when it answers", e.what());
-        engine_lost();
-      }
-      engine_down_ = true;
-      return;  // try the whole round again next interval
-    }
-    if (engine_down_) {
-      spdlog::info("the engine answers again");
-      std::lock_guard lock(mu_);
-      outage_end_ns_ = now_unix_ns();
-    }
-    engine_down_ = false;
-    if (!st) {
-      AttemptResult r;
-      r.job_id = a.job_id;
-      r.attempt = a.attempt;
-      r.state = JobState::lost;
-      r.reason = "container " + a.container_name + " disappeared (removed outside jobq?)";
-      store_.finish_attempt(r);
-      spdlog::warn("job {}: lost: {}", a.job_id, r.reason);
-      on_final_(a.job_id);
-    } else if (st->has_exited()) {
-      finish(a, *st);
-    } else {
-      check_deadlines(a);
-    }
+    if (!look_at(a)) return;
   }
+}
+
+void Poller::tick(const std::set<std::int64_t>& jobs) {
+  // A job not running (yet) is skipped: one whose start is still being
+  // recorded is named again by the runner once it is.
+  for (const auto& a : store_.running_attempts()) {
+    if (kicker_.stopped()) return;
+    if (jobs.count(a.job_id) && !look_at(a)) return;
+  }
+}
+
+bool Poller::look_at(const ActiveAttempt& a) {
+  spdlog::trace("job {}: inspecting {}", a.job_id, a.container_name);
+  std::optional<ContainerState> st;
+  try {
+    st = engine_.inspect(a.container_name);
+  } catch (const EngineError& e) {
+    engine_error("inspect");
+    if (e.kind() != EngineError::Kind::unreachable) {
+      // Trouble with this one container: the others still get their turn.
+      spdlog::warn("job {}: inspect failed: {}", a.job_id, e.what());
+      return true;
+    }
+    if (!engine_down_) {
+      spdlog::warn("engine outage: {}; running jobs are checked again when it answers", e.what());
+      engine_lost();
+    }
+    engine_down_ = true;
+    return false;  // try the whole round again next interval
+  }
+  if (engine_down_) {
+    spdlog::info("the engine answers again");
+    std::lock_guard lock(mu_);
+    outage_end_ns_ = now_unix_ns();
+  }
+  engine_down_ = false;
+  if (!st) {
+    AttemptResult r;
+    r.job_id = a.job_id;
+    r.attempt = a.attempt;
+    r.state = JobState::lost;
+    r.reason = "container " + a.container_name + " disappeared (removed outside jobq?)";
+    store_.finish_attempt(r);
+    spdlog::warn("job {}: lost: {}", a.job_id, r.reason);
+    on_final_(a.job_id);
+  } else if (st->has_exited()) {
+    finish(a, *st);
+  } else {
+    check_deadlines(a);
+  }
+  return true;
 }
 
 void Poller::check_deadlines(const ActiveAttempt& a) {
@@ -181,7 +233,7 @@ void Poller::request_stop(const ActiveAttempt& a) {
       std::lock_guard lock(mu_);
       stopping_.erase(a.job_id);
     }
-    kick();
+    check(a.job_id);
   });
 }
 
@@ -216,16 +268,17 @@ void Poller::reconcile() {
     }
   }
   for (const auto& name : unknown)
-    spdlog::warn("reconcile: container {} carries this jobqd's labels but no job knows it; "
-                 "left alone", name);
+    spdlog::warn(
+        "reconcile: container {} carries this jobqd's labels but no job knows it; "
+        "left alone",
+        name);
   std::lock_guard lock(mu_);
   unknown_ = std::move(unknown);
 }
 
 std::int64_t Poller::prune_old() {
   const std::int64_t before =
-      now_unix_ns() -
-      std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.retention).count();
+      now_unix_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.retention).count();
   std::int64_t total = 0;
   for (std::int64_t n; !kicker_.stopped() && (n = store_.prune(before, 1000)) > 0;) total += n;
   return total;
@@ -255,7 +308,8 @@ std::vector<std::string> Poller::unknown_containers() {
 void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   AttemptResult r = result_from(a, st);
   const int code = st.exit_code;
-  if (r.state == JobState::failed && !st.oom_killed && (code == 255 || code == 137 || code == 143)) {
+  if (r.state == JobState::failed && !st.oom_killed &&
+      (code == 255 || code == 137 || code == 143)) {
     const auto finished = parse_rfc3339_ns(st.finished_at);
     std::int64_t outage, outage_end;
     {
@@ -269,8 +323,10 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     if (outage != 0 && finished && *finished >= outage - kSlack && *finished <= outage_end)
       r.reason = "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")";
     else if (code == 255)
-      r.reason = "exit code 255 (also what Docker reports for a container killed by an engine restart)";
+      r.reason =
+          "exit code 255 (also what Docker reports for a container killed by an engine restart)";
   }
+  spdlog::trace("job {}: exited; collecting its output", a.job_id);
   TimestampedTail out(opts_.log_cap), err(opts_.log_cap);
   try {
     // With Docker's timestamps, so that `jobq logs --since/--timestamps`
@@ -290,13 +346,15 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
       // Removed (or being removed) under our feet, as `docker rm -f` does:
       // it kills, then removes. What it was seen exiting with is kept.
       r.state = JobState::lost;
-      r.reason = "container " + a.container_name + " was removed outside jobq (it was seen exiting with code " +
+      r.reason = "container " + a.container_name +
+                 " was removed outside jobq (it was seen exiting with code " +
                  std::to_string(st.exit_code) + ")";
     } else {
       // Keep the container and try again next round, but not forever: the
       // result matters more than the output.
       if (e.transient() && ++log_failures_[a.job_id] < 3) return;
-      r.reason += r.reason.empty() ? "output could not be collected" : "; output could not be collected";
+      r.reason +=
+          r.reason.empty() ? "output could not be collected" : "; output could not be collected";
     }
   }
   log_failures_.erase(a.job_id);
@@ -304,6 +362,7 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   r.stdout_log->data = out.take();
   r.stderr_log = CapturedLog{"", err.truncated(), err.total_bytes(), true};
   r.stderr_log->data = err.take();
+  spdlog::trace("job {}: committing its result", a.job_id);
   fault_point("before_result_commit");
   store_.finish_attempt(r);
   fault_point("after_result_commit");
@@ -311,15 +370,18 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     opts_.metrics->finish_lag.observe(static_cast<double>(now_unix_ns() - *finished) / 1e9);
   spdlog::info("job {}: attempt {} {} (exit code {})", a.job_id, a.attempt, to_string(r.state),
                st.exit_code);
-  if (!opts_.keep_containers) {
-    try {
-      engine_.remove(a.container_name);
-    } catch (const EngineError& e) {
-      engine_error("remove");
-      spdlog::warn("job {}: could not remove {}: {}", a.job_id, a.container_name, e.what());
-    }
-  }
   on_final_(a.job_id);
+  if (!opts_.keep_containers) {
+    // Dropped only when jobqd stops first; reconcile removes it at the next start.
+    removers_.submit([this, job = a.job_id, name = a.container_name] {
+      try {
+        engine_.remove(name);
+      } catch (const EngineError& e) {
+        engine_error("remove");
+        spdlog::warn("job {}: could not remove {}: {}", job, name, e.what());
+      }
+    });
+  }
 }
 
 }  // namespace jobq

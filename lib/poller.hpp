@@ -1,11 +1,13 @@
 // Poller: the watcher of running attempts. Every interval (or when kicked) it
-// inspects each running attempt's container and, once it has exited, records
-// what Docker says happened (exit code, OOMKilled, State.Error, StartedAt and
-// FinishedAt verbatim), captures stdout and stderr (each capped, keeping the
-// tail), commits all of it in one transaction, and only then removes the
-// container. A container that is gone is recorded as `lost`. Cancellation of
-// a running job is carried out here too: the container is stopped, and the
-// exit that follows is recorded as `cancelled`.
+// inspects each running attempt's container; told that one container died
+// (an engine event) or just started (the runner), it inspects that one at
+// once. Once a container has exited, it records what Docker says happened
+// (exit code, OOMKilled, State.Error, StartedAt and FinishedAt verbatim),
+// captures stdout and stderr (each capped, keeping the tail), commits all of
+// it in one transaction, and only then has the container removed, by a
+// worker of its own so that the next result is not kept waiting. A container that is gone is
+// recorded as `lost`. Cancellation of a running job is carried out here too: the container is
+// stopped, and the exit that follows is recorded as `cancelled`.
 //
 // Reconciliation (at the first round and then every reconcile_interval):
 // every container labelled with this instance is matched against the store.
@@ -35,6 +37,7 @@ struct PollerOptions {
   bool keep_containers = false;
   int stop_grace_seconds = 10;
   int stop_workers = 2;
+  int remove_workers = 2;
   std::string instance;  // this store's instance id (the jobq.instance label)
   std::chrono::milliseconds reconcile_interval{60'000};
   Metrics* metrics = nullptr;  // finish-detection lag, engine errors (optional)
@@ -54,10 +57,19 @@ class Poller {
   ~Poller();
   void start();
   void stop();
-  void kick() { kicker_.kick(); }
+  // Wakes the poller for a round over every running attempt.
+  void kick();
+  // Wakes it to look at this job's container alone (an event named it, or it
+  // has just started). The round over all of them still comes each interval.
+  void check(std::int64_t job_id);
 
   // One round over every running attempt (public for tests).
   void tick();
+  // One round over the running attempts of these jobs only.
+  void tick(const std::set<std::int64_t>& jobs);
+  // Waits until the containers of recorded results are removed (for tests;
+  // stop() does not wait: reconcile removes what is left).
+  void settle() { removers_.wait_idle(); }
   // One reconciliation of the engine's containers with the store.
   void reconcile();
   // Deletes the finished jobs past the retention, in batches; returns how many.
@@ -70,6 +82,9 @@ class Poller {
   void engine_lost();
 
  private:
+  // Inspects one running attempt's container and acts on what it finds.
+  // False: the engine is unreachable, so the round ends.
+  bool look_at(const ActiveAttempt& a);
   void finish(const ActiveAttempt& a, const ContainerState& st);
   // A running container: stop it if cancelled or past its timeout.
   void check_deadlines(const ActiveAttempt& a);
@@ -85,14 +100,17 @@ class Poller {
   PollerOptions opts_;
   JobEvent on_final_;
   WorkPool stoppers_;
+  WorkPool removers_;
   Kicker kicker_;
   std::thread thread_;
   std::mutex mu_;
   std::set<std::int64_t> stopping_;
+  std::set<std::int64_t> targets_;  // jobs to look at in the next round
+  bool all_ = false;                // the next round looks at every one
   std::vector<std::string> unknown_;
   bool engine_down_ = false;
-  std::int64_t outage_seen_ns_ = 0;  // when the engine was last seen failing
-  std::int64_t outage_end_ns_ = 0;   // when it answered again (INT64_MAX: not yet)
+  std::int64_t outage_seen_ns_ = 0;           // when the engine was last seen failing
+  std::int64_t outage_end_ns_ = 0;            // when it answered again (INT64_MAX: not yet)
   std::map<std::int64_t, int> log_failures_;  // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};
   std::chrono::steady_clock::time_point next_prune_{};

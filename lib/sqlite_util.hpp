@@ -3,14 +3,14 @@
 // Errors throw StoreError (kind io, or conflict for constraint violations).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "store.hpp"
 

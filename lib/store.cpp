@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <random>
+
+#include <nlohmann/json.hpp>
 
 #include "sqlite_util.hpp"
 #include "store_rows.hpp"

@@ -7,13 +7,13 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <optional>
+#include <memory>
 #include <random>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine.hpp"

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
-#include "policy.hpp"
 #include "sqlite_util.hpp"
 #include "store.hpp"
 #include "store_rows.hpp"
+#include "policy.hpp"
 #include "time_util.hpp"
 
 namespace jobq {

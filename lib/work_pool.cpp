@@ -10,7 +10,9 @@ WorkPool::WorkPool(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
-WorkPool::~WorkPool() { stop(); }
+WorkPool::~WorkPool() {
+  stop();
+}
 
 bool WorkPool::submit(std::function<void()> task) {
   {
@@ -22,6 +24,11 @@ bool WorkPool::submit(std::function<void()> task) {
   return true;
 }
 
+void WorkPool::wait_idle() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
+}
+
 void WorkPool::stop() {
   {
     std::lock_guard lock(mu_);
@@ -29,6 +36,7 @@ void WorkPool::stop() {
     queue_.clear();
   }
   cv_.notify_all();
+  idle_.notify_all();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
 }
@@ -42,12 +50,18 @@ void WorkPool::work() {
       if (stopping_) return;
       task = std::move(queue_.front());
       queue_.pop_front();
+      ++running_;
     }
     try {
       task();
     } catch (const std::exception& e) {
       spdlog::error("background task failed: {}", e.what());
     }
+    {
+      std::lock_guard lock(mu_);
+      --running_;
+    }
+    idle_.notify_all();
   }
 }
 

@@ -22,6 +22,8 @@ class WorkPool {
 
   // False once stopping: the task was not queued.
   bool submit(std::function<void()> task);
+  // Returns once no task is queued or running.
+  void wait_idle();
   void stop();
   int size() const { return static_cast<int>(threads_.size()); }
 
@@ -30,7 +32,9 @@ class WorkPool {
 
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable idle_;
   std::deque<std::function<void()>> queue_;
+  int running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

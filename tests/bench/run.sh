@@ -3,11 +3,14 @@
 #
 #   bash tests/bench/run.sh [--smoke] [--out FILE]
 #
-# Builds nothing. Binaries come from JOBQ, JOBQD, ENGINE_SIM and ENQUEUE_LOAD,
-# by default from build-bench/ (else build/) of this checkout. The image is
-# JOBQ_TEST_IMAGE (default jobq-test-busybox:latest); when it is missing it is
-# built with packaging/make-test-image.sh (label jobq.test=1) and removed at
-# the end. Every jobqd and engine_sim runs on a socket and state directory
+# Binaries come from JOBQ, JOBQD, ENGINE_SIM and ENQUEUE_LOAD when all four
+# are given (as the CTest test bench.smoke does); otherwise the script builds
+# them in build-bench/ (Release) of this checkout, installing what the build
+# needs first (packaging/install-deps.sh, as root). When no Docker engine
+# answers, a full run as root starts dockerd (packaging/ensure-dockerd.sh) and
+# stops it at the end. The image is JOBQ_TEST_IMAGE (default
+# jobq-test-busybox:latest); when it is missing it is built with
+# packaging/make-test-image.sh (label jobq.test=1) and removed at the end. Every jobqd and engine_sim runs on a socket and state directory
 # under a temporary folder of its own; every container it or `docker run`
 # makes carries the label jobq-bench-run=<run id> and is removed at the end;
 # only processes this script started are stopped, by pid. A watchdog ends the
@@ -42,20 +45,18 @@ while (($#)); do
 done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-pick() {  # relative path inside a build tree: the first of build-bench/, build/
-  local d
-  for d in build-bench build; do
-    [[ -x $ROOT/$d/$1 ]] && { echo "$ROOT/$d/$1"; return; }
-  done
-  echo "$ROOT/build-bench/$1"
-}
-JOBQ=${JOBQ:-$(pick cli/jobq)}
-JOBQD=${JOBQD:-$(pick daemon/jobqd)}
-ENGINE_SIM=${ENGINE_SIM:-$(pick tests/bench/engine_sim)}
-ENQUEUE_LOAD=${ENQUEUE_LOAD:-$(pick tests/bench/enqueue_load)}
+if [[ -z ${JOBQ:-} || -z ${JOBQD:-} || -z ${ENGINE_SIM:-} || -z ${ENQUEUE_LOAD:-} ]]; then
+  echo "bench: building the Release tree build-bench/" >&2
+  "$ROOT/packaging/install-deps.sh" >&2 || { echo "bench: cannot install what the build needs" >&2; exit 2; }
+  { cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DJOBQ_BUILD_TESTS=ON >/dev/null &&
+    cmake --build "$ROOT/build-bench" -j"$(nproc)" --target jobq jobqd engine_sim enqueue_load >/dev/null; } ||
+    { echo "bench: the build failed" >&2; exit 2; }
+  JOBQ=$ROOT/build-bench/cli/jobq JOBQD=$ROOT/build-bench/daemon/jobqd
+  ENGINE_SIM=$ROOT/build-bench/tests/bench/engine_sim ENQUEUE_LOAD=$ROOT/build-bench/tests/bench/enqueue_load
+fi
 IMAGE=${JOBQ_TEST_IMAGE:-jobq-test-busybox:latest}
 for b in JOBQ JOBQD ENGINE_SIM ENQUEUE_LOAD; do
-  [[ -x ${!b} ]] || { echo "bench: $b=${!b} is not an executable (build it first, see README)" >&2; exit 2; }
+  [[ -x ${!b} ]] || { echo "bench: $b=${!b} is not an executable" >&2; exit 2; }
 done
 for t in docker jq awk timeout setsid; do
   command -v "$t" >/dev/null || { echo "bench: $t is needed" >&2; exit 2; }
@@ -65,21 +66,21 @@ export JOBQ JOBQD ENGINE_SIM
 # ---------------------------------------------------------------- sizes
 if ((SMOKE)); then
   MODE=smoke
-  DRAIN_N=10 DRAIN_ROUNDS=1 LAT_SAMPLES=2
-  ONE_N=10 BATCH_N=5000 LOAD_N=500 LOAD_ROUNDS=1
-  DEPTH_N=20000 QUERY_N=5
-  MANY_N=100 MANY_S=3 MANY_SETTLE=1
-  IDLE_S=2 CPU_JOBS=100
-  PAUSE_S=0.5
+  DRAIN_N=4 DRAIN_ROUNDS=1 LAT_SAMPLES=1 SLEEP_SAMPLES=1
+  ONE_N=5 BATCH_N=2000 LOAD_N=400 LOAD_ROUNDS=1
+  DEPTH_N=4000 QUERY_N=3
+  MANY_N=30 MANY_S=1 MANY_SETTLE=0.5
+  IDLE_S=0.5 CPU_JOBS=30
+  PAUSE_S=0.2 GAP_S=0.1 SETTLE_S=0.2
   BUDGET_S=160
 else
   MODE=full
-  DRAIN_N=100 DRAIN_ROUNDS=3 LAT_SAMPLES=10
+  DRAIN_N=100 DRAIN_ROUNDS=3 LAT_SAMPLES=10 SLEEP_SAMPLES=10
   ONE_N=50 BATCH_N=100000 LOAD_N=10000 LOAD_ROUNDS=3
   DEPTH_N=1000000 QUERY_N=20
   MANY_N=1000 MANY_S=30 MANY_SETTLE=5
   IDLE_S=10 CPU_JOBS=1000
-  PAUSE_S=2
+  PAUSE_S=2 GAP_S=0.5 SETTLE_S=1
   BUDGET_S=1500
 fi
 
@@ -91,6 +92,7 @@ PIDS=()           # every long-lived process started here
 INSTANCES=()      # jobqd instance ids (their containers carry jobq.instance=ID)
 TSP_SOCKETS=()    # task-spooler servers started here (ended with tsp -K)
 BUILT_IMAGE=0
+DOCKERD_PID=      # the dockerd this script started, if any
 ERRORS=0
 ROWS=()
 WATCHDOG=
@@ -116,6 +118,7 @@ cleanup() {
   # shellcheck disable=SC2086  # a list of ids
   [[ -z ${ids// /} ]] || docker rm -f $ids >/dev/null 2>&1 || true
   ((BUILT_IMAGE)) && docker rmi -f "$IMAGE" >/dev/null 2>&1
+  [[ -n $DOCKERD_PID ]] && stop_pid "$DOCKERD_PID" 60
   if ((rc != 0 || ERRORS)); then
     for f in "$WORK"/*.log; do
       [[ -s $f ]] || continue
@@ -239,12 +242,18 @@ jobq_at() {  # NAME jobq-arguments...
 }
 
 # ---------------------------------------------------------------- set-up
-# No engine: 125, which CTest reports as a skip (as the integration tests do),
-# unless JOBQ_REQUIRE_DOCKER=1.
+# No engine: a full run starts one (as root); a smoke run exits 125, which
+# CTest reports as a skip (as the integration tests do), unless
+# JOBQ_REQUIRE_DOCKER=1.
 if ! docker info >/dev/null 2>&1; then
-  log "no Docker engine answers (packaging/ensure-dockerd.sh starts one)"
-  [[ ${JOBQ_REQUIRE_DOCKER:-0} == 1 ]] && exit 1
-  exit 125
+  if ((!SMOKE)) && DOCKERD_PID=$(DOCKERD_LOG=$WORK/dockerd.log "$ROOT/packaging/ensure-dockerd.sh") &&
+    [[ -n $DOCKERD_PID ]]; then
+    log "started dockerd (pid $DOCKERD_PID); it is stopped at the end"
+  else
+    log "no Docker engine answers (packaging/ensure-dockerd.sh starts one)"
+    [[ ${JOBQ_REQUIRE_DOCKER:-0} == 1 || $SMOKE == 0 ]] && exit 1
+    exit 125
+  fi
 fi
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "building the test image $IMAGE"
@@ -299,6 +308,7 @@ DRAIN_JOBQ=() DRAIN_DOCKER=() LAT_JOBQ=() LAT_DOCKER=()
 DRAIN_CPU_JOBQ=() DRAIN_CPU_DOCKER=() DRAIN_BUSY_JOBQ=() DRAIN_BUSY_DOCKER=()
 : >"$WORK/finish.ids"
 : >"$WORK/latency.ids"
+: >"$WORK/docker-true.ms"
 
 # drain_SIDE ROUND: prints "jobs/s  machine-CPU-ms-per-job  machine-busy-%"
 drain_jobq() {
@@ -348,21 +358,80 @@ latency_jobq() {  # prints ms from just before `jobq enqueue` to Docker's Starte
   awk -v t0="$t0" -v s="$started" "$AWK_TIME"'BEGIN { x = t2s(s); if (x == "bad") exit 1; printf "%.3f", (x - t0) * 1000 }'
 }
 latency_docker() {  # prints ms from just before `docker run --detach` to Docker's StartedAt
-  local t0 cid started
+  # Docker's own finish detection goes to docker-true.ms (see docker_finish).
+  local t0 cid
   t0=$(now)
   cid=$(timeout 30 docker run --detach --label "$LABEL" "$IMAGE" true 2>>"$WORK/docker.log") || return 1
-  timeout 30 docker wait "$cid" >/dev/null 2>&1
-  started=$(docker inspect -f '{{.State.StartedAt}}' "$cid" 2>>"$WORK/docker.log")
+  docker_finish "$cid" >>"$WORK/docker-true.ms" || return 1
+  awk -v t0="$t0" -v s="$DOCKER_STARTED" "$AWK_TIME"'BEGIN { x = t2s(s); if (x == "bad") exit 1; printf "%.3f", (x - t0) * 1000 }'
+}
+# docker_finish CID: runs `docker wait` on a container just started and prints
+# ms from its FinishedAt to `docker wait` returning: how soon Docker's own
+# client learns of the exit. Sets DOCKER_STARTED; removes the container.
+docker_finish() {
+  local cid=$1 t1 times
+  timeout 30 docker wait "$cid" >/dev/null 2>>"$WORK/docker.log" || return 1
+  t1=$(now)
+  times=$(docker inspect -f '{{.State.StartedAt}} {{.State.FinishedAt}}' "$cid" 2>>"$WORK/docker.log")
   docker rm -f "$cid" >/dev/null 2>&1
-  awk -v t0="$t0" -v s="$started" "$AWK_TIME"'BEGIN { x = t2s(s); if (x == "bad") exit 1; printf "%.3f", (x - t0) * 1000 }'
+  DOCKER_STARTED=${times% *}
+  awk -v t1="$t1" -v f="${times#* }" "$AWK_TIME"'BEGIN { x = t2s(f); if (x == "bad") exit 1; printf "%.3f\n", (t1 - x) * 1000 }'
+}
+# Finish detection of jobs that outlive dockerd's answer to the start call
+# (`sleep 0.3`), one at a time, on Docker's default (bridge) network or on
+# none: sleeper_SIDE NET prints ms from FinishedAt to the result (jobq:
+# committed, its updated_at; docker: `docker wait` returned).
+sleeper_jobq() {
+  local id times
+  id=$(timeout 30 env JOBQ_SOCKET="$WORK/R.sock" "$JOBQ" enqueue "sleep-$1" -q --label "$LABEL" -- sleep 0.3) || return 1
+  times=$(timeout 60 env JOBQ_SOCKET="$WORK/R.sock" "$JOBQ" wait --json --timeout 55s "$id" |
+    jq -r '.jobs[0] | "\(.finished_at) \(.updated_at)"') || return 1
+  echo "$id $times" >>"$WORK/sleep-$1.times"
+  awk -v f="${times% *}" -v u="${times#* }" "$AWK_TIME"'BEGIN { x = t2s(f); y = t2s(u); if (x == "bad" || y == "bad") exit 1; printf "%.3f", (y - x) * 1000 }'
+}
+sleeper_docker() {
+  local cid net=()
+  [[ $1 == none ]] && net=(--network none)
+  cid=$(timeout 30 docker run --detach "${net[@]}" --label "$LABEL" "$IMAGE" sleep 0.3 2>>"$WORK/docker.log") || return 1
+  docker_finish "$cid"
+}
+
+# lag_split FILE: FILE holds "id FinishedAt updated_at" lines of jobs of R;
+# prints "id lag told inspect own" (ms) for each: the lag, split where jobqd
+# was told to look at the job (the engine's die event, or dockerd's answer to
+# the start call: the last "asked to look at it" line before the inspect that
+# found the container exited) and where that inspect returned ("exited").
+lag_split() {
+  awk "$AWK_TIME"'
+    function stamp(line,   t) { t = substr(line, 2, 23); sub(/ /, "T", t); return t2s(t "Z") }
+    FNR == NR {
+      id = $6; sub(/:$/, "", id)
+      if ($0 ~ /\[trace\] job [0-9]+: asked to look at it/) asked[id] = stamp($0)
+      else if ($0 ~ /\[trace\] job [0-9]+: exited; collecting/ && !(id in found)) { found[id] = stamp($0); told[id] = asked[id] }
+      next
+    }
+    ($1 in found) {
+      f = t2s($2); u = t2s($3); e = told[$1] > f ? told[$1] : f; x = found[$1] > e ? found[$1] : e
+      printf "%s %.3f %.3f %.3f %.3f\n", $1, (u - f) * 1000, (e - f) * 1000, (x - e) * 1000, (u - x) * 1000
+    }' "$WORK/R.log" "$1"
+}
+# split_text FILE: the medians of lag_split's output, in words.
+split_text() {
+  local col
+  col() { awk -v c="$1" '{ print $c }' "$2" | median | xargs printf %.1f; }
+  echo "FinishedAt to jobqd told to look (engine's die event, or the start call's answer) $(col 3 "$1") ms, then the inspect that finds it exited (dockerd answers once it has cleaned up after the container) $(col 4 "$1") ms, then jobqd's own part (output, commit) $(col 5 "$1") ms"
 }
 
 rows_docker() {
   local r v i rate cpu busy
-  # Info level and UTC: the log's "started as" lines tell when dockerd answered each start call.
-  TZ=UTC LOG_LEVEL=info start_jobqd R --launch-workers 8 --max-running 0 || return 1
+  # Trace level and UTC: the log's lines tell when dockerd answered each start
+  # call ("started as"), when the engine's event named a job ("asked to look
+  # at it") and when the inspect that found it exited returned ("exited").
+  TZ=UTC LOG_LEVEL=trace start_jobqd R --launch-workers 8 --max-running 0 || return 1
   jobq_at R app create drain --image "$IMAGE" --max-running 0 >/dev/null || return 1
   jobq_at R app create latency --image "$IMAGE" --max-running 0 >/dev/null || return 1
+  jobq_at R app create sleep-bridge --image "$IMAGE" --max-running 0 >/dev/null || return 1
+  jobq_at R app create sleep-none --image "$IMAGE" --max-running 0 --network none >/dev/null || return 1
   for ((r = 1; r <= DRAIN_ROUNDS; r++)); do
     for side in $( ((r % 2)) && echo "jobq docker" || echo "docker jobq"); do
       sleep "$PAUSE_S"  # the engine settles (removals of the previous side)
@@ -381,12 +450,24 @@ rows_docker() {
   sleep "$PAUSE_S"
   for ((i = 1; i <= LAT_SAMPLES; i++)); do
     for side in $( ((i % 2)) && echo "jobq docker" || echo "docker jobq"); do
-      sleep 0.5  # an idle queue and engine
+      sleep "$GAP_S"  # an idle queue and engine
       if v=$(latency_"$side") && isnum "$v"; then
         [[ $side == jobq ]] && LAT_JOBQ+=("$v") || LAT_DOCKER+=("$v")
       else
         log "latency sample $i $side failed"
       fi
+    done
+  done
+  for ((i = 1; i <= SLEEP_SAMPLES; i++)); do
+    for net in bridge none; do
+      for side in $( ((i % 2)) && echo "jobq docker" || echo "docker jobq"); do
+        sleep "$GAP_S"
+        if v=$(sleeper_"$side" "$net") && isnum "$v"; then
+          echo "$v" >>"$WORK/sleep-$net.$side.ms"
+        else
+          log "finish sample $i $side $net failed"
+        fi
+      done
     done
   done
   # Finish detection over every jobq job of rows 1 and 2.
@@ -395,22 +476,7 @@ rows_docker() {
     >"$WORK/finish.times"
   awk "$AWK_TIME"'{ f = t2s($2); u = t2s($3); if (f == "bad" || u == "bad") next; printf "%.3f\n", (u - f) * 1000 }' \
     "$WORK/finish.times" >"$WORK/finish.ms"
-  # Split each lag at the moment dockerd answered the job's start call (the
-  # log's "job N: attempt 1 started as" line, ms resolution): the part before
-  # is the engine's, the part after is jobqd's own.
-  awk "$AWK_TIME"'
-    FNR == NR {
-      if (match($0, /^\[[0-9-]+ [0-9:.]+\] \[jobqd\] \[info\] job [0-9]+: attempt 1 started as/)) {
-        t = substr($0, 2, 23); sub(/ /, "T", t); id = $6; sub(/:$/, "", id)
-        started[id] = t2s(t "Z")
-      }
-      next
-    }
-    ($1 in started) {
-      f = t2s($2); u = t2s($3); s = started[$1]
-      before = s > f ? s - f : 0; after = u - (s > f ? s : f)
-      printf "%s %.3f %.3f %.3f\n", $1, (u - f) * 1000, before * 1000, after * 1000
-    }' "$WORK/R.log" "$WORK/finish.times" >"$WORK/finish.split"
+  lag_split "$WORK/finish.times" >"$WORK/finish.split"
   stop_jobqd R
 }
 
@@ -449,12 +515,14 @@ if ((nfin > 0 && nfin == $(wc -l <"$WORK/finish.ids"))); then
   split=
   if [[ $(wc -l <"$WORK/finish.split") -eq $nfin ]]; then
     # column: 2 the lag, 3 before dockerd answered the start call, 4 after
-    col_median() { awk -v c="$1" '{ print $c }' | median | xargs printf %.1f; }
-    split="; of which, medians: FinishedAt to dockerd answering the start call $(col_median 3 <"$WORK/finish.split") ms, then to the commit $(col_median 4 <"$WORK/finish.split") ms"
+    split="; of which, medians: $(split_text "$WORK/finish.split")"
     # The jobs of row 2 alone: one at a time, on an idle engine.
     awk 'FNR == NR { want[$1] = 1; next } ($1 in want)' "$WORK/latency.ids" "$WORK/finish.split" >"$WORK/finish.idle"
     [[ -s $WORK/finish.idle ]] &&
-      split+="; the $LAT_SAMPLES jobs of row 2 alone (one at a time): median $(col_median 2 <"$WORK/finish.idle") ms, of which $(col_median 3 <"$WORK/finish.idle") ms, then $(col_median 4 <"$WORK/finish.idle") ms"
+      split+="; the $LAT_SAMPLES jobs of row 2 alone (one at a time): median $(awk '{ print $2 }' "$WORK/finish.idle" | median | xargs printf %.1f) ms"
+  fi
+  if [[ -s $WORK/docker-true.ms ]]; then
+    split+=". Docker's own client, for the \`true\` containers of row 2 (\`docker wait\` right after \`docker run --detach\`): FinishedAt to \`docker wait\` returning, median $(median <"$WORK/docker-true.ms" | xargs printf %.1f) ms"
   fi
   row 3a "$fin_what: median" "≤ 50 ms" "**$(calc %.1f "$fmed") ms** ($nfin jobs$split)" "$(cmp_met "$fmed" "<=" 50)"
   row 3b "$fin_what: p99" "≤ 1000 ms (the poll interval)" "**$(calc %.1f "$f99") ms** (max $(sort -g "$WORK/finish.ms" | tail -n 1 | xargs printf %.1f) ms)" "$(cmp_met "$f99" "<=" 1000)"
@@ -463,10 +531,31 @@ else
   error_row 3b "$fin_what: p99" "≤ 1000 ms (the poll interval)" "no finished jobs"
 fi
 
+# finish_row ID NET: finish detection of the `sleep 0.3` jobs on network NET.
+finish_row() {
+  local id=$1 net=$2 what mj md detail=
+  what="Finish detection of jobs that outlive dockerd's answer to the start call (\`sleep 0.3\`), network $net$([[ $net == bridge ]] && echo " (Docker's default)"), one at a time, $SLEEP_SAMPLES alternating samples each: FinishedAt to the result committed (jobq), against FinishedAt to \`docker wait\` returning (\`docker run --detach$([[ $net == none ]] && echo " --network none")\`, then \`docker wait\`); median"
+  if [[ $(wc -l <"$WORK/sleep-$net.jobq.ms" 2>/dev/null) -ne $SLEEP_SAMPLES ||
+    $(wc -l <"$WORK/sleep-$net.docker.ms" 2>/dev/null) -ne $SLEEP_SAMPLES ]]; then
+    error_row "$id" "$what" "≤ 50 ms" "a sample failed"
+    return
+  fi
+  mj=$(median <"$WORK/sleep-$net.jobq.ms")
+  md=$(median <"$WORK/sleep-$net.docker.ms")
+  lag_split "$WORK/sleep-$net.times" >"$WORK/sleep-$net.split"
+  [[ $(wc -l <"$WORK/sleep-$net.split") -eq $SLEEP_SAMPLES ]] &&
+    detail="; of jobq's, medians: $(split_text "$WORK/sleep-$net.split")"
+  row "$id" "$what" "≤ 50 ms" \
+    "**$(calc %.1f "$mj") ms** (max $(sort -g "$WORK/sleep-$net.jobq.ms" | tail -n 1 | xargs printf %.1f) ms); docker wait $(calc %.1f "$md") ms, ratio jobq/docker $(calc %.2f "$mj / $md")$detail" \
+    "$(cmp_met "$mj" "<=" 50)"
+}
+finish_row 3c bridge
+finish_row 3d none
+
 # ====================================================== row 7a: idle jobqd
 idle_what="Idle jobqd (real dockerd, empty store): CPU over ${IDLE_S} s, VmRSS"
 if start_jobqd I; then
-  sleep 1
+  sleep "$SETTLE_S"
   c0=$(cpu_ticks "$PID_I")
   t0=$(now)
   sleep "$IDLE_S"
@@ -570,7 +659,7 @@ rows_enqueue() {
   for ((r = 0; r < LOAD_ROUNDS; r++)); do
     for ((i = 0; i < 3; i++)); do
       side=${order[(r + i) % 3]}
-      sleep 1
+      sleep "$SETTLE_S"
       case $side in
         T) ((HAVE_TSP)) || continue
            tsp_round "$r" && v=$TSP_RATE && isnum "$v" && LOAD_T+=("$v") ;;
@@ -721,7 +810,7 @@ cpu_per_jobs() {  # sets CPU_MS (per 1,000 jobs) and WALL
   start_jobqd C --engine "$SIM" --max-running 0 || return 1
   jobq_at C app create run --image engine-sim/bench:latest --max-running 0 >/dev/null || return 1
   awk -v n="$CPU_JOBS" 'BEGIN { for (i = 0; i < n; i++) print "{\"app\":\"run\",\"command\":[\"run\"]}" }' >"$WORK/cpu.jsonl"
-  sleep 1
+  sleep "$SETTLE_S"
   c0=$(cpu_ticks "$PID_C") || return 1
   t0=$(now)
   timeout 120 env JOBQ_SOCKET="$WORK/C.sock" "$JOBQ" enqueue --batch "$WORK/cpu.jsonl" >"$WORK/cpu.ids" || return 1

@@ -37,6 +37,11 @@ assert_eq "hello from jobq" "$("$JOBQ" logs "$default")" "output of the image's 
 assert_eq 1 "$("$JOBQ" show "$ok" --json | jq .schema)" "schema version"
 # list --state filters; every listed job is failed.
 assert_eq "failed failed" "$("$JOBQ" list --app t --state failed --json | jq -r '[.jobs[].state] | join(" ")')" "list --state failed"
-# Finished containers are removed after their result is recorded.
+# Finished containers are removed after their result is recorded (by a
+# worker of the poller's, so within moments of it).
+for ((i = 0; i < 100; i++)); do
+  [[ -z $(docker ps -aq --filter "label=jobq-test-run=$RUN_ID") ]] && break
+  sleep 0.1
+done
 assert_eq "" "$(docker ps -aq --filter "label=jobq-test-run=$RUN_ID")" "containers left behind"
 echo "PASS"

@@ -175,7 +175,9 @@ TEST_CASE_FIXTURE(Fixture, "the container is removed only after the result is co
   fake.set_remove_hook([&](const std::string& name) {
     if (name == r.name) seen.emplace_back(jobq::to_string(job(r.id).state));
   });
-  poller()->tick();
+  auto p = poller();
+  p->tick();
+  p->settle();
   CHECK(seen == std::vector<std::string>{"succeeded"});
   CHECK_FALSE(fake.exists(r.name));
   CHECK(fake.removes() == 1);
@@ -219,6 +221,7 @@ TEST_CASE_FIXTURE(Fixture, "cancelling a running job stops its container, then r
   CHECK(fake.state_of(other.name)->running);  // only the cancelled one
 
   p->tick();
+  p->settle();
   const auto j = job(r.id);
   CHECK(j.state == JobState::cancelled);
   CHECK(j.reason == "cancel requested while running");
@@ -338,4 +341,19 @@ TEST_CASE_FIXTURE(Fixture, "with many running, one list call finds the exits; a 
   sweep_now.sweep_interval = std::chrono::milliseconds(0);
   poller(sweep_now)->tick();
   CHECK(job(jobs[2].id).state == JobState::lost);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a round for named jobs inspects only their containers") {
+  const auto a = start_job();
+  const auto b = start_job();
+  fake.exit(a.name, 0);
+  fake.exit(b.name, 0);
+  auto p = poller();
+  const int before = fake.inspect_calls();
+  p->tick(std::set<std::int64_t>{a.id, 999});  // 999: no such running job
+  CHECK(fake.inspect_calls() - before == 1);
+  CHECK(job(a.id).state == JobState::succeeded);
+  CHECK(job(b.id).state == JobState::running);  // not named: left for a full round
+  p->tick();
+  CHECK(job(b.id).state == JobState::succeeded);
 }

@@ -2,6 +2,7 @@
 // reset (no open cursor, no bindings), and lends it again; a text already in
 // use gets a statement of its own.
 #include <doctest/doctest.h>
+
 #include <sqlite3.h>
 
 #include "sqlite_util.hpp"
