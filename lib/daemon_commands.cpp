@@ -490,7 +490,7 @@ std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& cal
     ctx.waits.notify();
     ctx.runner.kick();
   } else {
-    ctx.poller.kick();
+    ctx.poller.check(id);  // a running one is stopped from there
   }
   return json(job);
 }

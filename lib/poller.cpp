@@ -153,16 +153,31 @@ void Poller::tick() {
 }
 
 void Poller::tick(const std::set<std::int64_t>& jobs) {
-  // A job not running (yet) is skipped: one whose start is still being
-  // recorded is named again by the runner once it is.
-  for (const auto& a : store_.running_attempts()) {
+  // A job may still be starting: under load dockerd can answer a start call
+  // long after the container has exited, and its result need not wait.
+  for (const auto& a : store_.active_attempts_of(jobs)) {
     if (kicker_.stopped()) return;
-    if (jobs.count(a.job_id) && !look_at(a)) return;
+    if (!look_at(a)) return;
   }
 }
 
 bool Poller::look_at(const ActiveAttempt& a) {
   spdlog::trace("job {}: inspecting {}", a.job_id, a.container_name);
+  if (a.starting) {
+    // The runner owns it until its start call returns: only a container
+    // that has run and exited is recorded from here (a missing or created
+    // one, or an engine error, is the runner's to handle).
+    std::optional<ContainerState> st;
+    try {
+      st = engine_.inspect(a.container_name);
+    } catch (const EngineError& e) {
+      engine_error("inspect");
+      return true;
+    }
+    if (st && st->has_exited() && st->error.empty() && parse_rfc3339_ns(st->started_at).value_or(0) > 0)
+      finish(a, *st);
+    return true;
+  }
   std::optional<ContainerState> st;
   try {
     st = engine_.inspect(a.container_name);

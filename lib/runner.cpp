@@ -171,6 +171,9 @@ bool Runner::launch(const LaunchTicket& t) {
     return true;
   } catch (const EngineError& e) {
     if (opts_.metrics) opts_.metrics->engine_error("launch");
+    // The poller may have recorded its end meanwhile (it saw the container
+    // exit, then removed it, while the start call was still in flight).
+    if (!store_.attempt_is_starting(t.job_id, t.attempt)) return true;
     // A container that exists but could not start (no such executable...)
     // carries the engine's verdict in State.Error: that is final.
     std::optional<ContainerState> st;

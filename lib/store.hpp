@@ -11,6 +11,7 @@
 #include <optional>
 #include <memory>
 #include <random>
+#include <set>
 #include <unordered_map>
 #include <stdexcept>
 #include <string>
@@ -93,6 +94,7 @@ struct ActiveAttempt {
   std::int64_t started_ns = 0;           // Docker's StartedAt; 0 = unknown
   std::int64_t timeout_ms = 0;           // the job's, else its application's; 0 = none
   bool timed_out = false;                // the timeout was hit: stop it, record timed_out
+  bool starting = false;                 // its start call is still in flight (the runner's)
 };
 
 struct CapturedLog {
@@ -216,6 +218,8 @@ class Store {
   // recorded as timed_out (durable, so a restart carries it out too).
   void mark_timed_out(std::int64_t job_id);
   std::vector<ActiveAttempt> running_attempts();
+  // The starting or running attempts of these jobs.
+  std::vector<ActiveAttempt> active_attempts_of(const std::set<std::int64_t>& jobs);
   void finish_attempt(const AttemptResult& result);
   bool cancel_requested(std::int64_t job_id);
   bool attempt_is_starting(std::int64_t job_id, int attempt);

@@ -177,6 +177,10 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
       .bind(3, job_id)
       .bind(4, attempt)
       .run();
+  // Not starting any more: its result was recorded while the start call was
+  // in flight (the poller saw it exit), and the job may even be on its next
+  // attempt by now. Nothing to mark.
+  if (sqlite3_changes(db_) == 0) return;
   Stmt(*statements_,
        "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
       .bind(1, now_rfc3339())
@@ -185,21 +189,38 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
   tx.commit();
 }
 
+namespace {
+#define JOBQ_ACTIVE_ATTEMPT_SELECT                                                             \
+  "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, " \
+  "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) "  \
+  "END, j.timed_out, a.state='starting' FROM attempts a JOIN jobs j ON j.id=a.job_id "       \
+  "LEFT JOIN apps p ON p.name=j.app "
+ActiveAttempt read_active(const Stmt& st) {
+  return {st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4),
+          st.i64(5), st.i64(6), st.i64(7) != 0, st.i64(8) != 0};
+}
+}  // namespace
+
 std::vector<ActiveAttempt> Store::running_attempts() {
   std::lock_guard lock(mu_);
-  Stmt st(
-      *statements_,
-      "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
-      "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) "
-      "END, "
-      "j.timed_out FROM attempts a JOIN jobs j ON j.id=a.job_id LEFT JOIN apps p ON p.name=j.app "
-      "WHERE a.state='running' ORDER BY a.job_id");
+  Stmt st(*statements_, JOBQ_ACTIVE_ATTEMPT_SELECT "WHERE a.state='running' ORDER BY a.job_id");
   std::vector<ActiveAttempt> out;
-  while (st.step())
-    out.push_back({st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4), st.i64(5),
-                   st.i64(6), st.i64(7) != 0});
+  while (st.step()) out.push_back(read_active(st));
   return out;
 }
+
+std::vector<ActiveAttempt> Store::active_attempts_of(const std::set<std::int64_t>& jobs) {
+  std::lock_guard lock(mu_);
+  std::vector<ActiveAttempt> out;
+  for (const std::int64_t id : jobs) {
+    Stmt st(*statements_,
+            JOBQ_ACTIVE_ATTEMPT_SELECT "WHERE a.job_id=? AND a.state IN ('starting','running')");
+    st.bind(1, id);
+    while (st.step()) out.push_back(read_active(st));
+  }
+  return out;
+}
+#undef JOBQ_ACTIVE_ATTEMPT_SELECT
 
 namespace {
 // The failure kinds a retry policy names (see kRetryKinds); "" for none.

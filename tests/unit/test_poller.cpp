@@ -357,3 +357,32 @@ TEST_CASE_FIXTURE(Fixture, "a round for named jobs inspects only their container
   p->tick();
   CHECK(job(b.id).state == JobState::succeeded);
 }
+
+TEST_CASE_FIXTURE(Fixture, "a job whose start call is still in flight is recorded once its container has exited") {
+  jobq::NewJob nj;
+  nj.app = "web";
+  const auto id = store.enqueue(nj).id;
+  const auto ts = store.claim_pending(0, 1);
+  REQUIRE(ts.size() == 1);
+  auto p = poller();
+  // Named before its container exists (an event, a cancel): left to the runner.
+  p->tick(std::set<std::int64_t>{id});
+  CHECK(job(id).state == JobState::starting);
+  const auto st = jobq::launch_container(fake, ts[0].spec);
+  p->tick(std::set<std::int64_t>{id});  // running: still the runner's
+  CHECK(job(id).state == JobState::starting);
+  fake.exit(ts[0].spec.name, 3);
+  p->tick(std::set<std::int64_t>{id});  // the engine's die event, before the start call's answer
+  CHECK(job(id).state == JobState::failed);
+  CHECK(job(id).exit_code == 3);
+  CHECK(final_events() == std::vector<std::int64_t>{id});
+  // Even retried and on its next attempt by then, the first start call's
+  // late answer changes nothing.
+  store.retry_job(id, "me");
+  REQUIRE(store.claim_pending(0, 1).size() == 1);
+  store.mark_running(id, 1, st.id);
+  CHECK(job(id).state == JobState::starting);
+  REQUIRE(job(id).attempts.size() == 2);
+  CHECK(job(id).attempts[0].state == JobState::failed);
+  CHECK(job(id).attempts[1].state == JobState::starting);
+}
