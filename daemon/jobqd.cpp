@@ -297,6 +297,7 @@ int serve(const Options& o) {
   popts.instance = store.instance();
   popts.retention = retention_option(o.retention);
   popts.metrics = &metrics;
+  popts.engine_busy = [&] { return runner_ptr && runner_ptr->in_flight() > 0; };
   Poller poller(store, engine, popts, on_final);
   poller_ptr = &poller;
   RunnerOptions ropts;

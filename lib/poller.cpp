@@ -389,6 +389,10 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   if (!opts_.keep_containers) {
     // Dropped only when jobqd stops first; reconcile removes it at the next start.
     removers_.submit([this, job = a.job_id, name = a.container_name] {
+      const auto until = std::chrono::steady_clock::now() + opts_.removal_patience;
+      while (opts_.engine_busy && opts_.engine_busy() && std::chrono::steady_clock::now() < until &&
+             !kicker_.stopped())
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       try {
         engine_.remove(name);
       } catch (const EngineError& e) {

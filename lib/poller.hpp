@@ -38,6 +38,11 @@ struct PollerOptions {
   int stop_grace_seconds = 10;
   int stop_workers = 2;
   int remove_workers = 2;
+  // A finished container's removal waits while this says the engine is busy
+  // launching (a removal costs the engine work that launches are waiting
+  // for), for removal_patience at most.
+  std::function<bool()> engine_busy;
+  std::chrono::milliseconds removal_patience{5000};
   std::string instance;  // this store's instance id (the jobq.instance label)
   std::chrono::milliseconds reconcile_interval{60'000};
   Metrics* metrics = nullptr;  // finish-detection lag, engine errors (optional)

@@ -2,9 +2,12 @@
 // FakeEngine; and result_from(), the mapping of an exited container to a job's end.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine.hpp"
@@ -385,4 +388,29 @@ TEST_CASE_FIXTURE(Fixture, "a job whose start call is still in flight is recorde
   REQUIRE(job(id).attempts.size() == 2);
   CHECK(job(id).attempts[0].state == JobState::failed);
   CHECK(job(id).attempts[1].state == JobState::starting);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a removal waits while the engine is busy launching, within its patience") {
+  const auto r = start_job();
+  fake.exit(r.name, 0);
+  std::atomic<bool> busy{true};
+  PollerOptions o;
+  o.engine_busy = [&] { return busy.load(); };
+  SUBCASE("until the launches are done") {
+    auto p = poller(o);
+    p->tick();
+    CHECK(job(r.id).state == JobState::succeeded);  // recorded at once
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(fake.exists(r.name));  // the launches go first
+    busy = false;
+    p->settle();
+    CHECK_FALSE(fake.exists(r.name));
+  }
+  SUBCASE("no longer than its patience") {
+    o.removal_patience = std::chrono::milliseconds(100);
+    auto p = poller(o);
+    p->tick();
+    p->settle();  // busy all along
+    CHECK_FALSE(fake.exists(r.name));
+  }
 }
