@@ -118,7 +118,7 @@ class Engine {
   // Streams the container's output, demultiplexed, to `sink`, with Docker's
   // follow/timestamps/since/tail. With follow it returns when the container
   // stops (the engine ends the stream) or keep_going() turns false (asked at
-  // least once a second, except while `sink` runs: a sink may block to pace
+  // least every 100 ms, except while `sink` runs: a sink may block to pace
   // a slow reader). Without follow it returns at the end of the output so far.
   // An exception from `sink` or keep_going ends the stream and propagates.
   // Throws EngineError (kind not_found when there is no such container).

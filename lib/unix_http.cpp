@@ -31,9 +31,35 @@ size_t on_write(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  const auto* keep_going = static_cast<const std::function<bool()>*>(user);
-  return (*keep_going)() ? 0 : 1;
+// A transfer that keep_going may end (an endless stream): run in a multi
+// handle of its own, waking every 100 ms to ask, so that jobqd stops at once
+// rather than at libcurl's next progress call (about a second when idle).
+CURLcode perform_while(CURL* h, const std::function<bool()>& keep_going) {
+  CURLM* m = curl_multi_init();
+  if (!m) return CURLE_OUT_OF_MEMORY;
+  curl_multi_add_handle(m, h);
+  CURLcode rc = CURLE_OK;
+  for (int running = 1;;) {
+    if (curl_multi_perform(m, &running) != CURLM_OK) {
+      rc = CURLE_RECV_ERROR;
+      break;
+    }
+    if (running == 0) {
+      int left = 0;
+      rc = CURLE_RECV_ERROR;
+      while (CURLMsg* msg = curl_multi_info_read(m, &left))
+        if (msg->msg == CURLMSG_DONE) rc = msg->data.result;
+      break;
+    }
+    if (!keep_going()) {
+      rc = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    curl_multi_poll(m, nullptr, 0, 100, nullptr);
+  }
+  curl_multi_remove_handle(m, h);
+  curl_multi_cleanup(m);
+  return rc;
 }
 
 size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
@@ -103,11 +129,6 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
-  if (keep_going) {
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &keep_going);
-  }
   curl_slist* headers = nullptr;
   if (json_body) {
     headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -118,7 +139,7 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
   }
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  const CURLcode rc = curl_easy_perform(h);
+  const CURLcode rc = keep_going ? perform_while(h, keep_going) : curl_easy_perform(h);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     curl_easy_cleanup(h);  // a broken connection is not put back in the pool

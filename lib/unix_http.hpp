@@ -29,7 +29,7 @@ class UnixHttpClient {
   // Throws std::runtime_error when the socket cannot be reached or the
   // transfer fails. `on_body`, when given, receives a 2xx body as it arrives
   // (and HttpResponse::body stays empty); other bodies land in `body`.
-  // `keep_going`, when given, is asked about once a second; false aborts the
+  // `keep_going`, when given, is asked every 100 ms at most; false aborts the
   // transfer (for endless streams such as /events). timeout_ms 0: no limit.
   HttpResponse request(const std::string& method, const std::string& path,
                        const std::string* json_body = nullptr, long timeout_ms = 60'000,
