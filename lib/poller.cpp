@@ -103,9 +103,10 @@ void Poller::start() {
         if (all) {
           next_round = clock::now() + opts_.interval;
           tick();
-        } else if (!targets.empty()) {
-          tick(targets);
         }
+        // Also after a full round: that one looks at running jobs only,
+        // and a named job may still be starting.
+        if (!targets.empty()) tick(targets);
       } catch (const std::exception& e) {
         spdlog::error("poller: {}", e.what());
       }
@@ -386,13 +387,16 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   spdlog::info("job {}: attempt {} {} (exit code {})", a.job_id, a.attempt, to_string(r.state),
                st.exit_code);
   on_final_(a.job_id);
-  if (!opts_.keep_containers) {
-    // Dropped only when jobqd stops first; reconcile removes it at the next start.
-    removers_.submit([this, job = a.job_id, name = a.container_name] {
-      const auto until = std::chrono::steady_clock::now() + opts_.removal_patience;
+  // A starting attempt's container stays until its launch is settled: the
+  // runner removes it (Runner::recorded_meanwhile).
+  if (!opts_.keep_containers && !a.starting) {
+    // Dropped when jobqd stops first; reconcile removes it at the next start.
+    const auto until = std::chrono::steady_clock::now() + opts_.removal_patience;
+    removers_.submit([this, until, job = a.job_id, name = a.container_name] {
       while (opts_.engine_busy && opts_.engine_busy() && std::chrono::steady_clock::now() < until &&
              !kicker_.stopped())
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (kicker_.stopped()) return;
       try {
         engine_.remove(name);
       } catch (const EngineError& e) {

@@ -125,6 +125,22 @@ void Runner::pass() {
   }
 }
 
+bool Runner::recorded_meanwhile(const LaunchTicket& t) {
+  // The poller recorded this attempt's end while its start call was in
+  // flight, and left the container in place for us: had it removed it, a
+  // relaunch of the same attempt could have created it afresh and run the
+  // job twice. With the launch settled, it goes.
+  spdlog::info("job {}: attempt {} ended before its start call returned", t.job_id, t.attempt);
+  if (!opts_.keep_containers) {
+    try {
+      engine_.remove(t.spec.name);
+    } catch (const EngineError& e) {
+      spdlog::warn("job {}: could not remove {}: {}", t.job_id, t.spec.name, e.what());
+    }
+  }
+  return true;
+}
+
 void Runner::retry_later(std::int64_t job_id) {
   std::lock_guard lock(mu_);
   auto& b = backoff_[job_id];
@@ -153,13 +169,15 @@ bool Runner::launch(const LaunchTicket& t) {
         return true;
       }
       // It ran: adopt it, so that the poller stops it and records what it did.
-      store_.mark_running(t.job_id, t.attempt, existing->id,
-                          parse_rfc3339_ns(existing->started_at).value_or(0));
+      if (!store_.mark_running(t.job_id, t.attempt, existing->id,
+                               parse_rfc3339_ns(existing->started_at).value_or(0)))
+        return recorded_meanwhile(t);
       on_started_(t.job_id);
       return true;
     }
     const ContainerState st = launch_container(engine_, t.spec);
-    store_.mark_running(t.job_id, t.attempt, st.id, parse_rfc3339_ns(st.started_at).value_or(0));
+    if (!store_.mark_running(t.job_id, t.attempt, st.id, parse_rfc3339_ns(st.started_at).value_or(0)))
+      return recorded_meanwhile(t);
     if (opts_.metrics) {
       ++opts_.metrics->launches;
       opts_.metrics->launch_latency.observe(
@@ -172,8 +190,8 @@ bool Runner::launch(const LaunchTicket& t) {
   } catch (const EngineError& e) {
     if (opts_.metrics) opts_.metrics->engine_error("launch");
     // The poller may have recorded its end meanwhile (it saw the container
-    // exit, then removed it, while the start call was still in flight).
-    if (!store_.attempt_is_starting(t.job_id, t.attempt)) return true;
+    // exit while the start call was still in flight).
+    if (!store_.attempt_is_starting(t.job_id, t.attempt)) return recorded_meanwhile(t);
     // A container that exists but could not start (no such executable...)
     // carries the engine's verdict in State.Error: that is final.
     std::optional<ContainerState> st;

@@ -56,6 +56,9 @@ class Runner {
   std::chrono::milliseconds next_wait();
   bool dispatch(const LaunchTicket& t);
   void retry_later(std::int64_t job_id);
+  // The attempt's end was recorded while its launch was in flight: removes
+  // the container (unless kept). Returns true (the launch is done).
+  bool recorded_meanwhile(const LaunchTicket& t);
 
   Store& store_;
   Engine& engine_;

@@ -161,8 +161,8 @@ Store::Store(const std::string& path) {
     db_ = nullptr;
     throw StoreError(StoreError::Kind::io, "cannot open database " + path + ": " + msg);
   }
-  statements_ = std::make_unique<sql::StmtCache>(db_);
   try {
+    statements_ = std::make_unique<sql::StmtCache>(db_);
     sqlite3_busy_timeout(db_, 5000);
     sql::exec(db_, "PRAGMA journal_mode=WAL");
     sql::exec(db_, "PRAGMA synchronous=FULL");

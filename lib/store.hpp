@@ -212,7 +212,9 @@ class Store {
   std::vector<LaunchTicket> claim_pending(int global_max, int max_claims);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();
-  void mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
+  // False: the attempt was no longer starting (its end was recorded while
+  // the start call was in flight); nothing changed.
+  bool mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
                     std::int64_t started_ns = 0);
   // The job ran past its timeout: from now on it is stopped, and its end is
   // recorded as timed_out (durable, so a restart carries it out too).

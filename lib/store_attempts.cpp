@@ -165,7 +165,7 @@ std::vector<LaunchTicket> Store::starting_attempts() {
   return out;
 }
 
-void Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
+bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
                          std::int64_t started_ns) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
@@ -180,13 +180,14 @@ void Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
   // Not starting any more: its result was recorded while the start call was
   // in flight (the poller saw it exit), and the job may even be on its next
   // attempt by now. Nothing to mark.
-  if (sqlite3_changes(db_) == 0) return;
+  if (sqlite3_changes(db_) == 0) return false;
   Stmt(*statements_,
        "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
       .bind(1, now_rfc3339())
       .bind(2, job_id)
       .run();
   tx.commit();
+  return true;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <stdexcept>
 
 namespace jobq {
@@ -17,6 +18,9 @@ struct Transfer {
   CURL* handle;
   HttpResponse* response;
   const std::function<void(std::string_view)>* on_body;
+  // An exception from on_body or keep_going: it must not cross libcurl's C
+  // frames, so it ends the transfer and is rethrown after.
+  std::exception_ptr failure;
 };
 
 size_t on_write(char* data, size_t size, size_t nmemb, void* user) {
@@ -24,17 +28,23 @@ size_t on_write(char* data, size_t size, size_t nmemb, void* user) {
   const size_t n = size * nmemb;
   long status = 0;
   curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
-  if (t->on_body && *t->on_body && status >= 200 && status < 300)
-    (*t->on_body)(std::string_view(data, n));
-  else
+  if (t->on_body && *t->on_body && status >= 200 && status < 300) {
+    try {
+      (*t->on_body)(std::string_view(data, n));
+    } catch (...) {
+      t->failure = std::current_exception();
+      return 0;  // ends the transfer
+    }
+  } else {
     t->response->body.append(data, n);
+  }
   return n;
 }
 
 // A transfer that keep_going may end (an endless stream): run in a multi
 // handle of its own, waking every 100 ms to ask, so that jobqd stops at once
 // rather than at libcurl's next progress call (about a second when idle).
-CURLcode perform_while(CURL* h, const std::function<bool()>& keep_going) {
+CURLcode perform_while(CURL* h, const std::function<bool()>& keep_going, Transfer& transfer) {
   CURLM* m = curl_multi_init();
   if (!m) return CURLE_OUT_OF_MEMORY;
   curl_multi_add_handle(m, h);
@@ -51,7 +61,13 @@ CURLcode perform_while(CURL* h, const std::function<bool()>& keep_going) {
         if (msg->msg == CURLMSG_DONE) rc = msg->data.result;
       break;
     }
-    if (!keep_going()) {
+    bool go = false;
+    try {
+      go = keep_going();
+    } catch (...) {
+      transfer.failure = std::current_exception();
+    }
+    if (!go) {
       rc = CURLE_ABORTED_BY_CALLBACK;
       break;
     }
@@ -117,7 +133,7 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
   CURL* h = static_cast<CURL*>(acquire());
   curl_easy_reset(h);
   HttpResponse response;
-  Transfer transfer{h, &response, &on_body};
+  Transfer transfer{h, &response, &on_body, {}};
   const std::string url = "http://localhost" + path;
   curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -139,8 +155,12 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
   }
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  const CURLcode rc = keep_going ? perform_while(h, keep_going) : curl_easy_perform(h);
+  const CURLcode rc = keep_going ? perform_while(h, keep_going, transfer) : curl_easy_perform(h);
   curl_slist_free_all(headers);
+  if (transfer.failure) {
+    curl_easy_cleanup(h);
+    std::rethrow_exception(transfer.failure);
+  }
   if (rc != CURLE_OK) {
     curl_easy_cleanup(h);  // a broken connection is not put back in the pool
     throw std::runtime_error(std::string(curl_easy_strerror(rc)) + " (" + socket_path_ + ")");

@@ -11,7 +11,8 @@
 // has a distinct, increasing time.
 //
 // Test controls: exit(), vanish(), set_logs(), set_unreachable(),
-// fail_create_with(), fail_start_with(), set_remove_hook(); and counters.
+// fail_create_with(), fail_start_with(), set_remove_hook(), set_start_hook();
+// and counters.
 // stream_logs() follows: it delivers what set_logs()/append_logs() gave, then
 // what append_logs() adds, until the container is not running (or is gone)
 // or keep_going() is false; it ignores since, tail and timestamps (the last
@@ -68,6 +69,15 @@ class FakeEngine final : public Engine {
   }
 
   void start(const std::string& id_or_name) override {
+    start_now(id_or_name);
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = start_hook_;
+    }
+    if (hook) hook(id_or_name);  // outside the lock: it may call back into the engine
+  }
+  void start_now(const std::string& id_or_name) {  // start() without the hook
     std::lock_guard lock(mu_);
     check_reachable();
     ++start_calls_;
@@ -259,6 +269,11 @@ class FakeEngine final : public Engine {
     std::lock_guard lock(mu_);
     remove_hook_ = std::move(hook);
   }
+  // Runs after a successful start, before the start call returns.
+  void set_start_hook(std::function<void(const std::string&)> hook) {
+    std::lock_guard lock(mu_);
+    start_hook_ = std::move(hook);
+  }
 
   // ---- observations ----------------------------------------------------------
   bool exists(const std::string& name) {
@@ -394,6 +409,7 @@ class FakeEngine final : public Engine {
   std::optional<EngineError> create_failure_;
   std::optional<std::string> start_failure_;
   std::function<void(const std::string&)> remove_hook_;
+  std::function<void(const std::string&)> start_hook_;
   int stop_exit_code_ = 143;
   int next_id_ = 0;
   int clock_ = 0;

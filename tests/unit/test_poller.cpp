@@ -379,6 +379,8 @@ TEST_CASE_FIXTURE(Fixture, "a job whose start call is still in flight is recorde
   CHECK(job(id).state == JobState::failed);
   CHECK(job(id).exit_code == 3);
   CHECK(final_events() == std::vector<std::int64_t>{id});
+  p->settle();
+  CHECK(fake.exists(ts[0].spec.name));  // left for the runner to remove, its launch settled
   // Even retried and on its next attempt by then, the first start call's
   // late answer changes nothing.
   store.retry_job(id, "me");

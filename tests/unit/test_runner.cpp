@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -306,4 +307,29 @@ TEST_CASE_FIXTURE(Fixture, "cancelling after an earlier launch got as far as cre
   CHECK(job(id).state == JobState::cancelled);
   CHECK_FALSE(fake.exists(tickets[0].spec.name));
   CHECK(fake.start_calls() == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture, "a job recorded while its start call is in flight: the runner removes its container, once") {
+  make_app("a");
+  const auto id = enqueue("a");
+  jobq::Poller poller(store, fake, jobq::PollerOptions{}, [](std::int64_t) {});
+  // dockerd answers the start call only after the container has exited and
+  // the poller, told by the engine's event, has recorded it.
+  fake.set_start_hook([&](const std::string& name) {
+    fake.exit(name, 0);
+    poller.tick(std::set<std::int64_t>{id});
+    poller.settle();
+    CHECK(fake.exists(name));  // the poller left it: the launch is not settled
+  });
+  auto r = runner(options());
+  r->pass();
+  r->drain();
+  const auto j = job(id);
+  CHECK(j.state == JobState::succeeded);
+  REQUIRE(j.attempts.size() == 1);
+  CHECK(j.attempts[0].state == JobState::succeeded);
+  CHECK(fake.starts() == 1);
+  CHECK_FALSE(fake.exists(name_of(id)));  // removed by the runner
+  std::lock_guard l(mu);
+  CHECK(started.empty());  // never reported as started: it had already ended
 }

@@ -69,3 +69,13 @@ TEST_CASE("a stream ended by keep_going returns within a fraction of a second") 
   // connection is quiet; the stream must not wait for that.
   CHECK(took < std::chrono::milliseconds(1500 + 500));
 }
+
+TEST_CASE("an exception from keep_going ends the stream and reaches the caller") {
+  jobq::test::TempDir dir;
+  const std::string path = dir.file("engine.sock");
+  SilentStreamServer server(path);
+  jobq::UnixHttpClient client(path);
+  CHECK_THROWS_WITH_AS(client.request("GET", "/events", nullptr, 0, [](std::string_view) {},
+                                      []() -> bool { throw std::logic_error("from keep_going"); }),
+                       "from keep_going", std::logic_error);
+}
