@@ -380,16 +380,17 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   r.stderr_log->data = err.take();
   spdlog::trace("job {}: committing its result", a.job_id);
   fault_point("before_result_commit");
-  store_.finish_attempt(r);
+  const auto was = store_.finish_attempt(r);
   fault_point("after_result_commit");
   if (const auto finished = parse_rfc3339_ns(st.finished_at); finished && opts_.metrics)
     opts_.metrics->finish_lag.observe(static_cast<double>(now_unix_ns() - *finished) / 1e9);
   spdlog::info("job {}: attempt {} {} (exit code {})", a.job_id, a.attempt, to_string(r.state),
                st.exit_code);
   on_final_(a.job_id);
-  // A starting attempt's container stays until its launch is settled: the
-  // runner removes it (Runner::recorded_meanwhile).
-  if (!opts_.keep_containers && !a.starting) {
+  // Ended while starting (as the store saw it, in the same transaction as
+  // the runner's mark_running): the container stays until the launch is
+  // settled, and the runner removes it (Runner::recorded_meanwhile).
+  if (!opts_.keep_containers && was != JobState::starting) {
     // Dropped when jobqd stops first; reconcile removes it at the next start.
     const auto until = std::chrono::steady_clock::now() + opts_.removal_patience;
     removers_.submit([this, until, job = a.job_id, name = a.container_name] {

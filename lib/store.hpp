@@ -222,7 +222,10 @@ class Store {
   std::vector<ActiveAttempt> running_attempts();
   // The starting or running attempts of these jobs.
   std::vector<ActiveAttempt> active_attempts_of(const std::set<std::int64_t>& jobs);
-  void finish_attempt(const AttemptResult& result);
+  // Records an attempt's end (once: nullopt when it had already ended).
+  // Returns the state it ended from, starting or running: the one that
+  // settles who removes the container (see Poller::finish).
+  std::optional<JobState> finish_attempt(const AttemptResult& result);
   bool cancel_requested(std::int64_t job_id);
   bool attempt_is_starting(std::int64_t job_id, int attempt);
   std::optional<JobState> attempt_state(std::int64_t job_id, int attempt);

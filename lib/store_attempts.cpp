@@ -239,9 +239,15 @@ std::string failure_kind(const AttemptResult& r) {
 }
 }  // namespace
 
-void Store::finish_attempt(const AttemptResult& r) {
+std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
+  std::optional<JobState> was;
+  {
+    Stmt st(*statements_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
+    st.bind(1, r.job_id).bind(2, r.attempt);
+    if (st.step()) was = parse_job_state(st.text(0));
+  }
   Stmt upd(*statements_,
            "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
            "exit_code=?, oom_killed=?, error=?, started_at=?, finished_at=?, reason=? "
@@ -258,7 +264,7 @@ void Store::finish_attempt(const AttemptResult& r) {
       .bind(10, r.job_id)
       .bind(11, r.attempt)
       .run();
-  if (sqlite3_changes(db_) == 0) return;  // already finished: nothing to record twice
+  if (sqlite3_changes(db_) == 0) return std::nullopt;  // already finished: nothing to record twice
 
   // Try again? Only a failure the policy names, within its limit, and never
   // a job someone asked to cancel.
@@ -318,6 +324,7 @@ void Store::finish_attempt(const AttemptResult& r) {
   // dependents and the notifications hear of it.
   if (!retry_at) job_ended_locked(r.job_id);
   tx.commit();
+  return was;
 }
 
 void Store::mark_timed_out(std::int64_t job_id) {

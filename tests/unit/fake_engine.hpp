@@ -11,8 +11,8 @@
 // has a distinct, increasing time.
 //
 // Test controls: exit(), vanish(), set_logs(), set_unreachable(),
-// fail_create_with(), fail_start_with(), set_remove_hook(), set_start_hook();
-// and counters.
+// fail_create_with(), fail_start_with(), set_remove_hook(), set_start_hook(),
+// set_inspect_hook(); and counters.
 // stream_logs() follows: it delivers what set_logs()/append_logs() gave, then
 // what append_logs() adds, until the container is not running (or is gone)
 // or keep_going() is false; it ignores since, tail and timestamps (the last
@@ -101,6 +101,12 @@ class FakeEngine final : public Engine {
   }
 
   std::optional<ContainerState> inspect(const std::string& id_or_name) override {
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = inspect_hook_;
+    }
+    if (hook) hook(id_or_name);  // before the answer, outside the lock
     std::lock_guard lock(mu_);
     check_reachable();
     ++inspect_calls_;
@@ -269,6 +275,11 @@ class FakeEngine final : public Engine {
     std::lock_guard lock(mu_);
     remove_hook_ = std::move(hook);
   }
+  // Runs when an inspect is asked for, before it is answered.
+  void set_inspect_hook(std::function<void(const std::string&)> hook) {
+    std::lock_guard lock(mu_);
+    inspect_hook_ = std::move(hook);
+  }
   // Runs after a successful start, before the start call returns.
   void set_start_hook(std::function<void(const std::string&)> hook) {
     std::lock_guard lock(mu_);
@@ -410,6 +421,7 @@ class FakeEngine final : public Engine {
   std::optional<std::string> start_failure_;
   std::function<void(const std::string&)> remove_hook_;
   std::function<void(const std::string&)> start_hook_;
+  std::function<void(const std::string&)> inspect_hook_;
   int stop_exit_code_ = 143;
   int next_id_ = 0;
   int clock_ = 0;

@@ -416,3 +416,25 @@ TEST_CASE_FIXTURE(Fixture, "a removal waits while the engine is busy launching, 
     CHECK_FALSE(fake.exists(r.name));
   }
 }
+
+TEST_CASE_FIXTURE(Fixture, "a start confirmed between the poller's look and its commit: the poller removes the container") {
+  jobq::NewJob nj;
+  nj.app = "web";
+  const auto id = store.enqueue(nj).id;
+  const auto ts = store.claim_pending(0, 1);
+  REQUIRE(ts.size() == 1);
+  const auto st = jobq::launch_container(fake, ts[0].spec);
+  fake.exit(ts[0].spec.name, 0);
+  // The poller has read the attempt as starting; the runner's mark_running
+  // commits while the poller's inspect is being answered.
+  bool marked = false;
+  fake.set_inspect_hook([&](const std::string&) {
+    if (!marked) marked = store.mark_running(id, 1, st.id);
+  });
+  auto p = poller();
+  p->tick(std::set<std::int64_t>{id});
+  p->settle();
+  CHECK(marked);  // so the runner will not remove it: the poller must
+  CHECK(job(id).state == JobState::succeeded);
+  CHECK_FALSE(fake.exists(ts[0].spec.name));
+}
