@@ -175,7 +175,8 @@ bool Poller::look_at(const ActiveAttempt& a) {
       engine_error("inspect");
       return true;
     }
-    if (st && st->has_exited() && st->error.empty() && parse_rfc3339_ns(st->started_at).value_or(0) > 0)
+    if (st && st->has_exited() && st->error.empty() &&
+        parse_rfc3339_ns(st->started_at).value_or(0) > 0)
       finish(a, *st);
     return true;
   }

@@ -176,7 +176,8 @@ bool Runner::launch(const LaunchTicket& t) {
       return true;
     }
     const ContainerState st = launch_container(engine_, t.spec);
-    if (!store_.mark_running(t.job_id, t.attempt, st.id, parse_rfc3339_ns(st.started_at).value_or(0)))
+    if (!store_.mark_running(t.job_id, t.attempt, st.id,
+                             parse_rfc3339_ns(st.started_at).value_or(0)))
       return recorded_meanwhile(t);
     if (opts_.metrics) {
       ++opts_.metrics->launches;

@@ -191,20 +191,25 @@ bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
 }
 
 namespace {
-#define JOBQ_ACTIVE_ATTEMPT_SELECT                                                             \
-  "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, " \
-  "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) "  \
-  "END, j.timed_out, a.state='starting' FROM attempts a JOIN jobs j ON j.id=a.job_id "       \
-  "LEFT JOIN apps p ON p.name=j.app "
+// The attempts of ActiveAttempt, in its order (read_active).
+const std::string kActiveAttemptSelect =
+    "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
+    "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) END, "
+    "j.timed_out, a.state='starting' FROM attempts a JOIN jobs j ON j.id=a.job_id "
+    "LEFT JOIN apps p ON p.name=j.app ";
+const std::string kRunningAttempts =
+    kActiveAttemptSelect + "WHERE a.state='running' ORDER BY a.job_id";
+const std::string kActiveAttemptsOfJob =
+    kActiveAttemptSelect + "WHERE a.job_id=? AND a.state IN ('starting','running')";
 ActiveAttempt read_active(const Stmt& st) {
-  return {st.i64(0), st.i32(1), st.text(2), st.i64(3) != 0, st.i64(4),
+  return {st.i64(0), st.i32(1), st.text(2),     st.i64(3) != 0, st.i64(4),
           st.i64(5), st.i64(6), st.i64(7) != 0, st.i64(8) != 0};
 }
 }  // namespace
 
 std::vector<ActiveAttempt> Store::running_attempts() {
   std::lock_guard lock(mu_);
-  Stmt st(*statements_, JOBQ_ACTIVE_ATTEMPT_SELECT "WHERE a.state='running' ORDER BY a.job_id");
+  Stmt st(*statements_, kRunningAttempts);
   std::vector<ActiveAttempt> out;
   while (st.step()) out.push_back(read_active(st));
   return out;
@@ -214,14 +219,12 @@ std::vector<ActiveAttempt> Store::active_attempts_of(const std::set<std::int64_t
   std::lock_guard lock(mu_);
   std::vector<ActiveAttempt> out;
   for (const std::int64_t id : jobs) {
-    Stmt st(*statements_,
-            JOBQ_ACTIVE_ATTEMPT_SELECT "WHERE a.job_id=? AND a.state IN ('starting','running')");
+    Stmt st(*statements_, kActiveAttemptsOfJob);
     st.bind(1, id);
     while (st.step()) out.push_back(read_active(st));
   }
   return out;
 }
-#undef JOBQ_ACTIVE_ATTEMPT_SELECT
 
 namespace {
 // The failure kinds a retry policy names (see kRetryKinds); "" for none.

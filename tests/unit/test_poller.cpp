@@ -361,7 +361,9 @@ TEST_CASE_FIXTURE(Fixture, "a round for named jobs inspects only their container
   CHECK(job(b.id).state == JobState::succeeded);
 }
 
-TEST_CASE_FIXTURE(Fixture, "a job whose start call is still in flight is recorded once its container has exited") {
+TEST_CASE_FIXTURE(
+    Fixture,
+    "a job whose start call is still in flight is recorded once its container has exited") {
   jobq::NewJob nj;
   nj.app = "web";
   const auto id = store.enqueue(nj).id;
@@ -392,7 +394,8 @@ TEST_CASE_FIXTURE(Fixture, "a job whose start call is still in flight is recorde
   CHECK(job(id).attempts[1].state == JobState::starting);
 }
 
-TEST_CASE_FIXTURE(Fixture, "a removal waits while the engine is busy launching, within its patience") {
+TEST_CASE_FIXTURE(Fixture,
+                  "a removal waits while the engine is busy launching, within its patience") {
   const auto r = start_job();
   fake.exit(r.name, 0);
   std::atomic<bool> busy{true};
@@ -417,7 +420,9 @@ TEST_CASE_FIXTURE(Fixture, "a removal waits while the engine is busy launching, 
   }
 }
 
-TEST_CASE_FIXTURE(Fixture, "a start confirmed between the poller's look and its commit: the poller removes the container") {
+TEST_CASE_FIXTURE(Fixture,
+                  "a start confirmed between the poller's look and its commit: the poller removes "
+                  "the container") {
   jobq::NewJob nj;
   nj.app = "web";
   const auto id = store.enqueue(nj).id;

@@ -309,7 +309,9 @@ TEST_CASE_FIXTURE(Fixture, "cancelling after an earlier launch got as far as cre
   CHECK(fake.start_calls() == 0);
 }
 
-TEST_CASE_FIXTURE(Fixture, "a job recorded while its start call is in flight: the runner removes its container, once") {
+TEST_CASE_FIXTURE(
+    Fixture,
+    "a job recorded while its start call is in flight: the runner removes its container, once") {
   make_app("a");
   const auto id = enqueue("a");
   jobq::Poller poller(store, fake, jobq::PollerOptions{}, [](std::int64_t) {});

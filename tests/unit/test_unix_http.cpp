@@ -57,8 +57,9 @@ TEST_CASE("a stream ended by keep_going returns within a fraction of a second") 
   const auto stop_at = began + std::chrono::milliseconds(1500);
   std::string error;
   try {
-    client.request("GET", "/events", nullptr, 0, [&](std::string_view) { ++chunks; },
-                   [&] { return std::chrono::steady_clock::now() < stop_at; });
+    client.request(
+        "GET", "/events", nullptr, 0, [&](std::string_view) { ++chunks; },
+        [&] { return std::chrono::steady_clock::now() < stop_at; });
   } catch (const std::runtime_error& e) {
     error = e.what();
   }
@@ -75,7 +76,8 @@ TEST_CASE("an exception from keep_going ends the stream and reaches the caller")
   const std::string path = dir.file("engine.sock");
   SilentStreamServer server(path);
   jobq::UnixHttpClient client(path);
-  CHECK_THROWS_WITH_AS(client.request("GET", "/events", nullptr, 0, [](std::string_view) {},
-                                      []() -> bool { throw std::logic_error("from keep_going"); }),
+  CHECK_THROWS_WITH_AS(client.request(
+                           "GET", "/events", nullptr, 0, [](std::string_view) {},
+                           []() -> bool { throw std::logic_error("from keep_going"); }),
                        "from keep_going", std::logic_error);
 }
