@@ -57,7 +57,7 @@ struct Options {
   std::string max_request = "1M";
   std::string request_timeout = "30s";
   std::string retention = "30d";  // finished jobs and their output; "0" keeps them forever
-  std::string engine;  // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
+  std::string engine;             // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
 };
 
 std::chrono::milliseconds duration_option(const std::string& name, const std::string& value) {
@@ -76,14 +76,10 @@ std::size_t size_option(const std::string& name, const std::string& value) {
     throw CLI::ValidationError(name, "'" + value + "' is not a size (e.g. 65536, 512K, 8M)");
   }
   const std::string unit = value.substr(pos);
-  if (unit == "K" || unit == "k")
-    n <<= 10;
-  else if (unit == "M" || unit == "m")
-    n <<= 20;
-  else if (unit == "G" || unit == "g")
-    n <<= 30;
-  else if (!unit.empty())
-    throw CLI::ValidationError(name, "unknown size unit '" + unit + "'");
+  if (unit == "K" || unit == "k") n <<= 10;
+  else if (unit == "M" || unit == "m") n <<= 20;
+  else if (unit == "G" || unit == "g") n <<= 30;
+  else if (!unit.empty()) throw CLI::ValidationError(name, "unknown size unit '" + unit + "'");
   return static_cast<std::size_t>(n);
 }
 
@@ -134,13 +130,11 @@ void apply_config(CLI::App& app, const std::string& path, const std::vector<Conf
     if (!opt || !configurable(*opt)) {
       const std::string near = nearest_name(key, keys);
       throw ConfigFileError(path, entry.line,
-                            "unknown key '" + entry.key + "'" +
-                                (near.empty() ? "" : " (did you mean " + near + "?)"));
+                            "unknown key '" + entry.key + "'" + (near.empty() ? "" : " (did you mean " + near + "?)"));
     }
     if (auto [it, fresh] = seen.emplace(key, entry.line); !fresh)
-      throw ConfigFileError(
-          path, entry.line,
-          "'" + key + "' is set twice (also at line " + std::to_string(it->second) + ")");
+      throw ConfigFileError(path, entry.line,
+                            "'" + key + "' is set twice (also at line " + std::to_string(it->second) + ")");
     try {
       if (opt->get_expected_min() == 0) {  // a flag: true or false
         if (entry.value != "true" && entry.value != "false")
@@ -227,13 +221,11 @@ int socket_from_systemd(const Options& o) {
   const std::vector<int> fds = systemd::take_listen_fds();
   if (fds.empty()) return -1;
   if (fds.size() > 1)
-    throw std::runtime_error(
-        "systemd passed " + std::to_string(fds.size()) +
-        " sockets; jobqd serves exactly one (one ListenStream= in jobqd.socket)");
+    throw std::runtime_error("systemd passed " + std::to_string(fds.size()) +
+                             " sockets; jobqd serves exactly one (one ListenStream= in jobqd.socket)");
   if (!o.socket.empty() || !o.socket_group.empty())
-    spdlog::info(
-        "serving the socket passed by systemd; --socket and --socket-group do not apply to it "
-        "(its path, mode and group are set in jobqd.socket)");
+    spdlog::info("serving the socket passed by systemd; --socket and --socket-group do not apply to it "
+                 "(its path, mode and group are set in jobqd.socket)");
   return fds.front();
 }
 
@@ -242,8 +234,7 @@ int serve(const Options& o) {
   const std::string state_dir = resolve_state_dir(o.state_dir);
   std::string socket_path = resolve_socket_path(o.socket);
   if (passed_fd >= 0) {
-    socket_path = SocketServer::listening_socket_name(
-        passed_fd);  // throws unless a listening Unix stream socket
+    socket_path = SocketServer::listening_socket_name(passed_fd);  // throws unless a listening Unix stream socket
     if (socket_path.empty()) socket_path = "(an unnamed socket passed by systemd)";
   }
   raise_fd_limit(o.max_connections);
@@ -258,8 +249,7 @@ int serve(const Options& o) {
   make_dirs(state_dir, 0700);
   const int lock_fd = lock_state_dir(state_dir);
   const auto slash = socket_path.rfind('/');
-  if (passed_fd < 0 && slash != std::string::npos && slash > 0)
-    make_dirs(socket_path.substr(0, slash), 0755);
+  if (passed_fd < 0 && slash != std::string::npos && slash > 0) make_dirs(socket_path.substr(0, slash), 0755);
 
   // Signals go to one thread (sigwait), never to a handler in a random one.
   sigset_t signals;
@@ -290,8 +280,8 @@ int serve(const Options& o) {
   };
   PollerOptions popts;
   popts.interval = duration_option("--poll-interval", o.poll_interval);
-  popts.stop_grace_seconds = static_cast<int>(
-      std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
+  popts.stop_grace_seconds =
+      static_cast<int>(std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
   popts.log_cap = size_option("--log-cap", o.log_cap);
   popts.keep_containers = o.keep_containers;
   popts.instance = store.instance();
@@ -306,24 +296,12 @@ int serve(const Options& o) {
   ropts.keep_containers = o.keep_containers;
   ropts.metrics = &metrics;
   Runner runner(
-      store, engine, ropts,
-      [&](std::int64_t job) {
-        if (poller_ptr) poller_ptr->check(job);
-      },
-      on_final);
+      store, engine, ropts, [&](std::int64_t job) { if (poller_ptr) poller_ptr->check(job); }, on_final);
   runner_ptr = &runner;
 
   LogFollowers followers(store, engine);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
-  DaemonContext ctx{store,
-                    engine,
-                    runner,
-                    poller,
-                    waits,
-                    engine_calls,
-                    followers,
-                    metrics,
-                    committer,
+  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers, metrics, committer,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
                                popts.log_cap, popts.retention.count()}};
   SocketServer::Options sopts;
@@ -353,10 +331,9 @@ int serve(const Options& o) {
   });
   signal_thread.detach();
 
-  EventWatcher events(
-      engine, store.instance(),
-      [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
-      [&] { poller.engine_lost(); });
+  EventWatcher events(engine, store.instance(),
+                      [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
+                      [&] { poller.engine_lost(); });
 
   waits.start();
   committer.start();
@@ -395,24 +372,19 @@ int serve(const Options& o) {
 
 int jobqd_main(int argc, char** argv) {
   Options o;
-  CLI::App app{
-      "jobqd: the jobq daemon. Keeps jobs in SQLite and runs each one as a Docker container."};
+  CLI::App app{"jobqd: the jobq daemon. Keeps jobs in SQLite and runs each one as a Docker container."};
   app.set_version_flag("--version", std::string("jobqd ") + JOBQ_VERSION);
   app.add_option("--config", o.config,
                  std::string("Configuration file: 'key = value' lines, keys as the options below "
                              "(e.g. max_running = 4); options given here override it (default: ") +
                      kDefaultConfigFile + ", if it exists)");
-  app.add_option("--socket", o.socket,
-                 "Unix socket to listen on (default: $JOBQ_SOCKET, "
+  app.add_option("--socket", o.socket, "Unix socket to listen on (default: $JOBQ_SOCKET, "
                  "/run/jobq/jobq.sock for root, $XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
-  app.add_option("--state-dir", o.state_dir,
-                 "Directory of the database (default: $JOBQ_STATE_DIR, "
+  app.add_option("--state-dir", o.state_dir, "Directory of the database (default: $JOBQ_STATE_DIR, "
                  "/var/lib/jobq for root, $XDG_STATE_HOME/jobq otherwise)");
-  app.add_option("--max-running", o.max_running,
-                 "Containers running at once across all applications (0 = unlimited)")
+  app.add_option("--max-running", o.max_running, "Containers running at once across all applications (0 = unlimited)")
       ->check(CLI::Range(0, 100000));
-  app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")
-      ->check(CLI::Range(1, 64));
+  app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")->check(CLI::Range(1, 64));
   const auto duration = [](const char* name) {
     return checked_by([name](const std::string& v) { duration_option(name, v); }, "DURATION");
   };
@@ -421,8 +393,7 @@ int jobqd_main(int argc, char** argv) {
   };
   app.add_option("--poll-interval", o.poll_interval, "How often running containers are inspected")
       ->check(duration("--poll-interval"));
-  app.add_option("--stop-grace", o.stop_grace,
-                 "Time between SIGTERM and SIGKILL when a job is cancelled")
+  app.add_option("--stop-grace", o.stop_grace, "Time between SIGTERM and SIGKILL when a job is cancelled")
       ->check(duration("--stop-grace"));
   app.add_option("--idle-timeout", o.idle_timeout, "Close client connections idle this long")
       ->check(duration("--idle-timeout"));
@@ -433,8 +404,7 @@ int jobqd_main(int argc, char** argv) {
                  "(root and jobqd's own user always may)");
   app.add_option("--max-connections", o.max_connections, "Clients connected at once")
       ->check(CLI::Range(1, 65536));
-  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M")
-      ->check(size("--max-request"));
+  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M")->check(size("--max-request"));
   app.add_option("--request-timeout", o.request_timeout,
                  "Time a client has to finish sending a request")
       ->check(duration("--request-timeout"));
@@ -443,16 +413,10 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--retention", o.retention,
                  "How long finished jobs and their output are kept, e.g. 30d (0 = forever)")
       ->check(checked_by([](const std::string& v) { retention_option(v); }, "DURATION"));
-  app.add_option(
-         "--engine", o.engine,
-         "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)")
-      ->check(checked_by(
-          [](const std::string& v) {
-            if (!v.empty()) engine_socket_path(v);
-          },
-          "URL"));
-  app.add_flag("--keep-containers", o.keep_containers,
-               "Leave finished containers in place for debugging");
+  app.add_option("--engine", o.engine,
+                 "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)")
+      ->check(checked_by([](const std::string& v) { if (!v.empty()) engine_socket_path(v); }, "URL"));
+  app.add_flag("--keep-containers", o.keep_containers, "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   if (auto code = parse_options(app, o, argc, argv)) return *code;

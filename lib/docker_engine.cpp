@@ -15,9 +15,8 @@ namespace jobq {
 std::string engine_socket_path(const std::string& address) {
   const std::string scheme = "unix://";
   if (address.rfind(scheme, 0) != 0 || address.size() == scheme.size())
-    throw std::invalid_argument(
-        "engine address '" + address +
-        "' is not supported: jobqd talks to the engine over a unix:///path socket");
+    throw std::invalid_argument("engine address '" + address +
+                                "' is not supported: jobqd talks to the engine over a unix:///path socket");
   return address.substr(scheme.size());
 }
 
@@ -71,9 +70,9 @@ std::string engine_message(const HttpResponse& r) {
                  : r.status == 409 ? K::conflict
                  : r.status >= 500 ? K::server
                                    : K::rejected;
-  throw EngineError(
-      kind, static_cast<int>(r.status),
-      what + ": engine answered " + std::to_string(r.status) + ": " + engine_message(r));
+  throw EngineError(kind, static_cast<int>(r.status),
+                    what + ": engine answered " + std::to_string(r.status) + ": " +
+                        engine_message(r));
 }
 }  // namespace
 
@@ -103,8 +102,8 @@ std::string DockerEngine::api_version() {
   if (compare_api_versions(theirs, kMinApiVersion) < 0)
     throw EngineError(EngineError::Kind::rejected, 0,
                       "Docker engine API " + theirs + " is too old; jobq needs " + kMinApiVersion);
-  const std::string chosen =
-      compare_api_versions(theirs, kMaxApiVersion) < 0 ? theirs : kMaxApiVersion;
+  const std::string chosen = compare_api_versions(theirs, kMaxApiVersion) < 0 ? theirs
+                                                                               : kMaxApiVersion;
   std::lock_guard lock(mu_);
   version_ = chosen;
   return version_;
@@ -126,15 +125,18 @@ std::string DockerEngine::server_version() {
              : "";
 }
 
-std::string DockerEngine::prefix() {
-  return "/v" + api_version();
-}
+std::string DockerEngine::prefix() { return "/v" + api_version(); }
 
 std::string DockerEngine::create(const ContainerSpec& spec) {
-  nlohmann::json body{
-      {"Image", spec.image},   {"Env", spec.env},      {"Labels", spec.labels},
-      {"Tty", false},          {"AttachStdin", false}, {"AttachStdout", false},
-      {"AttachStderr", false}, {"OpenStdin", false},   {"HostConfig", {{"AutoRemove", false}}}};
+  nlohmann::json body{{"Image", spec.image},
+                      {"Env", spec.env},
+                      {"Labels", spec.labels},
+                      {"Tty", false},
+                      {"AttachStdin", false},
+                      {"AttachStdout", false},
+                      {"AttachStderr", false},
+                      {"OpenStdin", false},
+                      {"HostConfig", {{"AutoRemove", false}}}};
   if (spec.cmd) body["Cmd"] = *spec.cmd;
   const Resources& res = spec.resources;
   auto& host = body["HostConfig"];
@@ -176,19 +178,20 @@ std::optional<ContainerState> DockerEngine::inspect(const std::string& id) {
 
 void DockerEngine::stop(const std::string& id, int grace_seconds) {
   const long timeout_ms = (grace_seconds + 30) * 1000L;
-  const auto r =
-      call("POST",
-           prefix() + "/containers/" + url_escape(id) + "/stop?t=" + std::to_string(grace_seconds),
-           nullptr, timeout_ms);
+  const auto r = call("POST",
+                      prefix() + "/containers/" + url_escape(id) +
+                          "/stop?t=" + std::to_string(grace_seconds),
+                      nullptr, timeout_ms);
   if (r.status == 204 || r.status == 304 || r.status == 404) return;
   throw_for(r, "stop " + id);
 }
 
 void DockerEngine::logs(const std::string& id, const LogChunkFn& sink) {
   LogDemuxer demux(sink);
-  const auto r =
-      call("GET", prefix() + "/containers/" + url_escape(id) + "/logs?stdout=1&stderr=1&follow=0",
-           nullptr, 60'000, [&](std::string_view bytes) { demux.feed(bytes); });
+  const auto r = call("GET",
+                      prefix() + "/containers/" + url_escape(id) +
+                          "/logs?stdout=1&stderr=1&follow=0",
+                      nullptr, 60'000, [&](std::string_view bytes) { demux.feed(bytes); });
   if (r.status != 200) throw_for(r, "logs " + id);
 }
 
@@ -202,8 +205,8 @@ std::string unix_seconds(std::int64_t ns) {
 }
 }  // namespace
 
-void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts,
-                               const LogChunkFn& sink, const std::function<bool()>& keep_going) {
+void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts, const LogChunkFn& sink,
+                               const std::function<bool()>& keep_going) {
   std::string path = prefix() + "/containers/" + url_escape(id) + "/logs?stdout=1&stderr=1" +
                      "&follow=" + (opts.follow ? "1" : "0") +
                      "&timestamps=" + (opts.timestamps ? "1" : "0") +
@@ -237,9 +240,8 @@ void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts,
   // hung engine cannot hold the caller forever.
   HttpResponse r;
   try {
-    r = call(
-        "GET", path, nullptr, opts.follow ? 0 : 60'000,
-        [&](std::string_view bytes) { demux.feed(bytes); }, go);
+    r = call("GET", path, nullptr, opts.follow ? 0 : 60'000,
+             [&](std::string_view bytes) { demux.feed(bytes); }, go);
   } catch (const EngineError&) {
     if (failure) std::rethrow_exception(failure);
     if (stopped) return;
@@ -261,8 +263,7 @@ std::vector<ContainerSummary> DockerEngine::list_exited(const std::string& label
 }
 
 std::vector<ContainerSummary> DockerEngine::list_filtered(const nlohmann::json& filters) {
-  const auto r =
-      call("GET", prefix() + "/containers/json?all=1&filters=" + url_escape(filters.dump()));
+  const auto r = call("GET", prefix() + "/containers/json?all=1&filters=" + url_escape(filters.dump()));
   if (r.status != 200) throw_for(r, "list containers");
   const auto doc = nlohmann::json::parse(r.body, nullptr, false);
   if (!doc.is_array())
@@ -273,8 +274,8 @@ std::vector<ContainerSummary> DockerEngine::list_filtered(const nlohmann::json& 
     ContainerSummary s;
     s.id = c.value("Id", "");
     s.state = c.value("State", "");
-    if (auto names = c.find("Names");
-        names != c.end() && names->is_array() && !names->empty() && (*names)[0].is_string()) {
+    if (auto names = c.find("Names"); names != c.end() && names->is_array() && !names->empty() &&
+                                      (*names)[0].is_string()) {
       s.name = (*names)[0].get<std::string>();
       if (!s.name.empty() && s.name[0] == '/') s.name.erase(0, 1);
     }
@@ -289,8 +290,9 @@ std::vector<ContainerSummary> DockerEngine::list_filtered(const nlohmann::json& 
 void DockerEngine::watch_deaths(const std::string& instance,
                                 const std::function<bool()>& keep_going,
                                 const DeathEvent& on_event) {
-  const nlohmann::json filters{
-      {"type", {"container"}}, {"event", {"die"}}, {"label", {"jobq.instance=" + instance}}};
+  const nlohmann::json filters{{"type", {"container"}},
+                               {"event", {"die"}},
+                               {"label", {"jobq.instance=" + instance}}};
   std::string pending;
   const auto r = call(
       "GET", prefix() + "/events?filters=" + url_escape(filters.dump()), nullptr, 0,

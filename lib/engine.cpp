@@ -14,16 +14,14 @@ namespace {
 bool flag(const nlohmann::json& o, const char* key) {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) return false;
-  if (!it->is_boolean())
-    throw std::invalid_argument(std::string("inspect: ") + key + " is not a boolean");
+  if (!it->is_boolean()) throw std::invalid_argument(std::string("inspect: ") + key + " is not a boolean");
   return it->get<bool>();
 }
 
 std::string text(const nlohmann::json& o, const char* key) {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) return {};
-  if (!it->is_string())
-    throw std::invalid_argument(std::string("inspect: ") + key + " is not a string");
+  if (!it->is_string()) throw std::invalid_argument(std::string("inspect: ") + key + " is not a string");
   return it->get<std::string>();
 }
 
@@ -37,8 +35,7 @@ ContainerState parse_inspect_document(std::string_view body) {
   out.status = text(st, "Status");
   out.running = flag(st, "Running");
   if (auto it = st.find("ExitCode"); it != st.end() && !it->is_null()) {
-    if (!it->is_number_integer())
-      throw std::invalid_argument("inspect: ExitCode is not an integer");
+    if (!it->is_number_integer()) throw std::invalid_argument("inspect: ExitCode is not an integer");
     const auto code = it->get<long long>();
     out.exit_code = code >= -1'000'000 && code <= 1'000'000 ? static_cast<int>(code) : -1;
   }

@@ -92,8 +92,7 @@ class Engine {
   virtual std::vector<ContainerSummary> list_exited(const std::string& label_key,
                                                     const std::string& label_value) {
     auto all = list(label_key, label_value);
-    std::erase_if(
-        all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
+    std::erase_if(all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
     return all;
   }
   // Blocks, calling on_event each time a container labelled
@@ -110,8 +109,8 @@ class Engine {
   }
 
   struct LogOptions {
-    bool follow = false;        // go on streaming while the container runs
-    bool timestamps = false;    // each line starts with its RFC 3339 time and a space
+    bool follow = false;      // go on streaming while the container runs
+    bool timestamps = false;  // each line starts with its RFC 3339 time and a space
     std::int64_t since_ns = 0;  // Unix time in ns; 0: from the start
     int tail = -1;              // the last N lines only; -1: all
   };
@@ -128,8 +127,7 @@ class Engine {
                            const LogChunkFn& sink, const std::function<bool()>& keep_going) {
     (void)keep_going;
     if (opts.follow)
-      throw EngineError(EngineError::Kind::rejected, 0,
-                        "this engine cannot follow a container's output");
+      throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot follow a container's output");
     logs(id_or_name, sink);
   }
 };

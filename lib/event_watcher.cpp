@@ -13,9 +13,7 @@ EventWatcher::EventWatcher(Engine& engine, std::string instance, Engine::DeathEv
       on_death_(std::move(on_death)),
       on_lost_(std::move(on_lost)) {}
 
-EventWatcher::~EventWatcher() {
-  stop();
-}
+EventWatcher::~EventWatcher() { stop(); }
 
 void EventWatcher::start() {
   thread_ = std::thread([this] {

@@ -1,9 +1,10 @@
 // EventWatcher: the fast path beside the poller. It follows the engine's
 // event stream for this instance's containers and names each one that dies
 // (by its job) the moment it does, so that the poller inspects that one and
-// records its result within milliseconds instead of at the next poll. The poller alone is correct
-// without it (events can be missed, and dockerd does not replay them across its restart); the
-// stream is reconnected with capped backoff whenever it breaks.
+// records its result within milliseconds instead of at the next poll. The
+// poller alone is correct without it (events can be missed, and dockerd does
+// not replay them across its restart); the stream is reconnected with capped
+// backoff whenever it breaks.
 #pragma once
 
 #include <functional>

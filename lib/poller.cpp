@@ -22,8 +22,8 @@ AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   // A cancel counts only if the container ended after it was asked for: one
   // that had already exited on its own keeps its own result.
   const auto finished = parse_rfc3339_ns(st.finished_at);
-  const bool cancelled = a.cancel_requested && !(finished && a.cancel_requested_ns > 0 &&
-                                                 *finished < a.cancel_requested_ns);
+  const bool cancelled = a.cancel_requested &&
+                         !(finished && a.cancel_requested_ns > 0 && *finished < a.cancel_requested_ns);
   const std::int64_t deadline =
       a.started_ns > 0 && a.timeout_ms > 0 ? a.started_ns + a.timeout_ms * 1'000'000 : 0;
   const bool timed_out = a.timed_out && !(finished && deadline > 0 && *finished < deadline);
@@ -56,9 +56,7 @@ Poller::Poller(Store& store, Engine& engine, PollerOptions opts, JobEvent on_fin
       stoppers_(std::max(1, opts.stop_workers)),
       removers_(std::max(1, opts.remove_workers)) {}
 
-Poller::~Poller() {
-  stop();
-}
+Poller::~Poller() { stop(); }
 
 void Poller::kick() {
   {
@@ -90,8 +88,7 @@ void Poller::start() {
         }
         if (opts_.retention.count() > 0 && now >= next_prune_) {
           next_prune_ = now + opts_.prune_interval;
-          if (const auto n = prune_old(); n > 0)
-            spdlog::info("pruned {} finished job(s) past the retention", n);
+          if (const auto n = prune_old(); n > 0) spdlog::info("pruned {} finished job(s) past the retention", n);
         }
         bool all;
         std::set<std::int64_t> targets;

@@ -10,9 +10,7 @@ WorkPool::WorkPool(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
-WorkPool::~WorkPool() {
-  stop();
-}
+WorkPool::~WorkPool() { stop(); }
 
 bool WorkPool::submit(std::function<void()> task) {
   {

@@ -1,5 +1,10 @@
-# Sourced by the benchmark scripts: stopping a process we started, and
-# starting the Docker Engine API simulator.
+# Sourced by the benchmark scripts: failing, stopping a process we started,
+# and starting the Docker Engine API simulator.
+
+fail() {  # message: on stderr, and exit 1
+  echo "FAIL: $*" >&2
+  exit 1
+}
 
 stop_pid() {  # pid [seconds]: TERM, wait (default 30 s), then KILL
   local pid=$1 i

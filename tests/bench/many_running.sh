@@ -37,11 +37,6 @@ DAEMON_PID=
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { echo "many_running: $*" >&2; }
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
 source "$(dirname "$0")/lib.sh"
 
 cleanup() {

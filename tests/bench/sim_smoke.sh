@@ -16,11 +16,6 @@ export JOBQ_SOCKET=$WORK/jobq.sock
 SIM_PID=
 DAEMON_PID=
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
 source "$(dirname "$0")/lib.sh"
 
 cleanup() {

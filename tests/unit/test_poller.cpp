@@ -52,16 +52,21 @@ struct Fixture {
       finals.push_back(id);
     });
   }
-  // A job whose container runs, as the runner would have left it.
-  Running start_job() {
+  // A job claimed by the runner, its start not yet confirmed.
+  jobq::LaunchTicket claim_job() {
     jobq::NewJob nj;
     nj.app = "web";
-    const auto id = store.enqueue(nj).id;
+    store.enqueue(nj);
     const auto ts = store.claim_pending(0, 1);
     REQUIRE(ts.size() == 1);
-    const auto st = jobq::launch_container(fake, ts[0].spec);
-    store.mark_running(id, 1, st.id);
-    return {id, ts[0].spec.name};
+    return ts[0];
+  }
+  // A job whose container runs, as the runner would have left it.
+  Running start_job() {
+    const auto t = claim_job();
+    const auto st = jobq::launch_container(fake, t.spec);
+    store.mark_running(t.job_id, 1, st.id);
+    return {t.job_id, t.spec.name};
   }
   jobq::Job job(std::int64_t id) { return store.get_job(id).value(); }
   std::vector<std::int64_t> final_events() {
@@ -364,25 +369,22 @@ TEST_CASE_FIXTURE(Fixture, "a round for named jobs inspects only their container
 TEST_CASE_FIXTURE(
     Fixture,
     "a job whose start call is still in flight is recorded once its container has exited") {
-  jobq::NewJob nj;
-  nj.app = "web";
-  const auto id = store.enqueue(nj).id;
-  const auto ts = store.claim_pending(0, 1);
-  REQUIRE(ts.size() == 1);
+  const auto t = claim_job();
+  const auto id = t.job_id;
   auto p = poller();
   // Named before its container exists (an event, a cancel): left to the runner.
   p->tick(std::set<std::int64_t>{id});
   CHECK(job(id).state == JobState::starting);
-  const auto st = jobq::launch_container(fake, ts[0].spec);
+  const auto st = jobq::launch_container(fake, t.spec);
   p->tick(std::set<std::int64_t>{id});  // running: still the runner's
   CHECK(job(id).state == JobState::starting);
-  fake.exit(ts[0].spec.name, 3);
+  fake.exit(t.spec.name, 3);
   p->tick(std::set<std::int64_t>{id});  // the engine's die event, before the start call's answer
   CHECK(job(id).state == JobState::failed);
   CHECK(job(id).exit_code == 3);
   CHECK(final_events() == std::vector<std::int64_t>{id});
   p->settle();
-  CHECK(fake.exists(ts[0].spec.name));  // left for the runner to remove, its launch settled
+  CHECK(fake.exists(t.spec.name));  // left for the runner to remove, its launch settled
   // Even retried and on its next attempt by then, the first start call's
   // late answer changes nothing.
   store.retry_job(id, "me");
@@ -423,13 +425,10 @@ TEST_CASE_FIXTURE(Fixture,
 TEST_CASE_FIXTURE(Fixture,
                   "a start confirmed between the poller's look and its commit: the poller removes "
                   "the container") {
-  jobq::NewJob nj;
-  nj.app = "web";
-  const auto id = store.enqueue(nj).id;
-  const auto ts = store.claim_pending(0, 1);
-  REQUIRE(ts.size() == 1);
-  const auto st = jobq::launch_container(fake, ts[0].spec);
-  fake.exit(ts[0].spec.name, 0);
+  const auto t = claim_job();
+  const auto id = t.job_id;
+  const auto st = jobq::launch_container(fake, t.spec);
+  fake.exit(t.spec.name, 0);
   // The poller has read the attempt as starting; the runner's mark_running
   // commits while the poller's inspect is being answered.
   bool marked = false;
@@ -441,5 +440,5 @@ TEST_CASE_FIXTURE(Fixture,
   p->settle();
   CHECK(marked);  // so the runner will not remove it: the poller must
   CHECK(job(id).state == JobState::succeeded);
-  CHECK_FALSE(fake.exists(ts[0].spec.name));
+  CHECK_FALSE(fake.exists(t.spec.name));
 }
