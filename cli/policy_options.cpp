@@ -60,8 +60,12 @@ std::shared_ptr<PolicyOptions> PolicyOptions::add_to(CLI::App& c, Scope scope) {
                    : "Network: none, bridge, host or a network's name (\"\" = Docker's default)");
   c.add_flag("--read-only", p->read_only, "Read-only root filesystem");
   p->user_opt_ = c.add_option("--user", p->user,
-               job ? "Run as this (non-root) user[:group], where the application allows"
+               job ? "Run as numeric UID:GID, within the ids the application allows (--job-users)"
                    : "Run jobs as user[:group] (\"\" = the image's)");
+  if (!job)
+    p->job_users_opt_ = c.add_option("--job-users", p->job_users,
+                                     "Ids a job may run as with --user UID:GID, e.g. 10000-19999 "
+                                     "(\"\" = none may choose)");
   if (scope == Scope::app_update) c.add_flag("--writable", p->writable, "Writable root filesystem again");
   if (!job) {
     c.add_option("--webhook", p->webhooks,
@@ -100,6 +104,7 @@ void PolicyOptions::to_args(json& args) const {
   if (read_only) res["read_only"] = true;
   if (writable) res["read_only"] = false;
   if (user_opt_->count() > 0) res["user"] = user;
+  if (job_users_opt_ && job_users_opt_->count() > 0) res["job_users"] = job_users;
   if (!res.empty()) args["resources"] = res;
 
   json hooks = json::object();

@@ -25,13 +25,14 @@ class PolicyOptions {
  private:
   Scope scope_ = Scope::job;
   std::string retries, retry_base, retry_max, retry_on;
-  std::string memory, cpus, pids, network, user;
+  std::string memory, cpus, pids, network, user, job_users;
   bool read_only = false, writable = false;
   std::vector<std::string> webhooks;
   std::string notify_on;
   bool no_webhooks = false;
   CLI::Option* network_opt_ = nullptr;  // given at all ("" resets it)
   CLI::Option* user_opt_ = nullptr;
+  CLI::Option* job_users_opt_ = nullptr;
 };
 
 }  // namespace jobq

@@ -110,6 +110,8 @@ std::string resources(const json& r) {
   if (!r.value("network", std::string()).empty()) parts.push_back("network " + r.value("network", std::string()));
   if (r.value("read_only", false)) parts.push_back("read-only root");
   if (!r.value("user", std::string()).empty()) parts.push_back("user " + r.value("user", std::string()));
+  if (!r.value("job_users", std::string()).empty())
+    parts.push_back("job users " + r.value("job_users", std::string()));
   std::string s;
   for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
   return s;

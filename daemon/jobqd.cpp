@@ -181,8 +181,7 @@ std::optional<int> parse_options(CLI::App& app, const Options& o, int argc, char
 // One jobqd per state directory: an exclusive lock held for our lifetime.
 int lock_state_dir(const std::string& dir) {
   const std::string path = dir + "/jobqd.lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  const int fd = open_private_file(path);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[32] = {};
     [[maybe_unused]] auto n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -247,7 +246,9 @@ int serve(const Options& o) {
   std::optional<gid_t> socket_gid;
   if (!o.socket_group.empty()) socket_gid = group_id(o.socket_group);
   make_dirs(state_dir, 0700);
+  check_state_dir(state_dir);
   const int lock_fd = lock_state_dir(state_dir);
+  ::close(open_private_file(state_dir + "/jobq.db"));  // born 0600, never through a link
   const auto slash = socket_path.rfind('/');
   if (passed_fd < 0 && slash != std::string::npos && slash > 0) make_dirs(socket_path.substr(0, slash), 0755);
 

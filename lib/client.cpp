@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "paths.hpp"
+
 namespace jobq {
 
 namespace {
@@ -36,6 +38,11 @@ nlohmann::json Client::exchange(const std::string& cmd, const nlohmann::json& ar
   addr.sun_family = AF_UNIX;
   if (path_.size() >= sizeof addr.sun_path) throw ClientError("socket path is too long: " + path_);
   std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+  try {
+    check_socket_owner(path_);
+  } catch (const std::runtime_error& e) {
+    throw ClientError(e.what());
+  }
   Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
   if (s.fd < 0) throw ClientError(std::string("socket: ") + std::strerror(errno));
   if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {

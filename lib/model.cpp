@@ -17,7 +17,8 @@ void to_json(nlohmann::json& j, const RetryPolicy& r) {
 void to_json(nlohmann::json& j, const Resources& r) {
   j = nlohmann::json{{"memory_bytes", r.memory_bytes}, {"nano_cpus", r.nano_cpus},
                      {"pids_limit", r.pids_limit},     {"network", r.network},
-                     {"read_only", r.read_only},       {"user", r.user}};
+                     {"read_only", r.read_only},       {"user", r.user},
+                     {"job_users", r.job_users}};
 }
 
 void to_json(nlohmann::json& j, const Webhooks& w) {

@@ -41,6 +41,10 @@ struct Resources {
   std::string network;  // none, bridge, or a named network; "" = the engine's default
   bool read_only = false;  // read-only root filesystem
   std::string user;        // user[:group] inside the container; "" = the image's
+  // Application only: the ids a job may run as ("MIN-MAX", both ends >= 1).
+  // A job's own user must then be numeric UID:GID with both ids in range;
+  // "" = no job chooses its user (see policy.hpp, job_user_excess).
+  std::string job_users;
 };
 
 // Where an application's notifications go, and for which events:

@@ -17,4 +17,22 @@ std::string resolve_state_dir(const std::string& option);
 // mkdir -p with `mode` for the directories it creates. Throws on failure.
 void make_dirs(const std::string& path, unsigned mode);
 
+// jobqd's state directory must be its own: owned by jobqd's user or root,
+// writable by no one else, in a parent that others cannot rename it out of
+// (not writable by others, unless sticky). Throws std::runtime_error saying
+// what is wrong and how to fix it.
+void check_state_dir(const std::string& dir);
+// Opens (creating it 0600) a file of jobqd's own without following a link:
+// refuses anything but a regular file owned by jobqd's user, and takes away
+// any permission beyond 0600. Returns the descriptor (O_RDWR, O_CLOEXEC).
+int open_private_file(const std::string& path);
+
+// The client's check of the socket it is about to trust with a request: its
+// directory belongs to root or to the caller and no one else may write in it
+// (a sticky directory such as /tmp aside); in a directory others may write
+// in, the socket itself belongs to root or to the caller. Throws
+// std::runtime_error naming the owner and what to do; a socket that does not
+// exist passes (connecting says so).
+void check_socket_owner(const std::string& socket_path);
+
 }  // namespace jobq

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 namespace jobq {
@@ -78,6 +79,26 @@ bool is_root_user(std::string_view s) {
   return colon != std::string_view::npos && is_root_name(s.substr(colon + 1));
 }
 
+// A decimal id from 1 to kMaxId; nullopt otherwise.
+constexpr std::int64_t kMaxId = 2'147'483'647;
+std::optional<std::int64_t> numeric_id(std::string_view s) {
+  if (s.empty() || s.size() > 10 || s[0] == '0') return std::nullopt;
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < 1 || v > kMaxId) return std::nullopt;
+  return v;
+}
+
+// "MIN-MAX" -> {MIN, MAX}, ids from 1, MIN <= MAX.
+std::optional<std::pair<std::int64_t, std::int64_t>> id_range(std::string_view s) {
+  const auto dash = s.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto lo = numeric_id(s.substr(0, dash));
+  const auto hi = numeric_id(s.substr(dash + 1));
+  if (!lo || !hi || *lo > *hi) return std::nullopt;
+  return std::pair{*lo, *hi};
+}
+
 constexpr std::int64_t kDay = 86'400'000;
 
 }  // namespace
@@ -93,7 +114,8 @@ RetryPolicy apply_retry(RetryPolicy p, const json& f) {
 
 Resources apply_resources(Resources r, const json& f) {
   check_object(f, "resources",
-               {"memory_bytes", "nano_cpus", "pids_limit", "network", "read_only", "user"});
+               {"memory_bytes", "nano_cpus", "pids_limit", "network", "read_only", "user",
+                "job_users"});
   if (f.contains("memory_bytes")) {
     r.memory_bytes = integer(f, "resources", "memory_bytes", 0, std::int64_t{1} << 50);
     if (r.memory_bytes != 0 && r.memory_bytes < (6 << 20))
@@ -123,6 +145,13 @@ Resources apply_resources(Resources r, const json& f) {
               "image's)");
     r.user = v.get<std::string>();
   }
+  if (f.contains("job_users")) {
+    const json& v = f.at("job_users");
+    if (!v.is_string() || (!v.get<std::string>().empty() && !id_range(v.get<std::string>())))
+      invalid("resources.job_users must be a range of numeric ids MIN-MAX, both from 1 (e.g. "
+              "10000-19999), or \"\" to let no job choose its user");
+    r.job_users = v.get<std::string>();
+  }
   return r;
 }
 
@@ -141,6 +170,25 @@ Webhooks apply_webhooks(Webhooks w, const json& f) {
   return w;
 }
 
+std::string job_user_excess(const Resources& app, std::string_view user) {
+  if (is_root_user(user)) return "a job cannot ask to run as root (user or group)";
+  if (app.job_users.empty())
+    return "its application lets no job choose its user (an admin may allow a range of ids with "
+           "--job-users MIN-MAX)";
+  const auto range = id_range(app.job_users);
+  const auto colon = user.find(':');
+  const auto uid = numeric_id(user.substr(0, colon));
+  const auto gid = colon == std::string_view::npos ? std::nullopt : numeric_id(user.substr(colon + 1));
+  if (!range || !uid || !gid)
+    return "a job's user must be numeric UID:GID (both ids, so that no group comes from the "
+           "image's files)";
+  const auto in = [&](std::int64_t id) { return id >= range->first && id <= range->second; };
+  if (!in(*uid) || !in(*gid))
+    return "the user " + std::string(user) + " is outside the ids its application allows (" +
+           app.job_users + ")";
+  return "";
+}
+
 std::string resources_excess(const Resources& app, const Resources& job) {
   auto over = [](std::int64_t a, std::int64_t j) { return a > 0 && (j == 0 ? false : j > a); };
   if (over(app.memory_bytes, job.memory_bytes))
@@ -155,11 +203,8 @@ std::string resources_excess(const Resources& app, const Resources& job) {
   if (!job.network.empty() && job.network != "none" && job.network != app.network)
     return "a job may only turn its network off (network none); the network belongs to its "
            "application";
-  if (!job.user.empty() && job.user != app.user) {
-    if (is_root_user(job.user)) return "a job cannot ask to run as root (user or group)";
-    if (!app.user.empty() && !is_root_user(app.user))
-      return "the application runs as '" + app.user + "'; a job cannot change that";
-  }
+  if (!job.job_users.empty()) return "job_users belongs to the application; a job cannot set it";
+  if (!job.user.empty() && job.user != app.user) return job_user_excess(app, job.user);
   return "";
 }
 

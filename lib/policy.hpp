@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,13 @@ RetryPolicy apply_retry(RetryPolicy base, const nlohmann::json& fields);
 Resources apply_resources(Resources base, const nlohmann::json& fields);
 Webhooks apply_webhooks(Webhooks base, const nlohmann::json& fields);
 
+// Why a job may not run as `user` (user[:group] as given to the engine) in
+// an application with these resources; "" when it may. The rule, checkable
+// without reading the image: the application names a range of ids
+// (job_users); the job's user is numeric UID:GID with both ids in it, never
+// 0. With the group explicit, the engine adds no supplementary group from
+// the image's /etc/group, so the job runs with exactly that uid and gid.
+std::string job_user_excess(const Resources& app, std::string_view user);
 // Why a job's resources ask for more than its application allows (a job may
 // lower limits, never raise them); "" when they do not.
 std::string resources_excess(const Resources& app, const Resources& job);

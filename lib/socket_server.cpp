@@ -167,6 +167,10 @@ void SocketServer::listen() {
   if (::lstat(opts_.path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw std::runtime_error(opts_.path + " exists and is not a socket; remove it or choose another --socket");
+    if (st.st_uid != ::geteuid() && st.st_uid != 0)
+      throw std::runtime_error(opts_.path + " is a socket of uid " + std::to_string(st.st_uid) +
+                               ", not of jobqd's user or root: another user may be impersonating "
+                               "jobqd there; remove it (as root) or choose another --socket");
     if (someone_listens(opts_.path))
       throw std::runtime_error("another jobqd is already listening on " + opts_.path);
     ::unlink(opts_.path.c_str());  // stale, from a daemon that died

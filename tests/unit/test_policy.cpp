@@ -96,22 +96,52 @@ TEST_CASE("a job may lower its application's limits, never raise them") {
   CHECK(raised([](Resources& j) { j.user = "00"; }).find("root") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "1000:0"; }).find("root") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "nobody:root"; }).find("root") != std::string::npos);
-  CHECK(raised([](Resources& j) { j.user = "2000"; }).find("runs as '1000'") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.user = "2000"; }).find("lets no job choose") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.job_users = "1-100"; }).find("belongs to the application") !=
+        std::string::npos);
 
-  // An application without limits: a job may set its own.
+  // An application without limits: a job may set its own, but not its user.
   Resources open;
   Resources j;
   j.memory_bytes = 16 << 20;
-  j.user = "nobody";
   CHECK(jobq::resources_excess(open, j).empty());
   CHECK(jobq::effective_resources(open, j).memory_bytes == 16 << 20);
+  j.user = "nobody";
+  CHECK(jobq::resources_excess(open, j).find("lets no job choose") != std::string::npos);
+  j.user = "1000";  // gid 0 by Docker's default
+  CHECK_FALSE(jobq::resources_excess(open, j).empty());
   j.user = "root:root";
   CHECK_FALSE(jobq::resources_excess(open, j).empty());
-  // The application since got a fixed user: a job's own gives way to it.
-  Resources fixed;
-  fixed.user = "svc";
-  Resources earlier;
-  earlier.user = "1000";
-  CHECK(jobq::effective_resources(fixed, earlier).user == "svc");
-  CHECK(jobq::effective_resources(open, earlier).user == "1000");
+}
+
+TEST_CASE("a job's own user: numeric UID:GID within its application's range, never 0") {
+  Resources app;
+  app.job_users = "10000-10999";
+  auto why = [&](const char* user) { return jobq::job_user_excess(app, user); };
+  CHECK(why("10000:10999").empty());
+  CHECK(why("10500:10500").empty());
+  CHECK(why("10001").find("numeric UID:GID") != std::string::npos);
+  CHECK(why("svc:svc").find("numeric UID:GID") != std::string::npos);
+  CHECK(why("10001:staff").find("numeric UID:GID") != std::string::npos);
+  CHECK(why("010001:10001").find("numeric UID:GID") != std::string::npos);
+  CHECK(why("10001:0").find("root") != std::string::npos);
+  CHECK(why("0:10001").find("root") != std::string::npos);
+  CHECK(why("9999:10001").find("outside the ids") != std::string::npos);
+  CHECK(why("10001:11000").find("outside the ids") != std::string::npos);
+  Resources job;
+  job.user = "10001:10001";
+  CHECK(jobq::resources_excess(app, job).empty());
+  CHECK(jobq::effective_resources(app, job).user == "10001:10001");
+  // The application since lost its range (or got a fixed user): the job's
+  // own user gives way to the application's.
+  Resources closed;
+  closed.user = "svc";
+  CHECK(jobq::effective_resources(closed, job).user == "svc");
+  CHECK(jobq::effective_resources(Resources{}, job).user.empty());
+
+  CHECK(jobq::apply_resources({}, json{{"job_users", "1-2"}}).job_users == "1-2");
+  for (const char* bad : {"0-10", "10-1", "10", "a-b", "1-99999999999", "-5"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(jobq::apply_resources({}, json{{"job_users", bad}}), std::invalid_argument);
+  }
 }
