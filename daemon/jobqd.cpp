@@ -333,7 +333,8 @@ int serve(const Options& o) {
 
   EventWatcher events(engine, store.instance(),
                       [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
-                      [&] { poller.engine_lost(); });
+                      [&] { poller.engine_lost(); },
+                      [&](std::int64_t job) { poller.signalled(job); });
 
   waits.start();
   committer.start();
