@@ -294,11 +294,12 @@ std::vector<ContainerSummary> DockerEngine::list_filtered(const nlohmann::json& 
 }
 
 void DockerEngine::watch_deaths(const std::string& instance,
-                                const std::function<bool()>& keep_going,
-                                const DeathEvent& on_event, const SignalEvent& on_signal) {
-  const nlohmann::json filters{{"type", {"container"}},
-                               {"event", on_signal ? nlohmann::json{"die", "kill"} : nlohmann::json{"die"}},
-                               {"label", {"jobq.instance=" + instance}}};
+                                const std::function<bool()>& keep_going, const DeathEvent& on_event,
+                                const SignalEvent& on_signal) {
+  const nlohmann::json filters{
+      {"type", {"container"}},
+      {"event", on_signal ? nlohmann::json{"die", "kill"} : nlohmann::json{"die"}},
+      {"label", {"jobq.instance=" + instance}}};
   std::string pending;
   const auto r = call(
       "GET", prefix() + "/events?filters=" + url_escape(filters.dump()), nullptr, 0,
@@ -363,8 +364,7 @@ std::optional<std::int64_t> DockerEngine::boot_time_ns() {
   }
   const long hz = ::sysconf(_SC_CLK_TCK);
   if (btime < 0 || start_ticks == 0 || hz <= 0) return std::nullopt;
-  return btime * 1'000'000'000LL +
-         static_cast<std::int64_t>(start_ticks) * (1'000'000'000LL / hz);
+  return btime * 1'000'000'000LL + static_cast<std::int64_t>(start_ticks) * (1'000'000'000LL / hz);
 }
 
 void DockerEngine::remove(const std::string& id) {

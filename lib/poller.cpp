@@ -403,12 +403,15 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   // Whatever its exit code, a job the engine stopped did not finish its
   // work: failed (counted as `lost` by a retry policy), the engine named.
   // A cancel, a timeout or an OOM kill keeps its own result.
-  if (r.state == JobState::succeeded || (r.state == JobState::failed && !st.oom_killed && st.error.empty())) {
+  if (r.state == JobState::succeeded ||
+      (r.state == JobState::failed && !st.oom_killed && st.error.empty())) {
     bool hold = false;
     const std::string why = engine_stop_reason(a, st, &hold);
     if (hold) {
-      spdlog::debug("job {}: exited after a signal not sent by jobq; held until it is known whether the engine is stopping",
-                    a.job_id);
+      spdlog::debug(
+          "job {}: exited after a signal not sent by jobq; held until it is known whether the "
+          "engine is stopping",
+          a.job_id);
       return;
     }
     if (!why.empty()) {

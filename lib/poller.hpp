@@ -131,9 +131,9 @@ class Poller {
   bool engine_down_ = false;
   std::int64_t outage_start_ns_ = 0;          // when the engine was seen going away (0: never)
   std::int64_t outage_end_ns_ = 0;            // when it answered again (INT64_MAX: not yet)
-  std::optional<std::int64_t> engine_boot_ns_;  // when its process started, if known
-  bool boot_known_ = false;                     // engine_boot_ns_ was asked for
-  std::int64_t started_ns_ = 0;                 // when this poller (jobqd) started
+  std::optional<std::int64_t> engine_boot_ns_;      // when its process started, if known
+  bool boot_known_ = false;                         // engine_boot_ns_ was asked for
+  std::int64_t started_ns_ = 0;                     // when this poller (jobqd) started
   std::map<std::int64_t, std::int64_t> signalled_;  // job -> when a signal not of jobq's came
   std::map<std::int64_t, int> log_failures_;  // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};

@@ -236,9 +236,10 @@ bool Runner::launch(const LaunchTicket& t) {
     // again under the same name. It never ran, so that runs it once.
     if (st && never_ran(*st) && e.kind() == EngineError::Kind::server &&
         note_engine_start_failure(t.job_id) <= kEngineStartTries) {
-      spdlog::warn("job {}: the engine could not start {} ({}); it never ran: removed, to be "
-                   "created again",
-                   t.job_id, name, e.what());
+      spdlog::warn(
+          "job {}: the engine could not start {} ({}); it never ran: removed, to be "
+          "created again",
+          t.job_id, name, e.what());
       try {
         store_.record_container(t.job_id, t.attempt, "");
         engine_.remove(name);

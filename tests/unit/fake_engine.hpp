@@ -90,7 +90,8 @@ class FakeEngine final : public Engine {
       --failing_starts_;
       b->state.exit_code = failing_start_code_;
       b->state.error = failing_start_error_;
-      throw EngineError(failing_start_kind_, failing_start_kind_ == EngineError::Kind::server ? 500 : 400,
+      throw EngineError(failing_start_kind_,
+                        failing_start_kind_ == EngineError::Kind::server ? 500 : 400,
                         failing_start_error_);
     }
     if (start_failure_) {

@@ -81,7 +81,9 @@ TEST_CASE_FIXTURE(Fixture, "an outage ends when the engine answers again, with n
   }
 }
 
-TEST_CASE_FIXTURE(Fixture, "a job that died in an outage jobqd saw failed with the engine named, even with exit 0") {
+TEST_CASE_FIXTURE(
+    Fixture,
+    "a job that died in an outage jobqd saw failed with the engine named, even with exit 0") {
   const auto [id, name] = start_job(nlohmann::json{{"limit", 1}, {"on", {"lost"}}});
   const auto [other, other_name] = start_job();
   auto p = poller();
@@ -107,7 +109,8 @@ TEST_CASE_FIXTURE(Fixture, "a job that died in an outage jobqd saw failed with t
   CHECK(o.reason == kStopped + " (exit code 137)");
 }
 
-TEST_CASE_FIXTURE(Fixture, "an exit after a signal from outside jobq is held until the engine's fate is known") {
+TEST_CASE_FIXTURE(
+    Fixture, "an exit after a signal from outside jobq is held until the engine's fate is known") {
   PollerOptions o;
   SUBCASE("the engine then went away: its shutdown stopped the job") {
     o.signal_hold = 10s;
@@ -117,8 +120,8 @@ TEST_CASE_FIXTURE(Fixture, "an exit after a signal from outside jobq is held unt
     fake.exit(name, 0);  // the job traps it, exits 0 (a `die` event)
     p->tick();
     CHECK(job(id).state == JobState::running);  // held
-    p->engine_lost();  // seconds later the stream ends: the engine stopped
-    p->tick();         // (it answers again at once here)
+    p->engine_lost();                           // seconds later the stream ends: the engine stopped
+    p->tick();                                  // (it answers again at once here)
     const auto j = job(id);
     CHECK(j.state == JobState::failed);
     CHECK(j.exit_code == 0);

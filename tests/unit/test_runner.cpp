@@ -422,14 +422,3 @@ TEST_CASE_FIXTURE(Fixture,
   CHECK(fake.starts() == 1);
   CHECK(was_final(id));
 }
-
-TEST_CASE_FIXTURE(Fixture, "a starting attempt with no recorded container and none in the engine is created") {
-  make_app("a");
-  const auto id = enqueue("a");
-  REQUIRE(store.claim_pending(0, 10).size() == 1);  // an earlier jobqd stopped before create
-  auto r = runner(options());
-  r->pass();
-  r->drain();
-  CHECK(job(id).state == JobState::running);
-  CHECK(fake.creates() == 1);
-}
