@@ -332,9 +332,10 @@ int serve(const Options& o) {
   });
   signal_thread.detach();
 
-  EventWatcher events(engine, store.instance(),
-                      [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
-                      [&] { poller.engine_lost(); });
+  EventWatcher events(
+      engine, store.instance(),
+      [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
+      [&] { poller.engine_lost(); }, [&](std::int64_t job) { poller.signalled(job); });
 
   waits.start();
   committer.start();

@@ -3,8 +3,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <sstream>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -288,11 +294,12 @@ std::vector<ContainerSummary> DockerEngine::list_filtered(const nlohmann::json& 
 }
 
 void DockerEngine::watch_deaths(const std::string& instance,
-                                const std::function<bool()>& keep_going,
-                                const DeathEvent& on_event) {
-  const nlohmann::json filters{{"type", {"container"}},
-                               {"event", {"die"}},
-                               {"label", {"jobq.instance=" + instance}}};
+                                const std::function<bool()>& keep_going, const DeathEvent& on_event,
+                                const SignalEvent& on_signal) {
+  const nlohmann::json filters{
+      {"type", {"container"}},
+      {"event", on_signal ? nlohmann::json{"die", "kill"} : nlohmann::json{"die"}},
+      {"label", {"jobq.instance=" + instance}}};
   std::string pending;
   const auto r = call(
       "GET", prefix() + "/events?filters=" + url_escape(filters.dump()), nullptr, 0,
@@ -301,7 +308,13 @@ void DockerEngine::watch_deaths(const std::string& instance,
         pending.append(bytes);
         std::size_t nl;
         while ((nl = pending.find('\n')) != std::string::npos) {
-          on_event(job_of_event(std::string_view(pending).substr(0, nl)));
+          const std::string_view line = std::string_view(pending).substr(0, nl);
+          const auto job = job_of_event(line);
+          if (action_of_event(line) == "kill") {
+            if (job && on_signal) on_signal(*job);
+          } else {
+            on_event(job);
+          }
           pending.erase(0, nl + 1);
         }
         if (pending.size() > 1 << 20) pending.clear();
@@ -309,6 +322,49 @@ void DockerEngine::watch_deaths(const std::string& instance,
       keep_going);
   if (r.status != 200) throw_for(r, "events");
   if (keep_going()) throw EngineError(EngineError::Kind::unreachable, 0, "the events stream ended");
+}
+
+std::optional<std::int64_t> DockerEngine::boot_time_ns() {
+  const std::string& path = http_.socket_path();
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return std::nullopt;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0;
+  ::close(fd);
+  if (!ok) return std::nullopt;
+  const std::string proc = "/proc/" + std::to_string(cred.pid);
+  std::ifstream comm(proc + "/comm");
+  std::string name;
+  // Socket activation makes the listener systemd's: its start says nothing.
+  if (!std::getline(comm, name) || name != "dockerd") return std::nullopt;
+  std::ifstream statf(proc + "/stat");
+  std::string stat;
+  if (!std::getline(statf, stat)) return std::nullopt;
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  unsigned long long start_ticks = 0;
+  for (int i = 3; i <= 22 && fields >> field; ++i)
+    if (i == 22)  // starttime: clock ticks after the machine's boot
+      start_ticks = std::strtoull(field.c_str(), nullptr, 10);
+  std::ifstream sys("/proc/stat");
+  long long btime = -1;
+  for (std::string key; sys >> key;) {
+    if (key == "btime") {
+      sys >> btime;
+      break;
+    }
+  }
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  if (btime < 0 || start_ticks == 0 || hz <= 0) return std::nullopt;
+  return btime * 1'000'000'000LL + static_cast<std::int64_t>(start_ticks) * (1'000'000'000LL / hz);
 }
 
 void DockerEngine::remove(const std::string& id) {

@@ -41,7 +41,10 @@ class DockerEngine final : public Engine {
   std::vector<ContainerSummary> list_exited(const std::string& label_key,
                                             const std::string& label_value) override;
   void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
-                    const DeathEvent& on_event) override;
+                    const DeathEvent& on_event, const SignalEvent& on_signal) override;
+  // From the socket's peer (SO_PEERCRED) and its /proc entry, when that is
+  // a process named dockerd in this PID namespace.
+  std::optional<std::int64_t> boot_time_ns() override;
   void stream_logs(const std::string& id_or_name, const LogOptions& opts, const LogChunkFn& sink,
                    const std::function<bool()>& keep_going) override;
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fault.hpp"
+#include "time_util.hpp"
 
 namespace jobq {
 
@@ -69,6 +70,18 @@ std::optional<std::int64_t> job_of_event(std::string_view line) {
   return id;
 }
 
+std::string action_of_event(std::string_view line) {
+  const auto ev = nlohmann::json::parse(line, nullptr, false);
+  if (!ev.is_object()) return "";
+  for (const char* key : {"Action", "status"})
+    if (auto it = ev.find(key); it != ev.end() && it->is_string()) return it->get<std::string>();
+  return "";
+}
+
+bool never_ran(const ContainerState& st) {
+  return st.status == "created" && parse_rfc3339_ns(st.started_at).value_or(0) <= 0;
+}
+
 ContainerState parse_inspect(std::string_view body) {
   try {
     return parse_inspect_document(body);
@@ -77,16 +90,21 @@ ContainerState parse_inspect(std::string_view body) {
   }
 }
 
-ContainerState launch_container(Engine& engine, const ContainerSpec& spec) {
+ContainerState launch_container(Engine& engine, const ContainerSpec& spec,
+                                const std::function<void(const std::string& id)>& on_created) {
+  bool adopted = false;
   try {
-    engine.create(spec);
+    const std::string id = engine.create(spec);
+    if (on_created) on_created(id);
     fault_point("after_create");
   } catch (const EngineError& e) {
     if (e.kind() != EngineError::Kind::conflict) throw;
     // The name is taken: an earlier launch of this very attempt got this far.
+    adopted = true;
   }
   auto state = engine.inspect(spec.name);
   if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after create");
+  if (adopted && on_created) on_created(state->id);
   if (state->status == "created") {
     engine.start(spec.name);
     fault_point("after_start");

@@ -97,16 +97,24 @@ class Engine {
   }
   // Blocks, calling on_event each time a container labelled
   // jobq.instance=<instance> dies, with its jobq.job label (nullopt when the
-  // event does not say), until keep_going() is false (returns) or the stream
-  // breaks (throws EngineError). Events are hints, never the truth: they only
-  // say "inspect this one now". The default has no events.
+  // event does not say), and on_signal each time one is sent a signal (a
+  // `kill` event: `docker stop`, `docker kill`, or the engine stopping its
+  // containers at its own shutdown), until keep_going() is false (returns)
+  // or the stream breaks (throws EngineError). Events are hints, never the
+  // truth: they only say "inspect this one now". The default has no events.
   using DeathEvent = std::function<void(std::optional<std::int64_t> job_id)>;
+  using SignalEvent = std::function<void(std::int64_t job_id)>;
   virtual void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
-                            const DeathEvent& on_event) {
+                            const DeathEvent& on_event, const SignalEvent& on_signal = {}) {
     (void)instance;
     (void)keep_going;
     (void)on_event;
+    (void)on_signal;
   }
+  // When the engine's process started (Unix ns), or nullopt when that cannot
+  // be known (another PID namespace, a proxy). The Engine API does not say
+  // (/info has no such field, and dockerd logs no event when it starts).
+  virtual std::optional<std::int64_t> boot_time_ns() { return std::nullopt; }
 
   struct LogOptions {
     bool follow = false;      // go on streaming while the container runs
@@ -139,10 +147,18 @@ ContainerState parse_inspect(std::string_view body);
 // The jobq.job label of one line of GET /events (a container event), or
 // nullopt when the line is not such an event or carries no valid label.
 std::optional<std::int64_t> job_of_event(std::string_view line);
+// The event's action ("die", "kill"...), or "" when the line does not say.
+std::string action_of_event(std::string_view line);
+
+// A container that never ran: `created`, its StartedAt unset. A failed start
+// leaves it so (State.Error set, exit code 126, 127 or 128).
+bool never_ran(const ContainerState& st);
 
 // What `docker run --detach` does, idempotently: create (or adopt the
 // container that already has this name), then start it unless it already ran.
-// Returns the container's state after the launch.
-ContainerState launch_container(Engine& engine, const ContainerSpec& spec);
+// on_created(id) runs once the container exists, before it is started (so
+// its id can be recorded first). Returns the container's state after the launch.
+ContainerState launch_container(Engine& engine, const ContainerSpec& spec,
+                                const std::function<void(const std::string& id)>& on_created = {});
 
 }  // namespace jobq

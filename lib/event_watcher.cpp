@@ -7,11 +7,12 @@
 namespace jobq {
 
 EventWatcher::EventWatcher(Engine& engine, std::string instance, Engine::DeathEvent on_death,
-                           std::function<void()> on_lost)
+                           std::function<void()> on_lost, Engine::SignalEvent on_signal)
     : engine_(engine),
       instance_(std::move(instance)),
       on_death_(std::move(on_death)),
-      on_lost_(std::move(on_lost)) {}
+      on_lost_(std::move(on_lost)),
+      on_signal_(std::move(on_signal)) {}
 
 EventWatcher::~EventWatcher() { stop(); }
 
@@ -22,7 +23,7 @@ void EventWatcher::start() {
     while (keep_going()) {
       const auto began = std::chrono::steady_clock::now();
       try {
-        engine_.watch_deaths(instance_, keep_going, on_death_);
+        engine_.watch_deaths(instance_, keep_going, on_death_, on_signal_);
       } catch (const EngineError& e) {
         if (!keep_going()) break;
         spdlog::debug("events: {}; reconnecting in {} ms", e.what(), backoff.count());

@@ -20,9 +20,10 @@ class EventWatcher {
  public:
   // on_death: a container died (its job, or nullopt: look at every one, as
   // after a gap in the stream). on_lost: the stream broke while it was up
-  // (the engine went away).
+  // (the engine went away). on_signal: a container was sent a signal (its
+  // job), as dockerd does to every container when it shuts down.
   EventWatcher(Engine& engine, std::string instance, Engine::DeathEvent on_death,
-               std::function<void()> on_lost = {});
+               std::function<void()> on_lost = {}, Engine::SignalEvent on_signal = {});
   ~EventWatcher();
   void start();
   void stop();
@@ -32,6 +33,7 @@ class EventWatcher {
   std::string instance_;
   Engine::DeathEvent on_death_;
   std::function<void()> on_lost_;
+  Engine::SignalEvent on_signal_;
   Kicker kicker_;
   std::thread thread_;
 };

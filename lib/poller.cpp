@@ -54,7 +54,8 @@ Poller::Poller(Store& store, Engine& engine, PollerOptions opts, JobEvent on_fin
       opts_(opts),
       on_final_(std::move(on_final)),
       stoppers_(std::max(1, opts.stop_workers)),
-      removers_(std::max(1, opts.remove_workers)) {}
+      removers_(std::max(1, opts.remove_workers)),
+      started_ns_(now_unix_ns()) {}
 
 Poller::~Poller() { stop(); }
 
@@ -138,6 +139,19 @@ std::optional<std::set<std::string>> Poller::exited_containers(std::size_t runni
 }
 
 void Poller::tick() {
+  bool open;
+  {
+    std::lock_guard lock(mu_);
+    open = outage_end_ns_ == INT64_MAX;
+  }
+  if (open || !boot_known_) {
+    // Nothing may be running to find out that the engine is back: ask it.
+    try {
+      engine_.ping();
+      engine_answered();
+    } catch (const EngineError&) {
+    }
+  }
   const auto active = store_.running_attempts();
   const auto exited = exited_containers(active.size());
   for (const auto& a : active) {
@@ -187,19 +201,14 @@ bool Poller::look_at(const ActiveAttempt& a) {
       spdlog::warn("job {}: inspect failed: {}", a.job_id, e.what());
       return true;
     }
-    if (!engine_down_) {
+    if (!engine_down_)
       spdlog::warn("engine outage: {}; running jobs are checked again when it answers", e.what());
-      engine_lost();
-    }
+    engine_lost();
     engine_down_ = true;
     return false;  // try the whole round again next interval
   }
-  if (engine_down_) {
-    spdlog::info("the engine answers again");
-    std::lock_guard lock(mu_);
-    outage_end_ns_ = now_unix_ns();
-  }
   engine_down_ = false;
+  engine_answered();
   if (!st) {
     AttemptResult r;
     r.job_id = a.job_id;
@@ -207,6 +216,10 @@ bool Poller::look_at(const ActiveAttempt& a) {
     r.state = JobState::lost;
     r.reason = "container " + a.container_name + " disappeared (removed outside jobq?)";
     store_.finish_attempt(r);
+    {
+      std::lock_guard lock(mu_);
+      signalled_.erase(a.job_id);
+    }
     spdlog::warn("job {}: lost: {}", a.job_id, r.reason);
     on_final_(a.job_id);
   } else if (st->has_exited()) {
@@ -299,19 +312,85 @@ std::int64_t Poller::prune_old() {
 }
 
 void Poller::engine_lost() {
-  const auto now = now_unix_ns();
+  std::lock_guard lock(mu_);
+  if (outage_end_ns_ == INT64_MAX && outage_start_ns_ != 0) return;  // still the same outage
+  outage_start_ns_ = now_unix_ns();
+  outage_end_ns_ = INT64_MAX;  // until it answers again
+}
+
+void Poller::engine_answered() {
   {
     std::lock_guard lock(mu_);
-    outage_seen_ns_ = now;
-    outage_end_ns_ = INT64_MAX;  // until it answers again
+    if (outage_end_ns_ == INT64_MAX) {
+      outage_end_ns_ = now_unix_ns();
+      spdlog::info("the engine answers again");
+    } else if (boot_known_) {
+      return;
+    }
   }
-  constexpr std::int64_t kWindow = 60'000'000'000;  // dockerd's shutdown takes seconds
-  try {
-    for (auto id : store_.note_engine_kills(now, kWindow))
-      spdlog::warn("job {}: its container was killed when the Docker engine stopped", id);
-  } catch (const StoreError& e) {
-    spdlog::warn("could not note engine kills: {}", e.what());
+  // A restarted engine is a new process: ask when it started (poller thread).
+  engine_boot_ns_ = engine_.boot_time_ns();
+  boot_known_ = true;
+}
+
+void Poller::signalled(std::int64_t job_id) {
+  std::lock_guard lock(mu_);
+  signalled_.emplace(job_id, now_unix_ns());
+}
+
+// What dockerd 20.10 does to its containers when it stops, as seen with a
+// private dockerd (tests/integration/engine_restart.sh sets one up):
+// - SIGTERM to dockerd: its API and event stream stay up while it stops
+//   every running container as `docker stop` does: a `kill` event (signal
+//   15) for each at once, then a `die` with the container's own exit code (a
+//   job that traps SIGTERM exits as it likes: 0, 3...); after the
+//   container's stop timeout (10 s by default; --shutdown-timeout did not
+//   shorten it) `kill` with signal 9 and `die` with 137. Only then does the
+//   stream end (about 12 s after the first signal there). FinishedAt is the
+//   moment each one died, all before the stream broke.
+// - SIGKILL to dockerd: the containers live on under their shims; the next
+//   dockerd, while it restores them at boot and before its API answers,
+//   stops each (kill 15, die, then kill 9 and 137 after 10 s), so their
+//   FinishedAt lies between the old engine's death and the new one's first
+//   answer. Exit code 255 (with FinishedAt at the restore) is what Docker
+//   records when the container's processes were already gone (containerd
+//   went down with them).
+// Hence: a death after a signal that was not jobq's is held until the
+// engine is seen to go away after it (its shutdown) or signal_hold passes (a
+// `docker stop` by hand: the container's own result); a death inside an
+// outage that jobqd saw is the engine's; and when jobqd was down, a
+// container started under an earlier engine process that died around that
+// process's start (the engine's boot time, from /proc when it can be known)
+// is taken as stopped by the engine's restart.
+std::string Poller::engine_stop_reason(const ActiveAttempt& a, const ContainerState& st,
+                                       bool* hold) {
+  *hold = false;
+  const std::string code = "exit code " + std::to_string(st.exit_code);
+  const std::string stopped = "killed when the Docker engine stopped";
+  const auto finished = parse_rfc3339_ns(st.finished_at);
+  const auto started = parse_rfc3339_ns(st.started_at);
+  const auto now = now_unix_ns();
+  const std::int64_t hold_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.signal_hold).count();
+  std::lock_guard lock(mu_);
+  if (const auto sig = signalled_.find(a.job_id); sig != signalled_.end()) {
+    if (outage_start_ns_ >= sig->second && outage_start_ns_ - sig->second <= hold_ns)
+      return stopped + " (" + code + ")";
+    if (now - sig->second < hold_ns) {
+      *hold = true;
+      return "";
+    }
   }
+  constexpr std::int64_t kSlack = 2'000'000'000;  // a death just before the outage was seen
+  if (outage_start_ns_ != 0 && finished && *finished >= outage_start_ns_ - kSlack &&
+      *finished <= outage_end_ns_)
+    return stopped + " (" + code + ")";
+  constexpr std::int64_t kAround = 60'000'000'000;  // a shutdown's and a restore's length
+  if (engine_boot_ns_ && started && finished && *started > 0 && *started < *engine_boot_ns_ &&
+      *finished >= *engine_boot_ns_ - kAround && *finished <= *engine_boot_ns_ + kAround)
+    return stopped + ": the Docker engine restarted at " + format_unix_ns(*engine_boot_ns_) +
+           (started_ns_ > *engine_boot_ns_ ? " while jobqd was down" : "") + " (" + code + ")";
+  return "";
 }
 
 std::vector<std::string> Poller::unknown_containers() {
@@ -321,24 +400,28 @@ std::vector<std::string> Poller::unknown_containers() {
 
 void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
   AttemptResult r = result_from(a, st);
-  const int code = st.exit_code;
-  if (r.state == JobState::failed && !st.oom_killed &&
-      (code == 255 || code == 137 || code == 143)) {
-    const auto finished = parse_rfc3339_ns(st.finished_at);
-    std::int64_t outage, outage_end;
-    {
-      std::lock_guard lock(mu_);
-      outage = outage_seen_ns_;
-      outage_end = outage_end_ns_;
+  // Whatever its exit code, a job the engine stopped did not finish its
+  // work: failed (counted as `lost` by a retry policy), the engine named.
+  // A cancel, a timeout or an OOM kill keeps its own result.
+  if (r.state == JobState::succeeded ||
+      (r.state == JobState::failed && !st.oom_killed && st.error.empty())) {
+    bool hold = false;
+    const std::string why = engine_stop_reason(a, st, &hold);
+    if (hold) {
+      spdlog::debug(
+          "job {}: exited after a signal not sent by jobq; held until it is known whether the "
+          "engine is stopping",
+          a.job_id);
+      return;
     }
-    // Killed during an outage we saw (with a minute's slack before it, as the
-    // engine kills its containers while it is still answering).
-    constexpr std::int64_t kSlack = 60'000'000'000;
-    if (outage != 0 && finished && *finished >= outage - kSlack && *finished <= outage_end)
-      r.reason = "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")";
-    else if (code == 255)
+    if (!why.empty()) {
+      r.state = JobState::failed;
+      r.reason = why;
+      r.engine_stopped = true;
+    } else if (st.exit_code == 255) {
       r.reason =
           "exit code 255 (also what Docker reports for a container killed by an engine restart)";
+    }
   }
   spdlog::trace("job {}: exited; collecting its output", a.job_id);
   TimestampedTail out(opts_.log_cap), err(opts_.log_cap);
@@ -372,6 +455,10 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
     }
   }
   log_failures_.erase(a.job_id);
+  {
+    std::lock_guard lock(mu_);
+    signalled_.erase(a.job_id);
+  }
   r.stdout_log = CapturedLog{"", out.truncated(), out.total_bytes(), true};
   r.stdout_log->data = out.take();
   r.stderr_log = CapturedLog{"", err.truncated(), err.total_bytes(), true};

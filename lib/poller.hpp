@@ -53,6 +53,10 @@ struct PollerOptions {
   // tick lists the exited ones (one call) and each is inspected every sweep.
   std::size_t inspect_all_below = 16;
   std::chrono::milliseconds sweep_interval{30'000};
+  // How long the exit of a container signalled from outside jobq waits to
+  // learn whether the engine is shutting down (dockerd's stop of its
+  // containers took 12 s with their default 10 s stop timeout).
+  std::chrono::milliseconds signal_hold{60'000};
 };
 
 class Poller {
@@ -81,10 +85,15 @@ class Poller {
   std::int64_t prune_old();
   // Containers labelled with this instance that the store does not know.
   std::vector<std::string> unknown_containers();
-  // The engine stopped answering (failed call, or its event stream broke).
-  // Containers it killed on its way down die while it still answers and look
-  // like any SIGKILL; this names the cause on the jobs that just died so.
+  // The engine stopped answering (failed call, or its event stream broke):
+  // an outage opens, and closes when it answers again (a call succeeds; each
+  // round pings it while the outage is open).
   void engine_lost();
+  // A container of this job was sent a signal that was not jobq's (a `kill`
+  // event): `docker stop`, or dockerd stopping every container as it shuts
+  // down. Its exit is held until it is known whether the
+  // engine went away after it (PollerOptions::signal_hold at most).
+  void signalled(std::int64_t job_id);
 
  private:
   // Inspects one running attempt's container and acts on what it finds.
@@ -99,6 +108,12 @@ class Poller {
     if (opts_.metrics) opts_.metrics->engine_error(operation);
   }
   void request_stop(const ActiveAttempt& a);
+  // The engine answered: an open outage closes.
+  void engine_answered();
+  // Whether the engine stopped this exited container, and why ("": it did
+  // not); *hold: not known yet (its signal came from outside jobq, and the
+  // engine may be shutting down). See poller.cpp for what dockerd does.
+  std::string engine_stop_reason(const ActiveAttempt& a, const ContainerState& st, bool* hold);
 
   Store& store_;
   Engine& engine_;
@@ -114,8 +129,12 @@ class Poller {
   bool all_ = false;                // the next round looks at every one
   std::vector<std::string> unknown_;
   bool engine_down_ = false;
-  std::int64_t outage_seen_ns_ = 0;           // when the engine was last seen failing
+  std::int64_t outage_start_ns_ = 0;          // when the engine was seen going away (0: never)
   std::int64_t outage_end_ns_ = 0;            // when it answered again (INT64_MAX: not yet)
+  std::optional<std::int64_t> engine_boot_ns_;      // when its process started, if known
+  bool boot_known_ = false;                         // engine_boot_ns_ was asked for
+  std::int64_t started_ns_ = 0;                     // when this poller (jobqd) started
+  std::map<std::int64_t, std::int64_t> signalled_;  // job -> when a signal not of jobq's came
   std::map<std::int64_t, int> log_failures_;  // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};
   std::chrono::steady_clock::time_point next_prune_{};

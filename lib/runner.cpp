@@ -148,6 +148,28 @@ void Runner::retry_later(std::int64_t job_id) {
   b.not_before = std::chrono::steady_clock::now() + b.delay;
 }
 
+int Runner::note_engine_start_failure(std::int64_t job_id) {
+  std::lock_guard lock(mu_);
+  return ++backoff_[job_id].engine_start_failures;
+}
+
+bool Runner::lost_before_start(const LaunchTicket& t) {
+  // Its container was created (its id recorded before the start call), then
+  // removed behind jobq's back: it may well have run. Never created again.
+  AttemptResult r;
+  r.job_id = t.job_id;
+  r.attempt = t.attempt;
+  r.state = JobState::lost;
+  r.container_id = t.container_id;
+  r.reason = "container " + t.spec.name + " (" + t.container_id.substr(0, 12) +
+             ") was created, then removed outside jobq before its start was confirmed; "
+             "not created again";
+  spdlog::warn("job {}: lost: {}", t.job_id, r.reason);
+  store_.finish_attempt(r);
+  on_final_(t.job_id);
+  return true;
+}
+
 bool Runner::launch(const LaunchTicket& t) {
   const std::string& name = t.spec.name;
   const auto began = std::chrono::steady_clock::now();
@@ -157,9 +179,13 @@ bool Runner::launch(const LaunchTicket& t) {
   fault_point("after_intent_commit");
   try {
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return true;  // launched already
-    if (store_.cancel_requested(t.job_id)) {
+    const bool cancel = store_.cancel_requested(t.job_id);
+    std::optional<ContainerState> existing;
+    if (cancel || !t.container_id.empty()) existing = engine_.inspect(name);
+    if (!t.container_id.empty() && (!existing || existing->id != t.container_id))
+      return lost_before_start(t);
+    if (cancel) {
       // An earlier launch may have got as far as create, or even start.
-      const auto existing = engine_.inspect(name);
       if (!existing || existing->status == "created") {
         if (existing) engine_.remove(name);
         failed.state = JobState::cancelled;
@@ -175,7 +201,11 @@ bool Runner::launch(const LaunchTicket& t) {
       on_started_(t.job_id);
       return true;
     }
-    const ContainerState st = launch_container(engine_, t.spec);
+    // The id is recorded before the start call: if the container is then
+    // removed behind jobq's back, the next look knows it existed.
+    const ContainerState st = launch_container(engine_, t.spec, [&](const std::string& id) {
+      store_.record_container(t.job_id, t.attempt, id);
+    });
     if (!store_.mark_running(t.job_id, t.attempt, st.id,
                              parse_rfc3339_ns(st.started_at).value_or(0)))
       return recorded_meanwhile(t);
@@ -193,13 +223,33 @@ bool Runner::launch(const LaunchTicket& t) {
     // The poller may have recorded its end meanwhile (it saw the container
     // exit while the start call was still in flight).
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return recorded_meanwhile(t);
-    // A container that exists but could not start (no such executable...)
-    // carries the engine's verdict in State.Error: that is final.
     std::optional<ContainerState> st;
     try {
       st = engine_.inspect(name);
     } catch (const EngineError&) {
     }
+    // The engine's own trouble (a 5xx: Docker's exit code 128, as opposed
+    // to 126/127 and a 4xx for a command that cannot run) with a container
+    // that never ran. After dockerd dies during a start and comes back, the
+    // start fails so ("task ...: already exists", "id already in use") for
+    // as long as that container lives: it is removed and, later, created
+    // again under the same name. It never ran, so that runs it once.
+    if (st && never_ran(*st) && e.kind() == EngineError::Kind::server &&
+        note_engine_start_failure(t.job_id) <= kEngineStartTries) {
+      spdlog::warn(
+          "job {}: the engine could not start {} ({}); it never ran: removed, to be "
+          "created again",
+          t.job_id, name, e.what());
+      try {
+        store_.record_container(t.job_id, t.attempt, "");
+        engine_.remove(name);
+      } catch (const EngineError& re) {
+        spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, re.what());
+      }
+      return false;
+    }
+    // A container that exists but could not start (no such executable...)
+    // carries the engine's verdict in State.Error: that is final.
     if (st && !st->error.empty()) {
       failed.exit_code = st->exit_code;
       failed.error = st->error;

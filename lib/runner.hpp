@@ -3,10 +3,16 @@
 // application's max_running and the daemon's global max (a claimed job is
 // `starting` and holds its slot), commits the intent, then launches in the
 // pool: create+start with the attempt's fixed container name, adopting a
-// container that already exists. A launch the engine could not serve stays
-// `starting` and is retried with backoff: same attempt, same name, so it
-// never runs twice. Attempts left `starting` by an earlier jobqd are picked
-// up the same way on start.
+// container that already exists. The container's id is recorded as soon as
+// it is created, before its start: a starting attempt whose recorded
+// container is gone is `lost`, never created again. A launch the engine
+// could not serve stays `starting` and is retried with backoff: same
+// attempt, same name, so it never runs twice; a container that never ran
+// (created, no StartedAt) and that the engine fails to start with an error
+// of its own (5xx: a start in flight when dockerd died) is removed and
+// created again, up to kEngineStartTries times. None of this counts
+// against the job's retry policy. Attempts left `starting` by an earlier
+// jobqd are picked up the same way on start.
 #pragma once
 
 #include <chrono>
@@ -36,6 +42,10 @@ struct RunnerOptions {
 
 class Runner {
  public:
+  // Starts that the engine fails with a container that never ran are tried
+  // again (removed, created anew) this many times before the job fails.
+  static constexpr int kEngineStartTries = 8;
+
   using JobEvent = std::function<void(std::int64_t job_id)>;
   // on_started: the attempt runs (the poller should look); on_final: the job ended.
   Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started, JobEvent on_final);
@@ -59,6 +69,10 @@ class Runner {
   // The attempt's end was recorded while its launch was in flight: removes
   // the container (unless kept). Returns true (the launch is done).
   bool recorded_meanwhile(const LaunchTicket& t);
+  // The recorded container of a starting attempt is gone: the job is lost.
+  bool lost_before_start(const LaunchTicket& t);
+  // Counts the engine's failures to start this job's container; returns the count.
+  int note_engine_start_failure(std::int64_t job_id);
 
   Store& store_;
   Engine& engine_;
@@ -75,6 +89,7 @@ class Runner {
   struct Backoff {
     std::chrono::steady_clock::time_point not_before;
     std::chrono::milliseconds delay;
+    int engine_start_failures = 0;
   };
   std::map<std::int64_t, Backoff> backoff_;
 };

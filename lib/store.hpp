@@ -83,6 +83,9 @@ struct LaunchTicket {
   int attempt = 0;
   std::string app;
   ContainerSpec spec;
+  // The container's id, recorded once it was created (before its start);
+  // "" when it never was (as far as the store knows).
+  std::string container_id;
 };
 
 struct ActiveAttempt {
@@ -154,6 +157,9 @@ struct AttemptResult {
   std::string started_at;
   std::string finished_at;
   bool launch_error = false;  // the engine refused to create or start it
+  // The engine stopped it (its shutdown or restart): a failure that counts
+  // as `lost` for a retry policy, whatever the exit code.
+  bool engine_stopped = false;
   std::optional<CapturedLog> stdout_log;
   std::optional<CapturedLog> stderr_log;
 };
@@ -212,6 +218,10 @@ class Store {
   std::vector<LaunchTicket> claim_pending(int global_max, int max_claims);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();
+  // The starting attempt's container was created with this id ("" : the
+  // container is being removed, as one that never ran and is made anew).
+  // False when the attempt is no longer starting.
+  bool record_container(std::int64_t job_id, int attempt, const std::string& container_id);
   // False: the attempt was no longer starting (its end was recorded while
   // the start call was in flight); nothing changed.
   bool mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
@@ -229,10 +239,6 @@ class Store {
   bool cancel_requested(std::int64_t job_id);
   bool attempt_is_starting(std::int64_t job_id, int attempt);
   std::optional<JobState> attempt_state(std::int64_t job_id, int attempt);
-  // The engine went away at `engine_lost_ns`: failed jobs whose container
-  // was killed (137, 143, 255, not by a cancel) in the `window_ns` before
-  // that get a reason saying the engine killed them. Returns their ids.
-  std::vector<std::int64_t> note_engine_kills(std::int64_t engine_lost_ns, std::int64_t window_ns);
   // pending -> cancelled at once; starting/running -> cancel_requested.
   // A finished job: conflict. Returns the job afterwards.
   Job request_cancel(std::int64_t job_id);

@@ -151,8 +151,8 @@ std::optional<std::int64_t> Store::next_due_ns() {
 std::vector<LaunchTicket> Store::starting_attempts() {
   std::lock_guard lock(mu_);
   Stmt st(*statements_,
-          "SELECT a.job_id, a.number, j.app, a.spec FROM attempts a JOIN jobs j ON j.id=a.job_id "
-          "WHERE a.state='starting' ORDER BY a.job_id");
+          "SELECT a.job_id, a.number, j.app, a.spec, a.container_id FROM attempts a JOIN jobs j "
+          "ON j.id=a.job_id WHERE a.state='starting' ORDER BY a.job_id");
   std::vector<LaunchTicket> out;
   while (st.step()) {
     LaunchTicket t;
@@ -160,9 +160,21 @@ std::vector<LaunchTicket> Store::starting_attempts() {
     t.attempt = st.i32(1);
     t.app = st.text(2);
     t.spec = spec_from_json(st.text(3));
+    t.container_id = st.text(4);
     out.push_back(std::move(t));
   }
   return out;
+}
+
+bool Store::record_container(std::int64_t job_id, int attempt, const std::string& container_id) {
+  std::lock_guard lock(mu_);
+  Stmt(*statements_,
+       "UPDATE attempts SET container_id=? WHERE job_id=? AND number=? AND state='starting'")
+      .bind(1, container_id)
+      .bind(2, job_id)
+      .bind(3, attempt)
+      .run();
+  return sqlite3_changes(db_) > 0;
 }
 
 bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
@@ -235,7 +247,7 @@ std::string failure_kind(const AttemptResult& r) {
     case JobState::lost:
       return "lost";
     case JobState::failed:
-      return r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
+      return r.engine_stopped ? "lost" : r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
     default:
       return "";
   }
@@ -355,33 +367,6 @@ std::optional<JobState> Store::attempt_state(std::int64_t job_id, int attempt) {
   st.bind(1, job_id).bind(2, attempt);
   if (!st.step()) return std::nullopt;
   return state_of(st.text(0));
-}
-
-std::vector<std::int64_t> Store::note_engine_kills(std::int64_t engine_lost_ns,
-                                                   std::int64_t window_ns) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  Stmt st(*statements_,
-          "SELECT j.id, a.finished_at, j.exit_code FROM jobs j JOIN attempts a "
-          "ON a.job_id=j.id AND a.number=j.attempts WHERE j.state='failed' AND "
-          "j.cancel_requested=0 AND j.exit_code IN (137, 143, 255) AND a.oom_killed=0");
-  std::vector<std::pair<std::int64_t, int>> hits;
-  while (st.step()) {
-    const auto finished = parse_rfc3339_ns(st.text(1));
-    if (finished && *finished <= engine_lost_ns && *finished >= engine_lost_ns - window_ns)
-      hits.emplace_back(st.i64(0), st.i32(2));
-  }
-  Stmt upd(*statements_, "UPDATE jobs SET reason=? WHERE id=?");
-  std::vector<std::int64_t> ids;
-  for (const auto& [id, code] : hits) {
-    upd.reset();
-    upd.bind(1, "killed when the Docker engine stopped (exit code " + std::to_string(code) + ")")
-        .bind(2, id)
-        .run();
-    ids.push_back(id);
-  }
-  tx.commit();
-  return ids;
 }
 
 std::optional<CapturedLog> Store::get_log(std::int64_t job_id, int attempt, LogStream stream) {

@@ -11,8 +11,9 @@
 // has a distinct, increasing time.
 //
 // Test controls: exit(), vanish(), set_logs(), set_unreachable(),
-// fail_create_with(), fail_start_with(), set_remove_hook(), set_start_hook(),
-// set_inspect_hook(); and counters.
+// fail_create_with(), fail_start_with(), fail_next_starts(), set_remove_hook(),
+// set_start_hook(), set_inspect_hook(), set_boot_time(), use_real_clock()
+// (times from the system clock instead of the counter); and counters.
 // stream_logs() follows: it delivers what set_logs()/append_logs() gave, then
 // what append_logs() adds, until the container is not running (or is gone)
 // or keep_going() is false; it ignores since, tail and timestamps (the last
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -84,6 +86,14 @@ class FakeEngine final : public Engine {
     Box* b = find(id_or_name);
     if (!b) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
     if (b->state.running) return;  // 304 Not Modified
+    if (failing_starts_ > 0) {
+      --failing_starts_;
+      b->state.exit_code = failing_start_code_;
+      b->state.error = failing_start_error_;
+      throw EngineError(failing_start_kind_,
+                        failing_start_kind_ == EngineError::Kind::server ? 500 : 400,
+                        failing_start_error_);
+    }
     if (start_failure_) {
       b->state.exit_code = 127;
       b->state.error = *start_failure_;
@@ -267,6 +277,29 @@ class FakeEngine final : public Engine {
     std::lock_guard lock(mu_);
     start_failure_ = std::move(error);
   }
+  // The next n starts fail as the engine's own trouble does (Docker's 5xx,
+  // exit code 128: "task ...: already exists" after dockerd died during a
+  // start); the container stays `created` with State.Error set.
+  void fail_next_starts(int n, std::string error,
+                        EngineError::Kind kind = EngineError::Kind::server, int exit_code = 128) {
+    std::lock_guard lock(mu_);
+    failing_starts_ = n;
+    failing_start_error_ = std::move(error);
+    failing_start_kind_ = kind;
+    failing_start_code_ = exit_code;
+  }
+  void set_boot_time(std::optional<std::int64_t> ns) {
+    std::lock_guard lock(mu_);
+    boot_ns_ = ns;
+  }
+  void use_real_clock(bool on) {
+    std::lock_guard lock(mu_);
+    real_clock_ = on;
+  }
+  std::optional<std::int64_t> boot_time_ns() override {
+    std::lock_guard lock(mu_);
+    return boot_ns_;
+  }
   void set_stop_exit_code(int code) {
     std::lock_guard lock(mu_);
     stop_exit_code_ = code;
@@ -359,6 +392,19 @@ class FakeEngine final : public Engine {
   // Docker's format: RFC 3339, UTC, nanoseconds with trailing zeros trimmed.
   std::string next_time() {
     ++clock_;
+    if (real_clock_) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+      const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+      std::tm tm{};
+      gmtime_r(&secs, &tm);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                    static_cast<long long>(ns % 1'000'000'000));
+      return buf;
+    }
     const int secs = clock_ % 60, mins = (clock_ / 60) % 60, hours = (clock_ / 3600) % 24;
     std::string frac = std::to_string(100'000'000 + (clock_ * 7'654'321) % 900'000'000);
     while (frac.size() > 1 && frac.back() == '0') frac.pop_back();
@@ -419,6 +465,12 @@ class FakeEngine final : public Engine {
   bool unreachable_ = false;
   std::optional<EngineError> create_failure_;
   std::optional<std::string> start_failure_;
+  int failing_starts_ = 0;
+  std::string failing_start_error_;
+  EngineError::Kind failing_start_kind_ = EngineError::Kind::server;
+  int failing_start_code_ = 128;
+  std::optional<std::int64_t> boot_ns_;
+  bool real_clock_ = false;
   std::function<void(const std::string&)> remove_hook_;
   std::function<void(const std::string&)> start_hook_;
   std::function<void(const std::string&)> inspect_hook_;

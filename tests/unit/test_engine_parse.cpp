@@ -206,3 +206,25 @@ TEST_CASE("job_of_event reads the jobq.job label of a die event") {
   CHECK_FALSE(job_of_event(R"({"Actor":{"Attributes":{"jobq.job":42}}})").has_value());
   CHECK_FALSE(job_of_event(R"({"Actor":{"Attributes":{"jobq.job":"-3"}}})").has_value());
 }
+
+TEST_CASE("action_of_event tells a kill (a signal) from a die") {
+  using jobq::action_of_event;
+  CHECK(action_of_event(R"({"Type":"container","Action":"kill","Actor":{"Attributes":)"
+                        R"({"signal":"15","jobq.job":"7"}}})") == "kill");
+  CHECK(action_of_event(R"({"status":"die"})") == "die");
+  CHECK(action_of_event("not json").empty());
+  CHECK(action_of_event(R"({"Action":15})").empty());
+}
+
+TEST_CASE("never_ran: created, with Docker's zero StartedAt") {
+  jobq::ContainerState st;
+  st.status = "created";
+  st.started_at = "0001-01-01T00:00:00Z";
+  st.exit_code = 128;
+  st.error = "task 1234: already exists";
+  CHECK(jobq::never_ran(st));
+  st.started_at = "2026-11-30T00:56:47.242942068Z";  // it ran once (a restart would show this)
+  CHECK_FALSE(jobq::never_ran(st));
+  st.status = "exited";
+  CHECK_FALSE(jobq::never_ran(st));
+}

@@ -1,5 +1,5 @@
 // Reconciliation and recovery: leftovers removed, strangers reported and left
-// alone, engine kills named, a cancel that finds its container already
+// alone, a cancel that finds its container already
 // running adopts it instead of removing it.
 #include <doctest/doctest.h>
 
@@ -114,41 +114,6 @@ TEST_CASE("reconcile leaves containers of running and starting attempts alone") 
   CHECK(f.fake.exists(t.spec.name));
   CHECK(poller.unknown_containers().empty());
   CHECK(f.store.attempt_state(id, 1) == JobState::starting);
-}
-
-TEST_CASE("note_engine_kills names the engine on jobs it just killed, and only those") {
-  Fixture f;
-  const auto lost_ns = *jobq::parse_rfc3339_ns("2026-11-21T10:00:00Z");
-  auto finish = [&](int code, const char* finished_at, bool cancel = false) {
-    const auto id = f.enqueue();
-    const auto t = f.claim();
-    f.store.mark_running(id, t.attempt, "c");
-    if (cancel) f.store.request_cancel(id);
-    AttemptResult r;
-    r.job_id = id;
-    r.attempt = t.attempt;
-    r.state = cancel ? JobState::cancelled : JobState::failed;
-    r.exit_code = code;
-    r.reason = "exit code " + std::to_string(code);
-    r.finished_at = finished_at;
-    f.store.finish_attempt(r);
-    return id;
-  };
-  const auto killed = finish(137, "2026-11-21T09:59:58.5Z");
-  const auto killed255 = finish(255, "2026-11-21T09:59:30Z");
-  const auto plain = finish(3, "2026-11-21T09:59:59Z");
-  const auto long_ago = finish(137, "2026-11-21T09:00:00Z");
-  const auto after = finish(143, "2026-11-21T10:00:05Z");
-  const auto cancelled = finish(137, "2026-11-21T09:59:59Z", true);
-
-  const auto ids = f.store.note_engine_kills(lost_ns, 60'000'000'000);
-  CHECK(ids == std::vector<std::int64_t>{killed, killed255});
-  CHECK(f.store.get_job(killed)->reason == "killed when the Docker engine stopped (exit code 137)");
-  CHECK(f.store.get_job(killed255)->reason == "killed when the Docker engine stopped (exit code 255)");
-  CHECK(f.store.get_job(plain)->reason == "exit code 3");
-  CHECK(f.store.get_job(long_ago)->reason == "exit code 137");
-  CHECK(f.store.get_job(after)->reason == "exit code 143");
-  CHECK(f.store.get_job(cancelled)->state == JobState::cancelled);
 }
 
 TEST_CASE("a cancel that finds its container already started adopts it instead of removing it") {

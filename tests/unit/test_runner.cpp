@@ -335,3 +335,90 @@ TEST_CASE_FIXTURE(
   std::lock_guard l(mu);
   CHECK(started.empty());  // never reported as started: it had already ended
 }
+
+TEST_CASE_FIXTURE(Fixture, "the container's id is recorded before its start call") {
+  make_app("a");
+  const auto id = enqueue("a");
+  std::string recorded;
+  fake.set_start_hook([&](const std::string&) { recorded = job(id).attempts.at(0).container_id; });
+  auto r = runner(options());
+  r->pass();
+  r->drain();
+  CHECK(job(id).state == JobState::running);
+  CHECK_FALSE(recorded.empty());
+  CHECK(recorded == fake.state_of(name_of(id))->id);
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "a start the engine fails with a container that never ran: made anew, not the "
+                  "job's failure") {
+  make_app("a");
+  const auto id = enqueue("a");
+  // After dockerd died during a start and came back: the container is
+  // `created`, exit code 128, State.Error set, StartedAt the zero time.
+  fake.fail_next_starts(1, "failed to create task for container: task 1234: already exists");
+  auto r = runner(options());
+  r->pass();
+  r->drain();
+  auto j = job(id);
+  CHECK(j.state == JobState::starting);  // not failed: tried again later
+  CHECK_FALSE(was_final(id));
+  CHECK_FALSE(fake.exists(name_of(id)));  // it never ran: removed
+  CHECK(jobq::test::wait_until([&] {
+    r->pass();
+    r->drain();
+    return job(id).state == JobState::running;
+  }));
+  j = job(id);
+  REQUIRE(j.attempts.size() == 1);  // the same attempt, the same name
+  CHECK(j.retries_used == 0);       // not counted against its retry policy
+  CHECK(fake.creates() == 2);
+  CHECK(fake.starts() == 1);  // ran once
+  CHECK(j.attempts[0].container_id == fake.state_of(name_of(id))->id);
+  CHECK(fake.state_of(name_of(id))->running);
+}
+
+TEST_CASE_FIXTURE(Fixture, "an engine that never manages to start it fails the job in the end") {
+  make_app("a");
+  const auto id = enqueue("a");
+  fake.fail_next_starts(1000, "OCI runtime create failed: id already in use");
+  auto r = runner(options());
+  CHECK(jobq::test::wait_until([&] {
+    r->pass();
+    r->drain();
+    return job(id).state == JobState::failed;
+  }));
+  CHECK(job(id).reason == "could not start: OCI runtime create failed: id already in use");
+  CHECK(fake.creates() == Runner::kEngineStartTries + 1);
+  CHECK(fake.starts() == 0);
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "a starting attempt whose container was removed behind jobq's back is lost, "
+                  "never created again") {
+  make_app("a");
+  const auto id = enqueue("a");
+  // dockerd started the container, but the start call's answer was lost
+  // (jobqd or the connection died): the attempt stays starting.
+  fake.set_start_hook([](const std::string&) {
+    throw EngineError(EngineError::Kind::unreachable, 0, "connection reset during start");
+  });
+  {
+    auto r = runner(options());
+    r->pass();
+    r->drain();
+  }
+  REQUIRE(job(id).state == JobState::starting);
+  REQUIRE(fake.state_of(name_of(id))->running);
+  fake.set_start_hook({});
+  fake.vanish(name_of(id));  // docker rm -f while jobqd was down
+  auto restarted = runner(options());
+  restarted->pass();
+  restarted->drain();
+  const auto j = job(id);
+  CHECK(j.state == JobState::lost);
+  CHECK(j.reason.find("removed outside jobq before its start was confirmed") != std::string::npos);
+  CHECK(fake.creates() == 1);  // never created (nor run) again
+  CHECK(fake.starts() == 1);
+  CHECK(was_final(id));
+}
