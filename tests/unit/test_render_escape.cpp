@@ -13,10 +13,10 @@ namespace render = jobq::render;
 
 namespace {
 
-// OSC 52 (write the clipboard), a C1 CSI in UTF-8 and as a raw byte, a
-// title change, BEL, DEL, a screen clear.
+// OSC 52 (write the clipboard), a C1 CSI in UTF-8, a title change, BEL,
+// DEL, a screen clear: valid UTF-8, as JSON from jobqd always is.
 const std::string kHostile = std::string("x\x1b]52;c;ZWNobyBwd25lZA==\x07") + "\xc2\x9b" + "2J" +
-                             "\x9b" + "1m" + "\x1b]0;owned\x1b\\" + "\x7f" + "\x1b[2J" + "\r";
+                             "\x1b]0;owned\x1b\\" + "\x7f" + "\x1b[2J" + "\r";
 
 // The first byte that a terminal would act on: C0 but newline, DEL, a C1
 // control in UTF-8, or any byte that is not valid UTF-8 (0x80..0xff alone).
@@ -51,7 +51,7 @@ TEST_CASE("visible escapes C0, DEL, C1, ESC sequences; keeps valid UTF-8; escape
   CHECK(render::visible("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
   CHECK(render::visible("ab\xe2\x9c") == "ab\\xe2\\x9c");        // cut short
   CHECK(render::visible("\xff") == "\\xff");
-  const std::string once = render::visible(kHostile);
+  const std::string once = render::visible(kHostile + "\x9b" + "1m");  // and a raw CSI byte
   CHECK(first_control(once).empty());
   CHECK(render::visible(once) == once);
 }

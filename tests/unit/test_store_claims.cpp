@@ -307,7 +307,9 @@ TEST_CASE_FIXTURE(Fixture, "who cancelled is remembered; an owner asking too kee
   CHECK(j.cancelled_by_uid == 0);
   CHECK(j.cancelled_by_name == "root");
   CHECK(j.cancelled_by_admin);
-  store.finish_attempt(exited(running, 137));
+  auto stopped = exited(running, 137);
+  stopped.state = JobState::cancelled;  // as the poller records a cancelled job's end
+  store.finish_attempt(stopped);
   CHECK(state(running) == JobState::cancelled);
   CHECK(store.get_job(running)->cancelled_by_admin);
   const auto again = store.retry_job(running, "root");
