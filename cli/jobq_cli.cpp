@@ -364,7 +364,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--at", *at, "Stay pending until then: RFC 3339, 'YYYY-MM-DD HH:MM' or 'HH:MM' (local)");
     auto timeout = std::make_shared<std::string>();
     c->add_option("--timeout", *timeout, "Longest this job may run (at most its application's)");
-    c->add_option("--key", *key, "Idempotency key: enqueueing the same key in the application again "
+    c->add_option("--key", *key,
+                  "Idempotency key: enqueueing the same key in the application again "
                   "(as the same user) returns the first job instead of a new one");
     auto after = std::make_shared<std::vector<std::string>>();
     auto after_any = std::make_shared<std::vector<std::string>>();
@@ -415,8 +416,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*as_json) print_json(render::envelope("job", job));
         else if (*quiet) std::cout << job["id"].get<std::int64_t>() << '\n';
         else if (job.value("existing", false))
-          std::cout << "job " << job["id"].get<std::int64_t>() << " already has key " << render::visible(*key)
-                    << " in " << *app << '\n';
+          std::cout << "job " << job["id"].get<std::int64_t>() << " already has key "
+                    << render::visible(*key) << " in " << *app << '\n';
         else std::cout << "job " << job["id"].get<std::int64_t>() << " enqueued in " << *app << '\n';
         return exit_code::ok;
       };

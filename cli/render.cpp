@@ -31,11 +31,16 @@ std::string visible(std::string_view text) {
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if (c == '\n') out += "\\n";
-      else if (c == '\t') out += "\\t";
-      else if (c == '\r') out += "\\r";
-      else if (c < 0x20 || c == 0x7f) byte_escape(c);
-      else out += static_cast<char>(c);
+      if (c == '\n')
+        out += "\\n";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c < 0x20 || c == 0x7f)
+        byte_escape(c);
+      else
+        out += static_cast<char>(c);
       ++i;
       continue;
     }
@@ -43,9 +48,12 @@ std::string visible(std::string_view text) {
     // (no overlong forms), and no surrogates or code points past U+10FFFF.
     std::size_t len = 0;
     std::uint32_t cp = 0, least = 0;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1fu, least = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0fu, least = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07u, least = 0x10000;
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2, cp = c & 0x1fu, least = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+      len = 3, cp = c & 0x0fu, least = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+      len = 4, cp = c & 0x07u, least = 0x10000;
     bool ok = len > 0 && i + len <= text.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
       const auto cc = static_cast<unsigned char>(text[i + k]);
@@ -207,8 +215,9 @@ void job_detail(std::ostream& out, const json& job) {
       {"app:", str(job, "app")},
       {"state:", outcome(job)},
       {"exit code:", str(job, "exit_code")},
-      {"command:", withheld(job, "command") ? kWithheldJob : shell_join(job.value("command", json(nullptr)))},
-      {"message:", withheld(job, "message") ? kWithheldJob
+      {"command:",
+       withheld(job, "command") ? kWithheldJob : shell_join(job.value("command", json(nullptr)))},
+      {"message:", withheld(job, "message")                               ? kWithheldJob
                    : job.contains("message") && !job["message"].is_null() ? job["message"].dump()
                                                                           : "-"},
       {"created:", str(job, "created_at")},
@@ -217,8 +226,9 @@ void job_detail(std::ostream& out, const json& job) {
       {"submitted by:", str(by, "user") + " (uid " + str(by, "uid") + ")"},
   };
   if (const json c = job.value("cancelled_by", json(nullptr)); c.is_object())
-    rows.push_back({"cancelled by:", str(c, "user") + " (uid " + str(c, "uid") + ")" +
-                                         (c.value("admin", false) ? ", an admin: only an admin may retry it" : "")});
+    rows.push_back({"cancelled by:",
+                    str(c, "user") + " (uid " + str(c, "uid") + ")" +
+                        (c.value("admin", false) ? ", an admin: only an admin may retry it" : "")});
   if (withheld(job, "output")) rows.push_back({"output:", kWithheldJob});
   if (job.value("priority", 0) != 0) rows.push_back({"priority:", str(job, "priority")});
   if (!str(job, "not_before", "").empty()) rows.push_back({"not before:", str(job, "not_before")});

@@ -293,11 +293,12 @@ void commit_then_reply(DaemonContext& ctx, std::vector<NewJob> group, Responder 
 
 std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& call) {
   const Viewer viewer = viewer_of(ctx.info.access, call.peer);
-  commit_then_reply(ctx, {new_job_from(ctx, args, call)}, call.reply, [viewer](const EnqueueOutcome& o) {
-    json out = job_view(o.jobs.at(0).first, viewer);
-    out["existing"] = o.jobs.at(0).second;  // true: the key was used before; this is that job
-    return out;
-  });
+  commit_then_reply(
+      ctx, {new_job_from(ctx, args, call)}, call.reply, [viewer](const EnqueueOutcome& o) {
+        json out = job_view(o.jobs.at(0).first, viewer);
+        out["existing"] = o.jobs.at(0).second;  // true: the key was used before; this is that job
+        return out;
+      });
   return std::nullopt;
 }
 
@@ -359,9 +360,9 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   ArgReader r(args, {"id", "stream", "attempt", "follow", "tail", "since", "timestamps"});
   const Job job = must_get_job(ctx, job_id_arg(r));
   if (!may_read_all(viewer_of(ctx.info.access, call.peer), job))
-    throw ProtocolError(ErrorCode::forbidden,
-                        "job " + std::to_string(job.id) + " belongs to " + job.submitter_name +
-                            "; its output is for its owner and admins only");
+    throw ProtocolError(ErrorCode::forbidden, "job " + std::to_string(job.id) + " belongs to " +
+                                                  job.submitter_name +
+                                                  "; its output is for its owner and admins only");
   const std::string stream_name = r.string("stream").value_or("stdout");
   const bool follow = r.boolean("follow").value_or(false);
   if (stream_name != "stdout" && stream_name != "stderr" && !(follow && stream_name == "both"))
@@ -458,7 +459,8 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
   std::sort(st->open.begin(), st->open.end());
   st->open.erase(std::unique(st->open.begin(), st->open.end()), st->open.end());
   PendingReply p{
-      [&store = ctx.store, st, reply = call.reply, viewer = viewer_of(ctx.info.access, call.peer)]() {
+      [&store = ctx.store, st, reply = call.reply,
+       viewer = viewer_of(ctx.info.access, call.peer)]() {
         for (auto it = st->open.begin(); it != st->open.end();) {
           auto job = store.get_job(*it);
           if (!job) {
@@ -534,10 +536,10 @@ std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call
   check_owner(ctx, before, call, "retry");
   if (before.state == JobState::cancelled && before.cancelled_by_admin &&
       !is_admin(ctx.info.access, call.peer))
-    throw ProtocolError(ErrorCode::forbidden,
-                        "job " + std::to_string(id) + " was cancelled by an admin (" +
-                            before.cancelled_by_name + "); only an admin may retry it (admins: " +
-                            admin_rule(ctx.info.access) + ")");
+    throw ProtocolError(
+        ErrorCode::forbidden,
+        "job " + std::to_string(id) + " was cancelled by an admin (" + before.cancelled_by_name +
+            "); only an admin may retry it (admins: " + admin_rule(ctx.info.access) + ")");
   Job job = ctx.store.retry_job(id, user_name(call.peer.uid));
   ctx.runner.kick();
   return job_view(job, viewer_of(ctx.info.access, call.peer));

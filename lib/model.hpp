@@ -109,7 +109,7 @@ struct Job {
   int waiting_on = 0;                   // dependencies not ended yet
   std::int64_t cancelled_by_uid = -1;   // who asked to cancel it; -1: nobody (or not known)
   std::string cancelled_by_name;
-  bool cancelled_by_admin = false;      // an admin other than its owner: only an admin may retry it
+  bool cancelled_by_admin = false;  // an admin other than its owner: only an admin may retry it
   std::vector<Attempt> attempts;
 };
 

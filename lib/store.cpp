@@ -805,12 +805,15 @@ Job Store::request_cancel(std::int64_t job_id, const CancelledBy& by) {
     // Asked twice while it stops: the first asker is kept, unless the
     // second is an admin other than the owner (the owner cannot launder an
     // admin's cancel by asking too).
-    Stmt(*statements_,
-         "UPDATE jobs SET cancel_requested=1, updated_at=?1, cancel_requested_ns=CASE WHEN "
-         "cancel_requested_ns=0 THEN ?2 ELSE cancel_requested_ns END, "
-         "cancelled_by_uid=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?4 ELSE cancelled_by_uid END, "
-         "cancelled_by_name=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?5 ELSE cancelled_by_name END, "
-         "cancelled_by_admin=MAX(cancelled_by_admin, ?6) WHERE id=?3")
+    Stmt(
+        *statements_,
+        "UPDATE jobs SET cancel_requested=1, updated_at=?1, cancel_requested_ns=CASE WHEN "
+        "cancel_requested_ns=0 THEN ?2 ELSE cancel_requested_ns END, "
+        "cancelled_by_uid=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?4 "
+        "ELSE cancelled_by_uid END, "
+        "cancelled_by_name=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?5 "
+        "ELSE cancelled_by_name END, "
+        "cancelled_by_admin=MAX(cancelled_by_admin, ?6) WHERE id=?3")
         .bind(1, now)
         .bind(2, now_unix_ns())
         .bind(3, job_id)

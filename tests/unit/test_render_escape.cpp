@@ -23,7 +23,8 @@ const std::string kHostile = std::string("x\x1b]52;c;ZWNobyBwd25lZA==\x07") + "\
 std::string first_control(const std::string& s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if ((c < 0x20 && c != '\n') || c == 0x7f) return "byte " + std::to_string(c) + " at " + std::to_string(i);
+    if ((c < 0x20 && c != '\n') || c == 0x7f)
+      return "byte " + std::to_string(c) + " at " + std::to_string(i);
     if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f)
       return "C1 at " + std::to_string(i);
     if (c == 0x9b && (i == 0 || static_cast<unsigned char>(s[i - 1]) < 0xc2))
@@ -35,21 +36,25 @@ std::string first_control(const std::string& s) {
 }  // namespace
 
 TEST_CASE("visible escapes C0, DEL, C1, ESC sequences; keeps valid UTF-8; escapes invalid bytes") {
-  CHECK(render::visible("plain text, 'quoted' and \\ backslash") == "plain text, 'quoted' and \\ backslash");
+  CHECK(render::visible("plain text, 'quoted' and \\ backslash") ==
+        "plain text, 'quoted' and \\ backslash");
   CHECK(render::visible("h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82") ==
         "h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82");
   CHECK(render::visible("\x1b]52;c;aGk=\x07") == "\\x1b]52;c;aGk=\\x07");
   CHECK(render::visible("a\nb\tc\rd") == "a\\nb\\tc\\rd");
   CHECK(render::visible(std::string("\0z", 2)) == "\\x00z");
   CHECK(render::visible("\x7f") == "\\x7f");
-  CHECK(render::visible("\xc2\x9b" "2J") == "\\u009b2J");        // CSI, as UTF-8
-  CHECK(render::visible("\xc2\x85") == "\\u0085");               // NEL
-  CHECK(render::visible("\x9b" "2J") == "\\x9b2J");              // CSI, as a raw byte
-  CHECK(render::visible("\xe2\x80\xae" "gpj.exe") == "\\u202egpj.exe");  // right-to-left override
-  CHECK(render::visible("\xc0\xaf") == "\\xc0\\xaf");            // overlong '/'
-  CHECK(render::visible("\xed\xa0\x80") == "\\xed\\xa0\\x80");   // a surrogate
+  CHECK(render::visible("\xc2\x9b"
+                        "2J") == "\\u009b2J");      // CSI, as UTF-8
+  CHECK(render::visible("\xc2\x85") == "\\u0085");  // NEL
+  CHECK(render::visible("\x9b"
+                        "2J") == "\\x9b2J");  // CSI, as a raw byte
+  CHECK(render::visible("\xe2\x80\xae"
+                        "gpj.exe") == "\\u202egpj.exe");                 // right-to-left override
+  CHECK(render::visible("\xc0\xaf") == "\\xc0\\xaf");                    // overlong '/'
+  CHECK(render::visible("\xed\xa0\x80") == "\\xed\\xa0\\x80");           // a surrogate
   CHECK(render::visible("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // past U+10FFFF
-  CHECK(render::visible("ab\xe2\x9c") == "ab\\xe2\\x9c");        // cut short
+  CHECK(render::visible("ab\xe2\x9c") == "ab\\xe2\\x9c");                // cut short
   CHECK(render::visible("\xff") == "\\xff");
   const std::string once = render::visible(kHostile + "\x9b" + "1m");  // and a raw CSI byte
   CHECK(first_control(once).empty());
@@ -121,9 +126,11 @@ TEST_CASE("what the daemon withheld is said so, not shown as absent") {
   CHECK(a.str().find("(withheld: admins only)") != std::string::npos);
 
   std::ostringstream cancelled;
-  render::job_detail(cancelled, {{"id", 8},
-                                 {"state", "cancelled"},
-                                 {"cancelled_by", {{"uid", 0}, {"user", "root"}, {"admin", true}}}});
+  render::job_detail(cancelled,
+                     {{"id", 8},
+                      {"state", "cancelled"},
+                      {"cancelled_by", {{"uid", 0}, {"user", "root"}, {"admin", true}}}});
   CHECK(cancelled.str().find("cancelled by:") != std::string::npos);
-  CHECK(cancelled.str().find("root (uid 0), an admin: only an admin may retry it") != std::string::npos);
+  CHECK(cancelled.str().find("root (uid 0), an admin: only an admin may retry it") !=
+        std::string::npos);
 }

@@ -291,7 +291,9 @@ TEST_CASE_FIXTURE(Fixture, "request_cancel: pending, starting, running, finished
   CHECK_FALSE(store.cancel_requested(424242));
 }
 
-TEST_CASE_FIXTURE(Fixture, "who cancelled is remembered; an owner asking too keeps an admin's cancel; retry clears it") {
+TEST_CASE_FIXTURE(
+    Fixture,
+    "who cancelled is remembered; an owner asking too keeps an admin's cancel; retry clears it") {
   make_app("web");
   const auto pending = enqueue("web");
   const auto c = store.request_cancel(pending, {1000, "alice", false});

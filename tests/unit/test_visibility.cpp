@@ -36,7 +36,8 @@ TEST_CASE("a job's owner and admins see all of it") {
   }
 }
 
-TEST_CASE("another user sees a job's metadata; command, env values, message and output are withheld") {
+TEST_CASE(
+    "another user sees a job's metadata; command, env values, message and output are withheld") {
   const json j = jobq::job_view(alices_job(), Viewer{1001, false});
   CHECK(j["id"] == 7);
   CHECK(j["app"] == "web");
