@@ -68,6 +68,14 @@ for follow in "" -f; do
   no_secret "ben's logs $follow" "$WORK/ben-logs"
   grep -q "owner and admins only" "$WORK/err" || fail "logs refusal: $(cat "$WORK/err")"
 done
+# top (one snapshot when not on a terminal) lists running jobs' commands.
+running=$(as jobq-vis-ann "$JOBQ" enqueue t -q --label "jobq-test-run=$RUN_ID" -- sh -c 'sleep 60; : hunter2-arg')
+wait_state "$running" running
+as jobq-vis-ben "$JOBQ" top >"$WORK/ben-top.txt"
+no_secret "ben's top" "$WORK/ben-top.txt"
+grep -q "^$running .*(withheld)" "$WORK/ben-top.txt" || fail "top does not list ann's job as withheld: $(cat "$WORK/ben-top.txt")"
+"$JOBQ" top | grep -q hunter2-arg || fail "an admin's top does not show the command"
+"$JOBQ" cancel "$running" >/dev/null
 # Applications: env values and webhook URLs for admins only.
 as jobq-vis-ben "$JOBQ" app show t --json >"$WORK/ben-app.json"
 no_secret "ben's app show --json" "$WORK/ben-app.json"
