@@ -61,7 +61,7 @@ std::string top_frame(const Globals& g, int rows) {
         if (j.contains("started_at") && j["started_at"].is_string())
           if (auto t = parse_rfc3339_ns(j["started_at"].get<std::string>()))
             since = render::age((now - *t) / 1'000'000'000);
-        std::string cmd = render::shell_join(j.value("command", json(nullptr)));
+        std::string cmd = render::command_text(j);
         if (cmd.size() > 50) cmd = cmd.substr(0, 47) + "...";
         table.push_back({j["id"].dump(), j.value("app", ""),
                          std::to_string(j.value("attempts", json::array()).size()), since, cmd});
@@ -69,7 +69,7 @@ std::string top_frame(const Globals& g, int rows) {
       render::table(out, table);
     }
   } catch (const std::exception& e) {
-    out << "jobqd: " << e.what() << "\n(trying again)\n";
+    out << "jobqd: " << render::visible(e.what()) << "\n(trying again)\n";
   }
   return out.str();
 }

@@ -364,8 +364,9 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--at", *at, "Stay pending until then: RFC 3339, 'YYYY-MM-DD HH:MM' or 'HH:MM' (local)");
     auto timeout = std::make_shared<std::string>();
     c->add_option("--timeout", *timeout, "Longest this job may run (at most its application's)");
-    c->add_option("--key", *key, "Idempotency key: enqueueing the same key in the application again "
-                  "returns the first job instead of a new one");
+    c->add_option("--key", *key,
+                  "Idempotency key: enqueueing the same key in the application again "
+                  "(as the same user) returns the first job instead of a new one");
     auto after = std::make_shared<std::vector<std::string>>();
     auto after_any = std::make_shared<std::vector<std::string>>();
     c->add_option("--after", *after, "Start only when these jobs succeeded: ID[,ID...] (repeatable); "
@@ -415,7 +416,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*as_json) print_json(render::envelope("job", job));
         else if (*quiet) std::cout << job["id"].get<std::int64_t>() << '\n';
         else if (job.value("existing", false))
-          std::cout << "job " << job["id"].get<std::int64_t>() << " already has key " << *key << " in " << *app << '\n';
+          std::cout << "job " << job["id"].get<std::int64_t>() << " already has key "
+                    << render::visible(*key) << " in " << *app << '\n';
         else std::cout << "job " << job["id"].get<std::int64_t>() << " enqueued in " << *app << '\n';
         return exit_code::ok;
       };
@@ -686,7 +688,8 @@ int jobq_main(int argc, char** argv) {
     std::cerr << "jobq: error: " << e.what() << '\n';
     return exit_code::unreachable;
   } catch (const ProtocolError& e) {
-    std::cerr << "jobq: error: " << e.what() << hint_for(e.code()) << '\n';
+    // The daemon's message may quote what another user wrote.
+    std::cerr << "jobq: error: " << render::visible(e.what()) << hint_for(e.code()) << '\n';
     return code_for(e.code());
   } catch (const std::exception& e) {
     std::cerr << "jobq: error: " << e.what() << '\n';

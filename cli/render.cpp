@@ -18,11 +18,78 @@ std::string str(const json& j, const char* key, const char* none = "-") {
 }
 }  // namespace
 
+std::string visible(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  auto byte_escape = [&](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\n')
+        out += "\\n";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c < 0x20 || c == 0x7f)
+        byte_escape(c);
+      else
+        out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its length, the least code point it may encode
+    // (no overlong forms), and no surrogates or code points past U+10FFFF.
+    std::size_t len = 0;
+    std::uint32_t cp = 0, least = 0;
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2, cp = c & 0x1fu, least = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+      len = 3, cp = c & 0x0fu, least = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+      len = 4, cp = c & 0x07u, least = 0x10000;
+    bool ok = len > 0 && i + len <= text.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      ok = (cc & 0xc0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    ok = ok && cp >= least && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    if (!ok) {
+      byte_escape(c);
+      ++i;
+      continue;
+    }
+    const bool control = (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+                         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+    if (control) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 15];
+    } else {
+      out.append(text.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
 json envelope(const char* key, const json& value) {
   return json{{"schema", kSchemaVersion}, {key, value}};
 }
 
-void table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+void table(std::ostream& out, const std::vector<std::vector<std::string>>& raw) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(raw.size());
+  for (const auto& r : raw) {
+    rows.emplace_back();
+    for (const auto& cell : r) rows.back().push_back(visible(cell));
+  }
   std::vector<std::size_t> width;
   for (const auto& r : rows)
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -73,7 +140,7 @@ std::string outcome(const json& job) {
   if (!reason.empty() && reason.rfind("exit code", 0) != 0) s += ": " + reason;
   if (job.value("cancel_requested", false) && (s == "running" || s == "starting"))
     s += " (cancelling)";
-  return s;
+  return visible(s);
 }
 
 namespace {
@@ -117,12 +184,31 @@ std::string resources(const json& r) {
   return s;
 }
 
+// Whether the daemon withheld `field` from this reader (see visibility.hpp).
+bool withheld(const json& record, const char* field) {
+  const json list = record.value("redacted", json::array());
+  return std::find(list.begin(), list.end(), json(field)) != list.end();
+}
+
+constexpr const char* kWithheldJob = "(withheld: only its owner and admins see it)";
+
+std::string env_entry(const std::string& name, const json& value) {
+  if (value.is_null()) return name + "=(withheld)";
+  return name + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+}
+
 std::string webhooks(const json& w) {
+  if (w.contains("urls") && w["urls"].is_null()) return "(withheld: admins only)";
   const json urls = w.value("urls", json::array());
   if (urls.empty()) return "none";
   return words(urls) + " (on " + words(w.value("on", json::array())) + ")";
 }
 }  // namespace
+
+std::string command_text(const json& job) {
+  if (withheld(job, "command")) return "(withheld)";
+  return shell_join(job.value("command", json(nullptr)));
+}
 
 void job_detail(std::ostream& out, const json& job) {
   const json by = job.value("submitted_by", json::object());
@@ -131,13 +217,21 @@ void job_detail(std::ostream& out, const json& job) {
       {"app:", str(job, "app")},
       {"state:", outcome(job)},
       {"exit code:", str(job, "exit_code")},
-      {"command:", shell_join(job.value("command", json(nullptr)))},
-      {"message:", job.contains("message") && !job["message"].is_null() ? job["message"].dump() : "-"},
+      {"command:",
+       withheld(job, "command") ? kWithheldJob : shell_join(job.value("command", json(nullptr)))},
+      {"message:", withheld(job, "message")                               ? kWithheldJob
+                   : job.contains("message") && !job["message"].is_null() ? job["message"].dump()
+                                                                          : "-"},
       {"created:", str(job, "created_at")},
       {"started:", str(job, "started_at")},
       {"finished:", str(job, "finished_at")},
       {"submitted by:", str(by, "user") + " (uid " + str(by, "uid") + ")"},
   };
+  if (const json c = job.value("cancelled_by", json(nullptr)); c.is_object())
+    rows.push_back({"cancelled by:",
+                    str(c, "user") + " (uid " + str(c, "uid") + ")" +
+                        (c.value("admin", false) ? ", an admin: only an admin may retry it" : "")});
+  if (withheld(job, "output")) rows.push_back({"output:", kWithheldJob});
   if (job.value("priority", 0) != 0) rows.push_back({"priority:", str(job, "priority")});
   if (!str(job, "not_before", "").empty()) rows.push_back({"not before:", str(job, "not_before")});
   if (job.value("held", false)) rows.push_back({"held:", "yes (jobq release " + str(job, "id") + ")"});
@@ -153,8 +247,7 @@ void job_detail(std::ostream& out, const json& job) {
   if (const auto res = resources(job.value("resources", json::object())); !res.empty())
     rows.push_back({"resources:", res});
   const json env = job.value("env", json::object());
-  for (const auto& [k, v] : env.items())
-    rows.push_back({"env:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
+  for (const auto& [k, v] : env.items()) rows.push_back({"env:", env_entry(k, v)});
   const json labels = job.value("labels", json::object());
   for (const auto& [k, v] : labels.items())
     rows.push_back({"label:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
@@ -171,9 +264,9 @@ void job_detail(std::ostream& out, const json& job) {
   table(out, arows);
   for (const auto& a : attempts) {
     if (!str(a, "reason", "").empty())
-      out << "  attempt " << str(a, "number") << ": " << str(a, "reason") << '\n';
+      out << "  attempt " << str(a, "number") << ": " << visible(str(a, "reason")) << '\n';
     else if (!str(a, "error", "").empty())
-      out << "  attempt " << str(a, "number") << " error: " << str(a, "error") << '\n';
+      out << "  attempt " << str(a, "number") << " error: " << visible(str(a, "error")) << '\n';
   }
 }
 
@@ -181,7 +274,7 @@ void job_table(std::ostream& out, const json& jobs) {
   std::vector<std::vector<std::string>> rows{
       {"ID", "APP", "STATE", "EXIT", "USER", "CREATED", "COMMAND"}};
   for (const auto& j : jobs) {
-    std::string cmd = shell_join(j.value("command", json(nullptr)));
+    std::string cmd = command_text(j);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
     const json by = j.value("submitted_by", json::object());
     rows.push_back({str(j, "id"), str(j, "app"), str(j, "state"), str(j, "exit_code"),
@@ -207,8 +300,7 @@ void app_detail(std::ostream& out, const json& app) {
       {"updated:", str(app, "updated_at")},
   };
   const json env = app.value("env", json::object());
-  for (const auto& [k, v] : env.items())
-    rows.push_back({"env:", k + "=" + (v.is_string() ? v.get<std::string>() : v.dump())});
+  for (const auto& [k, v] : env.items()) rows.push_back({"env:", env_entry(k, v)});
   table(out, rows);
 }
 
@@ -278,7 +370,7 @@ void status(std::ostream& out, const json& st) {
 void stats(std::ostream& out, const json& st) {
   const json apps = st.value("apps", json::array());
   if (apps.empty()) {
-    out << "no job ended since " << str(st, "since") << '\n';
+    out << "no job ended since " << visible(str(st, "since")) << '\n';
     return;
   }
   auto ms = [](const json& spread, const char* key) -> std::string {
@@ -300,7 +392,7 @@ void stats(std::ostream& out, const json& st) {
                     ms(w, "p50"), ms(w, "p95"), ms(w, "max")});
   }
   table(out, rows);
-  out << "(jobs that ended since " << str(st, "since") << ")\n";
+  out << "(jobs that ended since " << visible(str(st, "since")) << ")\n";
 }
 
 }  // namespace jobq::render

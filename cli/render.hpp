@@ -1,21 +1,39 @@
 // Human output of the CLI: tables and job details. --json output is the
 // daemon's result with the schema version added (see docs/protocol.md).
+// Every cell of human output goes through visible(): text a user controls
+// (commands, keys, env, labels, messages, reasons) can never drive the
+// terminal. `jobq logs` alone prints a job's output raw.
 #pragma once
 
 #include <ostream>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace jobq::render {
 
-// Columns padded to their widest cell; the first row is the header.
+// `text` safe to print on a terminal: valid UTF-8 is kept; C0 controls,
+// DEL, C1 controls (U+0080..U+009F), the bidirectional overrides and
+// isolates (U+202A..U+202E, U+2066..U+2069) and line/paragraph separators
+// are shown as escapes (\n, \t, \r, \x1b, \u009b, \u202e); each byte of
+// invalid UTF-8 as \xNN. So nothing printed can clear the screen, set the
+// window title or write the clipboard (OSC 52). The result contains no
+// control character, so visible(visible(s)) == visible(s).
+std::string visible(std::string_view text);
+
+// Columns padded to their widest cell; the first row is the header. Every
+// cell is printed through visible().
 void table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
 
 // A command line as a shell would need it typed: quoted where needed.
 std::string shell_join(const nlohmann::json& argv);
+
+// A job's command as shell_join() writes it, or "(withheld)" when the
+// daemon withheld it from this reader (see lib/visibility.hpp).
+std::string command_text(const nlohmann::json& job);
 
 void job_detail(std::ostream& out, const nlohmann::json& job);
 void job_table(std::ostream& out, const nlohmann::json& jobs);

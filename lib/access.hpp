@@ -1,7 +1,8 @@
 // Who may do what. Admins (root, jobqd's own uid, members of the optional
 // admin group) define applications and may act on any job; other users
-// enqueue, read and wait, and cancel only their own jobs. Every check fails
-// closed: an identity that cannot be resolved is not an admin.
+// enqueue and wait, and cancel, hold, release and retry only their own jobs;
+// what they read of other users' jobs is in visibility.hpp. Every check
+// fails closed: an identity that cannot be resolved is not an admin.
 #pragma once
 
 #include <sys/types.h>

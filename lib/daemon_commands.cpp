@@ -16,6 +16,7 @@
 #include "protocol.hpp"
 #include "suggest.hpp"
 #include "time_util.hpp"
+#include "visibility.hpp"
 
 namespace jobq {
 
@@ -120,7 +121,7 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   a.retry = policy_arg(r, "retry", RetryPolicy{}, apply_retry);
   a.resources = policy_arg(r, "resources", Resources{}, apply_resources);
   a.webhooks = checked_webhooks(policy_arg(r, "webhooks", Webhooks{}, apply_webhooks));
-  return json(ctx.store.create_app(a));
+  return app_view(ctx.store.create_app(a), Viewer{-1, true});  // admins only
 }
 
 std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&) {
@@ -152,7 +153,7 @@ std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&
   }
   App a = ctx.store.update_app(name, u);
   ctx.runner.kick();  // a higher limit may let jobs start
-  return json(a);
+  return app_view(a, Viewer{-1, true});  // admins only
 }
 
 std::optional<json> app_delete(DaemonContext& ctx, const json& args, const Call&) {
@@ -164,17 +165,17 @@ std::optional<json> app_delete(DaemonContext& ctx, const json& args, const Call&
   return json{{"deleted", name}, {"cancelled_jobs", cancelled}};
 }
 
-std::optional<json> app_list(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> app_list(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {});
-  return json{{"apps", ctx.store.list_apps()}};
+  return json{{"apps", apps_view(ctx.store.list_apps(), viewer_of(ctx.info.access, call.peer))}};
 }
 
-std::optional<json> app_show(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> app_show(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"name"});
   const std::string name = r.required_string("name");
   auto app = ctx.store.get_app(name);
   if (!app) throw ProtocolError(ErrorCode::not_found, "no application named '" + name + "'");
-  return json(*app);
+  return app_view(*app, viewer_of(ctx.info.access, call.peer));
 }
 
 // ---- jobs -----------------------------------------------------------------------------
@@ -291,11 +292,13 @@ void commit_then_reply(DaemonContext& ctx, std::vector<NewJob> group, Responder 
 }
 
 std::optional<json> enqueue(DaemonContext& ctx, const json& args, const Call& call) {
-  commit_then_reply(ctx, {new_job_from(ctx, args, call)}, call.reply, [](const EnqueueOutcome& o) {
-    json out = o.jobs.at(0).first;
-    out["existing"] = o.jobs.at(0).second;  // true: the key was used before; this is that job
-    return out;
-  });
+  const Viewer viewer = viewer_of(ctx.info.access, call.peer);
+  commit_then_reply(
+      ctx, {new_job_from(ctx, args, call)}, call.reply, [viewer](const EnqueueOutcome& o) {
+        json out = job_view(o.jobs.at(0).first, viewer);
+        out["existing"] = o.jobs.at(0).second;  // true: the key was used before; this is that job
+        return out;
+      });
   return std::nullopt;
 }
 
@@ -323,12 +326,12 @@ std::optional<json> enqueue_batch(DaemonContext& ctx, const json& args, const Ca
   return std::nullopt;
 }
 
-std::optional<json> show(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
-  return json(must_get_job(ctx, job_id_arg(r)));
+  return job_view(must_get_job(ctx, job_id_arg(r)), viewer_of(ctx.info.access, call.peer));
 }
 
-std::optional<json> list(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"app", "state", "limit"});
   JobFilter f;
   f.app = r.string("app");
@@ -343,7 +346,7 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call&) {
     bad("'limit' must be between 0 (the most, " + std::to_string(kMaxListed) + ") and " +
         std::to_string(kMaxListed));
   f.limit = limit == 0 ? static_cast<int>(kMaxListed) : static_cast<int>(limit);
-  return json{{"jobs", ctx.store.list_jobs(f)}};
+  return json{{"jobs", jobs_view(ctx.store.list_jobs(f), viewer_of(ctx.info.access, call.peer))}};
 }
 
 json log_result(const CapturedLog& log, std::string_view source) {
@@ -356,6 +359,10 @@ json log_result(const CapturedLog& log, std::string_view source) {
 std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id", "stream", "attempt", "follow", "tail", "since", "timestamps"});
   const Job job = must_get_job(ctx, job_id_arg(r));
+  if (!may_read_all(viewer_of(ctx.info.access, call.peer), job))
+    throw ProtocolError(ErrorCode::forbidden, "job " + std::to_string(job.id) + " belongs to " +
+                                                  job.submitter_name +
+                                                  "; its output is for its owner and admins only");
   const std::string stream_name = r.string("stream").value_or("stdout");
   const bool follow = r.boolean("follow").value_or(false);
   if (stream_name != "stdout" && stream_name != "stderr" && !(follow && stream_name == "both"))
@@ -429,7 +436,9 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   return std::nullopt;
 }
 
-json wait_result(const std::vector<Job>& jobs) { return json{{"jobs", jobs}}; }
+json wait_result(const std::vector<Job>& jobs, const Viewer& viewer) {
+  return json{{"jobs", jobs_view(jobs, viewer)}};
+}
 
 std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"ids", "timeout_ms"});
@@ -450,7 +459,8 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
   std::sort(st->open.begin(), st->open.end());
   st->open.erase(std::unique(st->open.begin(), st->open.end()), st->open.end());
   PendingReply p{
-      [&store = ctx.store, st, reply = call.reply]() {
+      [&store = ctx.store, st, reply = call.reply,
+       viewer = viewer_of(ctx.info.access, call.peer)]() {
         for (auto it = st->open.begin(); it != st->open.end();) {
           auto job = store.get_job(*it);
           if (!job) {
@@ -463,7 +473,7 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
         }
         std::vector<Job> jobs;
         for (auto id : st->order) jobs.push_back(st->done.at(id));
-        reply(encode_ok(wait_result(jobs)));
+        reply(encode_ok(wait_result(jobs, viewer)));
         return true;
       },
       [reply = call.reply]() {
@@ -484,15 +494,18 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
 std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
-  check_owner(ctx, must_get_job(ctx, id), call, "cancel");
-  Job job = ctx.store.request_cancel(id);
+  const Job before = must_get_job(ctx, id);
+  check_owner(ctx, before, call, "cancel");
+  const Viewer viewer = viewer_of(ctx.info.access, call.peer);
+  const bool admin_not_owner = viewer.admin && viewer.uid != before.submitter_uid;
+  Job job = ctx.store.request_cancel(id, {viewer.uid, user_name(call.peer.uid), admin_not_owner});
   if (is_final(job.state)) {
     ctx.waits.notify();
     ctx.runner.kick();
   } else {
     ctx.poller.check(id);  // a running one is stopped from there
   }
-  return json(job);
+  return job_view(job, viewer_of(ctx.info.access, call.peer));
 }
 
 // Users act on their own jobs only; admins on any.
@@ -513,16 +526,23 @@ std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const 
   check_owner(ctx, must_get_job(ctx, id), call, hold ? "hold" : "release");
   Job job = ctx.store.set_held(id, hold);
   if (!hold) ctx.runner.kick();
-  return json(job);
+  return job_view(job, viewer_of(ctx.info.access, call.peer));
 }
 
 std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
-  check_owner(ctx, must_get_job(ctx, id), call, "retry");
+  const Job before = must_get_job(ctx, id);
+  check_owner(ctx, before, call, "retry");
+  if (before.state == JobState::cancelled && before.cancelled_by_admin &&
+      !is_admin(ctx.info.access, call.peer))
+    throw ProtocolError(
+        ErrorCode::forbidden,
+        "job " + std::to_string(id) + " was cancelled by an admin (" + before.cancelled_by_name +
+            "); only an admin may retry it (admins: " + admin_rule(ctx.info.access) + ")");
   Job job = ctx.store.retry_job(id, user_name(call.peer.uid));
   ctx.runner.kick();
-  return json(job);
+  return job_view(job, viewer_of(ctx.info.access, call.peer));
 }
 
 std::optional<json> hold(DaemonContext& ctx, const json& args, const Call& call) {
@@ -539,7 +559,7 @@ std::optional<json> pause_or_resume(DaemonContext& ctx, const json& args, bool p
   u.paused = pause;
   App a = ctx.store.update_app(r.required_string("name"), u);
   if (!pause) ctx.runner.kick();
-  return json(a);
+  return app_view(a, Viewer{-1, true});  // admins only
 }
 
 std::optional<json> app_pause(DaemonContext& ctx, const json& args, const Call&) {

@@ -86,6 +86,11 @@ void to_json(nlohmann::json& j, const Job& job) {
       {"after", job.after},
       {"after_any", job.after_any},
       {"waiting_on", job.waiting_on},
+      {"cancelled_by", job.cancelled_by_uid < 0
+                           ? nlohmann::json(nullptr)
+                           : nlohmann::json{{"uid", job.cancelled_by_uid},
+                                            {"user", job.cancelled_by_name},
+                                            {"admin", job.cancelled_by_admin}}},
       {"attempts", job.attempts},
   };
 }

@@ -103,7 +103,7 @@ struct Job {
   int priority = 0;              // higher first, within its application
   std::int64_t not_before_ns = 0;  // pending until then (unix ns); 0 = at once
   bool held = false;             // pending and kept from starting (jobq hold)
-  std::string key;               // idempotency key, unique per application
+  std::string key;               // idempotency key, unique per application and submitter
   std::int64_t timeout_ms = 0;   // 0: the application's
   nlohmann::json retry = nullptr;  // fields that override the application's policy
   Resources resources;             // lowers the application's (zero/empty: as it)
@@ -111,6 +111,9 @@ struct Job {
   std::vector<std::int64_t> after;      // start only when all of these succeeded
   std::vector<std::int64_t> after_any;  // start only when all of these ended
   int waiting_on = 0;                   // dependencies not ended yet
+  std::int64_t cancelled_by_uid = -1;   // who asked to cancel it; -1: nobody (or not known)
+  std::string cancelled_by_name;
+  bool cancelled_by_admin = false;  // an admin other than its owner: only an admin may retry it
   std::vector<Attempt> attempts;
 };
 

@@ -140,6 +140,17 @@ CREATE INDEX jobs_claim ON jobs(app, priority DESC, id)
   WHERE state = 'pending' AND due = 1 AND held = 0 AND waiting_on = 0;
 CREATE INDEX jobs_delayed ON jobs(not_before_ns) WHERE state = 'pending' AND due = 0;
 )sql",
+    // 6: idempotency keys per application and user (another user's key is
+    // not yours); who asked to cancel a job, and whether that was an admin
+    // other than its owner (then only an admin may retry it). Jobs cancelled
+    // before this version have no recorded canceller (-1).
+    R"sql(
+DROP INDEX jobs_by_key;
+CREATE UNIQUE INDEX jobs_by_key ON jobs(app, submitter_uid, idem_key) WHERE idem_key IS NOT NULL;
+ALTER TABLE jobs ADD COLUMN cancelled_by_uid INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE jobs ADD COLUMN cancelled_by_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN cancelled_by_admin INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -390,8 +401,8 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
     throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
   if (existed) *existed = false;
   if (!nj.key.empty()) {
-    Stmt same(*statements_, "SELECT id FROM jobs WHERE app=? AND idem_key=?");
-    same.bind(1, nj.app).bind(2, nj.key);
+    Stmt same(*statements_, "SELECT id FROM jobs WHERE app=? AND submitter_uid=? AND idem_key=?");
+    same.bind(1, nj.app).bind(2, nj.submitter_uid).bind(3, nj.key);
     const std::optional<std::int64_t> first =
         same.step() ? std::optional(same.i64(0)) : std::nullopt;
     same.reset();
@@ -526,7 +537,8 @@ Job Store::retry_job(std::int64_t job_id, const std::string& by) {
   Stmt(*statements_,
        "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=0, "
        "not_before_ns=0, due=1, "
-       "held=0, cancel_requested=0, cancel_requested_ns=0, timed_out=0, waiting_on=?, ended_ns=0, "
+       "held=0, cancel_requested=0, cancel_requested_ns=0, cancelled_by_uid=-1, "
+       "cancelled_by_name='', cancelled_by_admin=0, timed_out=0, waiting_on=?, ended_ns=0, "
        "updated_at=? WHERE id=?")
       .bind(1, "retried by hand by " + by + " (after " + std::string(to_string(job.state)) + ")")
       .bind(2, waiting)
@@ -768,7 +780,7 @@ std::map<std::pair<std::string, std::string>, std::int64_t> Store::count_jobs_by
   return out;
 }
 
-Job Store::request_cancel(std::int64_t job_id) {
+Job Store::request_cancel(std::int64_t job_id, const CancelledBy& by) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Job job = load_job_locked(job_id);
@@ -780,19 +792,34 @@ Job Store::request_cancel(std::int64_t job_id) {
   if (job.state == JobState::pending) {
     Stmt(*statements_,
          "UPDATE jobs SET state='cancelled', reason='cancel requested before it started', "
-         "updated_at=? "
-         "WHERE id=?")
+         "updated_at=?1, cancelled_by_uid=?3, cancelled_by_name=?4, cancelled_by_admin=?5 "
+         "WHERE id=?2")
         .bind(1, now)
         .bind(2, job_id)
+        .bind(3, by.uid)
+        .bind(4, by.name)
+        .bind(5, by.admin ? 1 : 0)
         .run();
     job_ended_locked(job_id);
   } else {
-    Stmt(*statements_,
-         "UPDATE jobs SET cancel_requested=1, updated_at=?, cancel_requested_ns=CASE WHEN "
-         "cancel_requested_ns=0 THEN ? ELSE cancel_requested_ns END WHERE id=?")
+    // Asked twice while it stops: the first asker is kept, unless the
+    // second is an admin other than the owner (the owner cannot launder an
+    // admin's cancel by asking too).
+    Stmt(
+        *statements_,
+        "UPDATE jobs SET cancel_requested=1, updated_at=?1, cancel_requested_ns=CASE WHEN "
+        "cancel_requested_ns=0 THEN ?2 ELSE cancel_requested_ns END, "
+        "cancelled_by_uid=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?4 "
+        "ELSE cancelled_by_uid END, "
+        "cancelled_by_name=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?5 "
+        "ELSE cancelled_by_name END, "
+        "cancelled_by_admin=MAX(cancelled_by_admin, ?6) WHERE id=?3")
         .bind(1, now)
         .bind(2, now_unix_ns())
         .bind(3, job_id)
+        .bind(4, by.uid)
+        .bind(5, by.name)
+        .bind(6, by.admin ? 1 : 0)
         .run();
   }
   job = load_job_locked(job_id);

@@ -164,9 +164,17 @@ struct AttemptResult {
   std::optional<CapturedLog> stderr_log;
 };
 
+// Who asks for a cancel: their uid and name, and whether they are an admin
+// other than the job's owner.
+struct CancelledBy {
+  std::int64_t uid = -1;
+  std::string name;
+  bool admin = false;
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -189,7 +197,7 @@ class Store {
   // cancellation; their ids are returned.
   std::vector<std::int64_t> delete_app(const std::string& name, bool force);
 
-  // With a key already used in the application, returns that job instead
+  // With a key this user already used in the application, returns that job instead
   // (and sets *existed), so a retried enqueue never doubles work. Each
   // dependency must exist (not_found otherwise: nothing is enqueued). A job
   // whose `after` dependency already ended without success is skipped at once.
@@ -241,7 +249,8 @@ class Store {
   std::optional<JobState> attempt_state(std::int64_t job_id, int attempt);
   // pending -> cancelled at once; starting/running -> cancel_requested.
   // A finished job: conflict. Returns the job afterwards.
-  Job request_cancel(std::int64_t job_id);
+  // `by` is recorded as who asked (see Job::cancelled_by_*).
+  Job request_cancel(std::int64_t job_id, const CancelledBy& by = {});
 
   std::optional<CapturedLog> get_log(std::int64_t job_id, int attempt, LogStream stream);
 

@@ -79,7 +79,8 @@ inline constexpr const char* kAppColumns =
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "
     "created_at, updated_at, submitter_uid, submitter_name, priority, not_before_ns, held, "
-    "idem_key, timeout_ms, retry, resources, retries_used, waiting_on";
+    "idem_key, timeout_ms, retry, resources, retries_used, waiting_on, cancelled_by_uid, "
+    "cancelled_by_name, cancelled_by_admin";
 
 inline Job read_job(const Stmt& st) {
   Job j;
@@ -106,6 +107,9 @@ inline Job read_job(const Stmt& st) {
   j.resources = apply_resources({}, json::parse(st.text(20)));
   j.retries_used = st.i32(21);
   j.waiting_on = st.i32(22);
+  j.cancelled_by_uid = st.i64(23);
+  j.cancelled_by_name = st.text(24);
+  j.cancelled_by_admin = st.i64(25) != 0;
   return j;
 }
 

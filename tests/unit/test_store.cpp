@@ -327,3 +327,77 @@ TEST_CASE("enqueues leave no statement open, so the WAL can be checkpointed") {
   CHECK(log == done);
   sqlite3_close(db);
 }
+
+TEST_CASE("idempotency keys are per application and user: another user's key is not yours") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  store.create_app(app("web"));
+  store.create_app(app("db"));
+  auto keyed = [](const std::string& a, std::int64_t uid, const std::string& key) {
+    NewJob nj = job_for(a);
+    nj.key = key;
+    nj.submitter_uid = uid;
+    nj.submitter_name = "u" + std::to_string(uid);
+    return nj;
+  };
+  bool existed = true;
+  const auto mallory = store.enqueue(keyed("web", 1001, "nightly"), &existed);
+  CHECK_FALSE(existed);
+  const auto alice = store.enqueue(keyed("web", 1000, "nightly"), &existed);
+  CHECK_FALSE(existed);  // her own job, not mallory's
+  CHECK(alice.id != mallory.id);
+  CHECK(alice.submitter_uid == 1000);
+  const auto again = store.enqueue(keyed("web", 1000, "nightly"), &existed);
+  CHECK(existed);  // her retried enqueue finds her job
+  CHECK(again.id == alice.id);
+  CHECK(store.enqueue(keyed("web", 1001, "nightly"), &existed).id == mallory.id);
+  CHECK(existed);
+  CHECK(store.enqueue(keyed("db", 1000, "nightly"), &existed).id != alice.id);  // per application
+  CHECK_FALSE(existed);
+}
+
+TEST_CASE("migration 6 from a schema-5 database: keys per user, cancels remembered") {
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  std::int64_t old_id = 0;
+  {
+    Store store(path);
+    store.create_app(app("web"));
+    NewJob nj = job_for("web");
+    nj.key = "k";
+    nj.submitter_uid = 1001;
+    nj.submitter_name = "mallory";
+    old_id = store.enqueue(nj).id;
+    store.request_cancel(old_id);
+  }
+  // Back to exactly what schema 5 had: the per-application key index and
+  // none of the canceller's columns.
+  exec_sql(path,
+           "DROP INDEX jobs_by_key;"
+           "CREATE UNIQUE INDEX jobs_by_key ON jobs(app, idem_key) WHERE idem_key IS NOT NULL;"
+           "ALTER TABLE jobs DROP COLUMN cancelled_by_uid;"
+           "ALTER TABLE jobs DROP COLUMN cancelled_by_name;"
+           "ALTER TABLE jobs DROP COLUMN cancelled_by_admin;"
+           "PRAGMA user_version=5");
+  REQUIRE(user_version(path) == 5);
+  Store store(path);
+  CHECK(user_version(path) == 6);
+  const auto old = store.get_job(old_id);
+  REQUIRE(old);
+  CHECK(old->state == JobState::cancelled);
+  CHECK(old->cancelled_by_uid == -1);  // not known from before
+  CHECK_FALSE(old->cancelled_by_admin);
+  NewJob nj = job_for("web");
+  nj.key = "k";
+  nj.submitter_uid = 1000;
+  nj.submitter_name = "alice";
+  bool existed = true;
+  const auto mine = store.enqueue(nj, &existed);
+  CHECK_FALSE(existed);
+  CHECK(mine.id != old_id);
+  store.request_cancel(mine.id, {0, "root", true});
+  const auto got = store.get_job(mine.id);
+  CHECK(got->cancelled_by_uid == 0);
+  CHECK(got->cancelled_by_name == "root");
+  CHECK(got->cancelled_by_admin);
+}

@@ -290,3 +290,32 @@ TEST_CASE_FIXTURE(Fixture, "request_cancel: pending, starting, running, finished
   }
   CHECK_FALSE(store.cancel_requested(424242));
 }
+
+TEST_CASE_FIXTURE(
+    Fixture,
+    "who cancelled is remembered; an owner asking too keeps an admin's cancel; retry clears it") {
+  make_app("web");
+  const auto pending = enqueue("web");
+  const auto c = store.request_cancel(pending, {1000, "alice", false});
+  CHECK(c.cancelled_by_uid == 1000);
+  CHECK(c.cancelled_by_name == "alice");
+  CHECK_FALSE(c.cancelled_by_admin);
+
+  const auto running = enqueue("web");
+  REQUIRE(store.claim_pending(0, 10).size() == 1);
+  store.mark_running(running, 1, "cid");
+  store.request_cancel(running, {0, "root", true});
+  const auto j = store.request_cancel(running, {1000, "alice", false});  // the owner asks too
+  CHECK(j.cancelled_by_uid == 0);
+  CHECK(j.cancelled_by_name == "root");
+  CHECK(j.cancelled_by_admin);
+  auto stopped = exited(running, 137);
+  stopped.state = JobState::cancelled;  // as the poller records a cancelled job's end
+  store.finish_attempt(stopped);
+  CHECK(state(running) == JobState::cancelled);
+  CHECK(store.get_job(running)->cancelled_by_admin);
+  const auto again = store.retry_job(running, "root");
+  CHECK(again.cancelled_by_uid == -1);
+  CHECK_FALSE(again.cancelled_by_admin);
+  CHECK(nlohmann::json(again)["cancelled_by"].is_null());
+}
