@@ -42,7 +42,7 @@ void submit_scan(DaemonContext& ctx, const Call& call, std::function<void()> tas
 
 }  // namespace
 
-std::optional<json> status(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {});
   const auto now = now_unix_ns();
   json apps = json::array();
@@ -72,9 +72,15 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call&) {
               {"unknown_containers", ctx.poller.unknown_containers()},
               {"jobs", ctx.store.count_jobs_by_state()},
               {"apps", apps}};
-  // The engine's part from its last check (engine_health.hpp), with its age:
-  // status never waits on the engine, nor behind other users' engine calls.
-  result["engine"] = ctx.engine_health.last();
+  // The engine's part from its check (engine_health.hpp), with its age: never
+  // behind other users' engine calls, and waiting for a fresh one briefly.
+  Responder reply = call.reply;
+  auto engine = ctx.engine_health.answer([result, reply](json e) mutable {
+    result["engine"] = std::move(e);
+    reply(encode_ok(result));
+  });
+  if (!engine) return std::nullopt;
+  result["engine"] = std::move(*engine);
   return result;
 }
 

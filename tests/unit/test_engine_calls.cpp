@@ -32,7 +32,11 @@ class SlowLogsEngine final : public jobq::Engine {
  public:
   explicit SlowLogsEngine(FakeEngine& fake) : fake_(fake) {}
   std::string api_version() override { return fake_.api_version(); }
-  std::string ping() override { return fake_.api_version(); }
+  std::string ping() override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !ping_held_; });
+    return "1.43";
+  }
   std::string server_version() override { return "99.0-fake"; }
   std::string create(const jobq::ContainerSpec& s) override { return fake_.create(s); }
   void start(const std::string& id) override { fake_.start(id); }
@@ -79,7 +83,12 @@ class SlowLogsEngine final : public jobq::Engine {
   void release() {
     std::lock_guard lock(mu_);
     released_ = true;
+    ping_held_ = false;
     cv_.notify_all();
+  }
+  void hold_ping() {
+    std::lock_guard lock(mu_);
+    ping_held_ = true;
   }
   bool is_reading(const std::string& container) {
     std::lock_guard lock(mu_);
@@ -96,6 +105,7 @@ class SlowLogsEngine final : public jobq::Engine {
   std::mutex mu_;
   std::condition_variable cv_;
   bool released_ = false;
+  bool ping_held_ = false;
   std::set<std::string> reading_;
   int reads_started_ = 0;
   std::atomic<std::size_t> sent_{0};
@@ -184,8 +194,9 @@ TEST_CASE_FIXTURE(Fixture, "status answers at once while engine reads fill the p
   }
   REQUIRE(wait_until([&] { return engine.reads_started() >= 2; }));
   const auto conn = send(0, "status");
-  const auto r = reply_of(conn);  // answered by the handler itself, not after the held reads
-  REQUIRE(r.has_value());
+  // Answered now, not after the held reads.
+  REQUIRE(wait_until([&] { return reply_of(conn).has_value(); }, std::chrono::seconds(1)));
+  const auto r = reply_of(conn);
   CHECK((*r)["ok"] == true);
   const json eng = (*r)["result"]["engine"];
   CHECK(eng["reachable"] == true);
@@ -270,4 +281,16 @@ TEST_CASE_FIXTURE(Fixture, "a uid's share of the follow slots; admins are held t
   REQUIRE(wait_until([&] { return fake.stream_logs_calls() >= 8 + 1 + 10; }));
   CHECK_FALSE(reply_of(other).has_value());  // still following, not refused
   for (auto c : roots) CHECK_FALSE(reply_of(c).has_value());
+}
+
+TEST_CASE_FIXTURE(Fixture, "status answers within a second when the engine hangs, with the answer's age") {
+  engine.hold_ping();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the last answer is no longer fresh
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto conn = send(0, "status");
+  REQUIRE(wait_until([&] { return reply_of(conn).has_value(); }, std::chrono::seconds(2)));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1000));
+  const json eng = (*reply_of(conn))["result"]["engine"];
+  CHECK(eng["reachable"] == true);  // the last answer, with its age
+  CHECK(eng["age_ms"].get<std::int64_t>() >= 1000);
 }
