@@ -476,9 +476,10 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--attempt", *attempt, "Which attempt (default: the last)")->check(CLI::Range(1, 1000000));
     c->add_flag("-f,--follow", *follow,
                 "Follow the output as it is written, through retries, until the job ends");
-    c->add_option("--tail", *tail,
-                  "Only the last N lines, or 'all' (default: all stored output; of a running job, its "
-                  "last 1000 lines)")
+    c->add_option(
+         "--tail", *tail,
+         "Only the last N lines, or 'all' (default: all stored output; of a running job, its "
+         "last 1000 lines)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
               if (v == "all") return "";
@@ -535,7 +536,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
           write(*both ? stream : "stdout", *data);
           if (r.value("more", false))
             std::cerr << "jobq: note: job " << args["id"] << " is running: this is its last "
-                      << r.value("default_tail", 0) << " lines; --tail N or --tail all shows more\n";
+                      << r.value("default_tail", 0)
+                      << " lines; --tail N or --tail all shows more\n";
           if (r.value("truncated", false))
             std::cerr << "jobq: note: output was cut; only the last part of "
                       << r.value("total_bytes", 0) << " bytes was kept (jobqd --log-cap)\n";

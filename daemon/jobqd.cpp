@@ -308,8 +308,17 @@ int serve(const Options& o) {
 
   LogFollowers followers(store, engine, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
-  DaemonContext ctx{store,     engine,  runner,   poller, waits, engine_calls, store_scans, engine_health,
-                    followers, metrics, committer,
+  DaemonContext ctx{store,
+                    engine,
+                    runner,
+                    poller,
+                    waits,
+                    engine_calls,
+                    store_scans,
+                    engine_health,
+                    followers,
+                    metrics,
+                    committer,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
                                popts.log_cap, popts.retention.count()}};
   SocketServer::Options sopts;
@@ -415,7 +424,8 @@ int jobqd_main(int argc, char** argv) {
                  "(root and jobqd's own user always may)");
   app.add_option("--max-connections", o.max_connections, "Clients connected at once")
       ->check(CLI::Range(1, 65536));
-  app.add_option("--max-follows", o.max_follows, "'jobq logs -f' running at once, all users together")
+  app.add_option("--max-follows", o.max_follows,
+                 "'jobq logs -f' running at once, all users together")
       ->check(CLI::Range(1, 4096));
   app.add_option("--follows-per-user", o.follows_per_user,
                  "'jobq logs -f' one user may run at once (admins: up to --max-follows)")

@@ -9,9 +9,9 @@
 
 #include "daemon_handlers.hpp"
 #include "http_post.hpp"
+#include "live_logs.hpp"
 #include "log_demux.hpp"
 #include "log_filter.hpp"
-#include "live_logs.hpp"
 #include "log_follow.hpp"
 #include "policy.hpp"
 #include "protocol.hpp"
@@ -367,7 +367,8 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   req.want_stderr = stream_name != "stdout";
   const auto tail = r.integer("tail");
   if (tail) {
-    if (*tail < -1 || *tail > 100'000'000) bad("'tail' must be a number of lines, 0 or more (-1: all)");
+    if (*tail < -1 || *tail > 100'000'000)
+      bad("'tail' must be a number of lines, 0 or more (-1: all)");
     req.filter.tail = static_cast<int>(*tail);
   }
   if (auto since = r.string("since")) {
@@ -387,7 +388,8 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   }
   if (follow) {
     const bool admin = is_admin(ctx.info.access, call.peer);
-    throw_unless_started(ctx.followers, ctx.followers.follow(req, call.reply, call.peer.uid, admin));
+    throw_unless_started(ctx.followers,
+                         ctx.followers.follow(req, call.reply, call.peer.uid, admin));
     return std::nullopt;
   }
 
@@ -402,9 +404,10 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   }
   if (attempt->state != JobState::running) return log_result({}, "none");
   // Still running: read (a tail of) what it has written so far from the engine, off the loop.
-  submit_live_log(ctx.engine_calls, ctx.engine, call.peer.uid,
-                  LiveLogRead{attempt->container_name, stream, req.filter, tail.has_value(), ctx.info.log_cap},
-                  call.reply);
+  submit_live_log(
+      ctx.engine_calls, ctx.engine, call.peer.uid,
+      LiveLogRead{attempt->container_name, stream, req.filter, tail.has_value(), ctx.info.log_cap},
+      call.reply);
   return std::nullopt;
 }
 

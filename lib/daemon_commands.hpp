@@ -38,8 +38,8 @@ struct DaemonContext {
   Runner& runner;
   Poller& poller;
   PendingReplies& waits;
-  FairPool& engine_calls;      // engine reads asked for by clients (live logs), per uid
-  FairPool& store_scans;       // store scans asked for by clients (stats, prune), per uid
+  FairPool& engine_calls;       // engine reads asked for by clients (live logs), per uid
+  FairPool& store_scans;        // store scans asked for by clients (stats, prune), per uid
   EngineHealth& engine_health;  // the engine's last answer, for status
   LogFollowers& followers;  // jobq logs -f
   Metrics& metrics;

@@ -33,11 +33,13 @@ std::optional<std::int64_t> time_arg(ArgReader& r, const char* key) {
 void submit_scan(DaemonContext& ctx, const Call& call, std::function<void()> task) {
   const auto got = ctx.store_scans.submit(call.peer.uid, std::move(task));
   if (got == FairPool::Submitted::over_share)
-    throw ProtocolError(ErrorCode::unavailable,
-                        "you have " + std::to_string(ctx.store_scans.options().per_uid) +
-                            " stats or prune requests queued or running already; try again when they have been "
-                            "answered");
-  if (got == FairPool::Submitted::stopping) throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping");
+    throw ProtocolError(
+        ErrorCode::unavailable,
+        "you have " + std::to_string(ctx.store_scans.options().per_uid) +
+            " stats or prune requests queued or running already; try again when they have been "
+            "answered");
+  if (got == FairPool::Submitted::stopping)
+    throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping");
 }
 
 }  // namespace

@@ -9,7 +9,9 @@ using Clock = std::chrono::steady_clock;
 
 EngineHealth::EngineHealth(Engine& engine, Options opts) : engine_(engine), opts_(opts) {}
 
-EngineHealth::~EngineHealth() { stop(); }
+EngineHealth::~EngineHealth() {
+  stop();
+}
 
 void EngineHealth::start() {
   check();
@@ -77,17 +79,20 @@ json EngineHealth::last() const {
 }
 
 json EngineHealth::describe_locked() const {
-  if (answer_.is_null()) return json{{"reachable", false}, {"error", "the engine has not been asked yet"}};
+  if (answer_.is_null())
+    return json{{"reachable", false}, {"error", "the engine has not been asked yet"}};
   json out = answer_;
   out["checked_at"] = format_unix_ns(when_unix_ns_);
-  out["age_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - when_).count();
+  out["age_ms"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - when_).count();
   return out;
 }
 
 std::optional<json> EngineHealth::answer(std::function<void(json)> later) {
   {
     std::lock_guard lock(mu_);
-    if ((!answer_.is_null() && Clock::now() - when_ < opts_.fresh) || stopping_) return describe_locked();
+    if ((!answer_.is_null() && Clock::now() - when_ < opts_.fresh) || stopping_)
+      return describe_locked();
     waiters_.push_back(Waiter{std::move(later), Clock::now() + opts_.patience, generation_});
     kicked_ = true;
   }

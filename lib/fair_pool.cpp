@@ -13,7 +13,9 @@ FairPool::FairPool(Options opts) : opts_(opts) {
   for (int i = 0; i < opts_.threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
-FairPool::~FairPool() { stop(); }
+FairPool::~FairPool() {
+  stop();
+}
 
 FairPool::Submitted FairPool::submit(uid_t uid, std::function<void()> task) {
   {
@@ -92,7 +94,8 @@ void FairPool::work() {
     {
       std::lock_guard lock(mu_);
       auto it = lanes_.find(uid);
-      if (it != lanes_.end() && --it->second.running == 0 && it->second.queue.empty()) lanes_.erase(it);
+      if (it != lanes_.end() && --it->second.running == 0 && it->second.queue.empty())
+        lanes_.erase(it);
     }
     cv_.notify_all();
     idle_.notify_all();

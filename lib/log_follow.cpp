@@ -24,7 +24,8 @@ const Attempt* find_attempt(const Job& job, int number) {
 
 }  // namespace
 
-LogFollowers::LogFollowers(Store& store, Engine& engine, std::size_t max_followers, std::size_t per_user)
+LogFollowers::LogFollowers(Store& store, Engine& engine, std::size_t max_followers,
+                           std::size_t per_user)
     : store_(store), engine_(engine), max_(max_followers), per_user_(per_user) {}
 
 LogFollowers::~LogFollowers() { stop(); }
@@ -34,7 +35,8 @@ bool LogFollowers::stopping() {
   return stopping_;
 }
 
-LogFollowers::Started LogFollowers::follow(const LogRequest& req, Responder reply, uid_t uid, bool exempt) {
+LogFollowers::Started LogFollowers::follow(const LogRequest& req, Responder reply, uid_t uid,
+                                           bool exempt) {
   std::lock_guard lock(mu_);
   for (auto id : finished_) {
     auto it = threads_.find(id);
@@ -62,7 +64,8 @@ LogFollowers::Started LogFollowers::follow(const LogRequest& req, Responder repl
                      }
                      std::lock_guard done(mu_);
                      finished_.push_back(id);
-                     if (auto it = by_uid_.find(uid); it != by_uid_.end() && --it->second == 0) by_uid_.erase(it);
+                     if (auto it = by_uid_.find(uid); it != by_uid_.end() && --it->second == 0)
+                       by_uid_.erase(it);
                    }));
   return Started::yes;
 }
@@ -72,9 +75,10 @@ void throw_unless_started(const LogFollowers& followers, LogFollowers::Started s
     case LogFollowers::Started::yes:
       return;
     case LogFollowers::Started::user_share:
-      throw ProtocolError(ErrorCode::unavailable,
-                          "you are following output " + std::to_string(followers.per_user()) +
-                              " times already, your share (jobqd --follows-per-user); end one and try again");
+      throw ProtocolError(
+          ErrorCode::unavailable,
+          "you are following output " + std::to_string(followers.per_user()) +
+              " times already, your share (jobqd --follows-per-user); end one and try again");
     case LogFollowers::Started::all_taken:
       throw ProtocolError(ErrorCode::unavailable,
                           "all " + std::to_string(followers.max_followers()) +

@@ -37,7 +37,8 @@ struct LogRequest {
 
 class LogFollowers {
  public:
-  LogFollowers(Store& store, Engine& engine, std::size_t max_followers = 64, std::size_t per_user = 8);
+  LogFollowers(Store& store, Engine& engine, std::size_t max_followers = 64,
+               std::size_t per_user = 8);
   ~LogFollowers();
   LogFollowers(const LogFollowers&) = delete;
   LogFollowers& operator=(const LogFollowers&) = delete;

@@ -40,7 +40,9 @@ class SlowLogsEngine final : public jobq::Engine {
   std::string server_version() override { return "99.0-fake"; }
   std::string create(const jobq::ContainerSpec& s) override { return fake_.create(s); }
   void start(const std::string& id) override { fake_.start(id); }
-  std::optional<jobq::ContainerState> inspect(const std::string& id) override { return fake_.inspect(id); }
+  std::optional<jobq::ContainerState> inspect(const std::string& id) override {
+    return fake_.inspect(id);
+  }
   void stop(const std::string& id, int grace) override { fake_.stop(id, grace); }
   void logs(const std::string& id, const jobq::LogChunkFn& sink) override { fake_.logs(id, sink); }
   void remove(const std::string& id) override { fake_.remove(id); }
@@ -69,8 +71,10 @@ class SlowLogsEngine final : public jobq::Engine {
           at = 0;
           break;
         }
-        if (n < opts.tail) at = nl;
-        else at = nl + 1;
+        if (n < opts.tail)
+          at = nl;
+        else
+          at = nl + 1;
       }
       out.erase(0, at);
     }
@@ -118,15 +122,16 @@ struct Fixture {
   SlowLogsEngine engine{fake};
   jobq::PendingReplies waits;
   jobq::Metrics metrics;
-  jobq::Runner runner{store, engine, jobq::RunnerOptions{}, [](std::int64_t) {}, [](std::int64_t) {}};
+  jobq::Runner runner{store, engine, jobq::RunnerOptions{}, [](std::int64_t) {},
+                      [](std::int64_t) {}};
   jobq::Poller poller{store, engine, jobq::PollerOptions{}, [](std::int64_t) {}};
   jobq::FairPool engine_calls{{4, 4, 1}};
   jobq::FairPool store_scans{{2, 2, 1}};
   jobq::EngineHealth health{engine};
   jobq::LogFollowers followers{store, engine, 64, 8};
   jobq::EnqueueCommitter committer{store, [] {}};
-  jobq::DaemonContext ctx{store,     engine,  runner,   poller, waits, engine_calls, store_scans, health,
-                          followers, metrics, committer, jobq::DaemonInfo{}};
+  jobq::DaemonContext ctx{store,       engine, runner,    poller,  waits,     engine_calls,
+                          store_scans, health, followers, metrics, committer, jobq::DaemonInfo{}};
   std::shared_ptr<jobq::Mailbox> box = std::make_shared<jobq::Mailbox>();
   std::uint64_t next_conn = 1;
 
@@ -167,7 +172,8 @@ struct Fixture {
     jobq::PeerCred peer;
     peer.uid = uid;
     peer.gid = uid;
-    jobq::dispatch_request(ctx, json{{"v", jobq::kProtocolVersion}, {"cmd", cmd}, {"args", args}}.dump(),
+    jobq::dispatch_request(ctx,
+                           json{{"v", jobq::kProtocolVersion}, {"cmd", cmd}, {"args", args}}.dump(),
                            peer, jobq::Responder(box, conn));
     return conn;
   }
@@ -187,7 +193,8 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Fixture, "status answers at once while engine reads fill the pool, with the engine's age") {
+TEST_CASE_FIXTURE(
+    Fixture, "status answers at once while engine reads fill the pool, with the engine's age") {
   for (uid_t uid = 1001; uid <= 1008; ++uid) {
     const auto [id, name] = running_job(uid, 10);
     send(uid, "logs", {{"id", id}});
@@ -208,7 +215,8 @@ TEST_CASE_FIXTURE(Fixture, "status answers at once while engine reads fill the p
   CHECK(wait_reply(send(1001, "stats"))["ok"] == true);
 }
 
-TEST_CASE_FIXTURE(Fixture, "logs of a running job reads the last 1000 lines unless asked for more") {
+TEST_CASE_FIXTURE(Fixture,
+                  "logs of a running job reads the last 1000 lines unless asked for more") {
   engine.release();
   const auto [id, name] = running_job(1001, 200'000);  // ~6 MB
   const json r = wait_reply(send(1001, "logs", {{"id", id}}));
@@ -234,7 +242,8 @@ TEST_CASE_FIXTURE(Fixture, "logs of a running job reads the last 1000 lines unle
   CHECK(s["result"]["more"] == false);
 }
 
-TEST_CASE_FIXTURE(Fixture, "one uid's queued engine reads neither push another's back nor queue without end") {
+TEST_CASE_FIXTURE(
+    Fixture, "one uid's queued engine reads neither push another's back nor queue without end") {
   std::vector<std::uint64_t> mine;
   std::vector<std::string> names;
   for (int i = 0; i < 4; ++i) {
@@ -247,7 +256,8 @@ TEST_CASE_FIXTURE(Fixture, "one uid's queued engine reads neither push another's
   const json refused = wait_reply(send(1001, "logs", {{"id", extra}}));
   CHECK(refused["ok"] == false);
   CHECK(refused["error"]["code"] == "unavailable");
-  CHECK(refused["error"]["message"].get<std::string>().find("--engine-calls-per-user") != std::string::npos);
+  CHECK(refused["error"]["message"].get<std::string>().find("--engine-calls-per-user") !=
+        std::string::npos);
 
   // Another uid's read starts while 1001's are still queued behind its first.
   const auto [theirs, their_name] = running_job(1002, 10);
@@ -270,7 +280,8 @@ TEST_CASE_FIXTURE(Fixture, "a uid's share of the follow slots; admins are held t
   const json refused = wait_reply(send(1001, "logs", {{"id", id}, {"follow", true}}));
   CHECK(refused["ok"] == false);
   CHECK(refused["error"]["code"] == "unavailable");
-  CHECK(refused["error"]["message"].get<std::string>().find("--follows-per-user") != std::string::npos);
+  CHECK(refused["error"]["message"].get<std::string>().find("--follows-per-user") !=
+        std::string::npos);
 
   // Another user still follows; root (an admin) past the per-user share.
   const auto [theirs, their_name] = running_job(1002, 10);
@@ -283,9 +294,11 @@ TEST_CASE_FIXTURE(Fixture, "a uid's share of the follow slots; admins are held t
   for (auto c : roots) CHECK_FALSE(reply_of(c).has_value());
 }
 
-TEST_CASE_FIXTURE(Fixture, "status answers within a second when the engine hangs, with the answer's age") {
+TEST_CASE_FIXTURE(Fixture,
+                  "status answers within a second when the engine hangs, with the answer's age") {
   engine.hold_ping();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the last answer is no longer fresh
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(1100));  // the last answer is no longer fresh
   const auto t0 = std::chrono::steady_clock::now();
   const auto conn = send(0, "status");
   REQUIRE(wait_until([&] { return reply_of(conn).has_value(); }, std::chrono::seconds(2)));
