@@ -482,8 +482,8 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
          "last 1000 lines)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
-              if (v == "all") return "";
-              return CLI::Range(0, 100000000)(v);
+              if (v == "all" || CLI::Range(0, 100000000)(v).empty()) return "";
+              return "'" + v + "' is neither a number of lines (0..100000000) nor 'all'";
             },
             "N|all"));
     c->add_option("--since", *since,
