@@ -469,7 +469,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     auto both = std::make_shared<bool>(false);
     auto attempt = std::make_shared<int>(0);
     auto follow = std::make_shared<bool>(false);
-    auto tail = std::make_shared<int>(-1);
+    auto tail = std::make_shared<std::string>();
     auto since = std::make_shared<std::string>();
     auto timestamps = std::make_shared<bool>(false);
     c->add_option("id", *id, "Job id")->required();
@@ -478,7 +478,16 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--attempt", *attempt, "Which attempt (default: the last)")->check(CLI::Range(1, 1000000));
     c->add_flag("-f,--follow", *follow,
                 "Follow the output as it is written, through retries, until the job ends");
-    c->add_option("--tail", *tail, "Only the last N lines")->check(CLI::Range(0, 100000000));
+    c->add_option(
+         "--tail", *tail,
+         "Only the last N lines, or 'all' (default: all stored output; of a running job, its "
+         "last 1000 lines)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+              if (v == "all" || CLI::Range(0, 100000000)(v).empty()) return "";
+              return "'" + v + "' is neither a number of lines (0..100000000) nor 'all'";
+            },
+            "N|all"));
     c->add_option("--since", *since,
                   "Only lines written since then: a duration ago (10m) or a time (RFC 3339, 'HH:MM')");
     c->add_flag("-t,--timestamps", *timestamps, "Start each line with the time Docker saw it");
@@ -487,7 +496,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*err && *both) throw UsageError("give --stderr or --both, not both");
         json args{{"id", parse_id(*id)}};
         if (*attempt > 0) args["attempt"] = *attempt;
-        if (*tail >= 0) args["tail"] = *tail;
+        if (!tail->empty()) args["tail"] = *tail == "all" ? -1 : std::stoi(*tail);
         if (*timestamps) args["timestamps"] = true;
         if (!since->empty()) {
           const auto now = std::chrono::system_clock::now();
@@ -527,6 +536,10 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
           const auto data = base64_decode(r.value("data_base64", ""));
           if (!data) throw ProtocolError(ErrorCode::internal, "jobqd sent undecodable log data");
           write(*both ? stream : "stdout", *data);
+          if (r.value("more", false))
+            std::cerr << "jobq: note: job " << args["id"] << " is running: this is its last "
+                      << r.value("default_tail", 0)
+                      << " lines; --tail N or --tail all shows more\n";
           if (r.value("truncated", false))
             std::cerr << "jobq: note: output was cut; only the last part of "
                       << r.value("total_bytes", 0) << " bytes was kept (jobqd --log-cap)\n";

@@ -54,6 +54,9 @@ struct Options {
   std::string socket_group;
   std::string admin_group;
   std::size_t max_connections = 1024;
+  std::size_t max_follows = 64;
+  std::size_t follows_per_user = 8;
+  std::size_t engine_calls_per_user = 4;
   std::string max_request = "1M";
   std::string request_timeout = "30s";
   std::string retention = "30d";  // finished jobs and their output; "0" keeps them forever
@@ -270,7 +273,11 @@ int serve(const Options& o) {
 
   PendingReplies waits;
   Metrics metrics;
-  WorkPool engine_calls(2);
+  // Client-asked work, shared fairly per uid (fair_pool.hpp): engine reads
+  // (live logs) and store scans (stats, prune) in pools of their own.
+  FairPool engine_calls({4, o.engine_calls_per_user, 1});
+  FairPool store_scans({2, 2, 1});
+  EngineHealth engine_health(engine);
   Runner* runner_ptr = nullptr;
   Poller* poller_ptr = nullptr;
   Notifier notifier(store, NotifierOptions{});
@@ -300,9 +307,19 @@ int serve(const Options& o) {
       store, engine, ropts, [&](std::int64_t job) { if (poller_ptr) poller_ptr->check(job); }, on_final);
   runner_ptr = &runner;
 
-  LogFollowers followers(store, engine);
+  LogFollowers followers(store, engine, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
-  DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers, metrics, committer,
+  DaemonContext ctx{store,
+                    engine,
+                    runner,
+                    poller,
+                    waits,
+                    engine_calls,
+                    store_scans,
+                    engine_health,
+                    followers,
+                    metrics,
+                    committer,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
                                popts.log_cap, popts.retention.count()}};
   SocketServer::Options sopts;
@@ -317,6 +334,7 @@ int serve(const Options& o) {
     dispatch_request(ctx, line, peer, reply);
   });
   server.listen();
+  engine_health.start();  // asks once now, so status has an answer from the first request on
 
   std::atomic<bool> stop{false};
   std::thread signal_thread([&] {
@@ -362,6 +380,8 @@ int serve(const Options& o) {
   waits.stop();
   notifier.stop();  // calls not yet delivered stay in the outbox for the next start
   engine_calls.stop();
+  store_scans.stop();
+  engine_health.stop();
   runner_ptr = nullptr;
   poller_ptr = nullptr;
   ::close(lock_fd);
@@ -406,6 +426,16 @@ int jobqd_main(int argc, char** argv) {
                  "(root and jobqd's own user always may)");
   app.add_option("--max-connections", o.max_connections, "Clients connected at once")
       ->check(CLI::Range(1, 65536));
+  app.add_option("--max-follows", o.max_follows,
+                 "'jobq logs -f' running at once, all users together")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--follows-per-user", o.follows_per_user,
+                 "'jobq logs -f' one user may run at once (admins: up to --max-follows)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--engine-calls-per-user", o.engine_calls_per_user,
+                 "Requests one user may have reading from the engine at once, queued or running "
+                 "(logs of running jobs); more are refused")
+      ->check(CLI::Range(1, 1024));
   app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M")->check(size("--max-request"));
   app.add_option("--request-timeout", o.request_timeout,
                  "Time a client has to finish sending a request")

@@ -9,6 +9,7 @@
 
 #include "daemon_handlers.hpp"
 #include "http_post.hpp"
+#include "live_logs.hpp"
 #include "log_demux.hpp"
 #include "log_filter.hpp"
 #include "log_follow.hpp"
@@ -371,9 +372,11 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   req.job_id = job.id;
   req.want_stdout = stream_name != "stderr";
   req.want_stderr = stream_name != "stdout";
-  if (auto t = r.integer("tail")) {
-    if (*t < 0 || *t > 100'000'000) bad("'tail' must be a number of lines, 0 or more");
-    req.filter.tail = static_cast<int>(*t);
+  const auto tail = r.integer("tail");
+  if (tail) {
+    if (*tail < -1 || *tail > 100'000'000)
+      bad("'tail' must be a number of lines, 0 or more (-1: all)");
+    req.filter.tail = static_cast<int>(*tail);
   }
   if (auto since = r.string("since")) {
     const auto ns = parse_rfc3339_ns(*since);
@@ -391,9 +394,9 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
                                                     " has no attempt " + std::to_string(*n));
   }
   if (follow) {
-    if (!ctx.followers.follow(req, call.reply))
-      throw ProtocolError(ErrorCode::unavailable,
-                          "too many clients are following output; try again later");
+    const bool admin = is_admin(ctx.info.access, call.peer);
+    throw_unless_started(ctx.followers,
+                         ctx.followers.follow(req, call.reply, call.peer.uid, admin));
     return std::nullopt;
   }
 
@@ -407,32 +410,11 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
     return log_result(*stored, "store");
   }
   if (attempt->state != JobState::running) return log_result({}, "none");
-  // Still running: read what it has written so far from the engine, off the loop.
-  const std::string name = attempt->container_name;
-  Responder reply = call.reply;
-  Engine& engine = ctx.engine;
-  const std::size_t cap = ctx.info.log_cap;
-  const LogFilter filter = req.filter;
-  ctx.engine_calls.submit([&engine, name, stream, reply, cap, filter] {
-    try {
-      TailBuffer tail(cap);  // the same cap as stored output
-      Engine::LogOptions opts;
-      opts.timestamps = filter.timestamps;
-      opts.since_ns = filter.since_ns;
-      opts.tail = filter.tail;
-      engine.stream_logs(
-          name, opts,
-          [&](LogStream s, std::string_view bytes) {
-            if (s == stream) tail.append(bytes);
-          },
-          [] { return true; });
-      const bool cut = tail.truncated();
-      const auto total = tail.total_bytes();
-      reply(encode_ok(log_result({tail.take(), cut, total}, "engine")));
-    } catch (const EngineError& e) {
-      reply(encode_error(ErrorCode::engine, e.what()));
-    }
-  });
+  // Still running: read (a tail of) what it has written so far from the engine, off the loop.
+  submit_live_log(
+      ctx.engine_calls, ctx.engine, call.peer.uid,
+      LiveLogRead{attempt->container_name, stream, req.filter, tail.has_value(), ctx.info.log_cap},
+      call.reply);
   return std::nullopt;
 }
 

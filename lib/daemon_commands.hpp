@@ -9,7 +9,9 @@
 
 #include "access.hpp"
 #include "engine.hpp"
+#include "engine_health.hpp"
 #include "enqueue_committer.hpp"
+#include "fair_pool.hpp"
 #include "log_follow.hpp"
 #include "metrics.hpp"
 #include "pending_replies.hpp"
@@ -17,7 +19,6 @@
 #include "runner.hpp"
 #include "socket_server.hpp"
 #include "store.hpp"
-#include "work_pool.hpp"
 
 namespace jobq {
 
@@ -37,7 +38,9 @@ struct DaemonContext {
   Runner& runner;
   Poller& poller;
   PendingReplies& waits;
-  WorkPool& engine_calls;  // engine work asked for by clients (live logs, status)
+  FairPool& engine_calls;       // engine reads asked for by clients (live logs), per uid
+  FairPool& store_scans;        // store scans asked for by clients (stats, prune), per uid
+  EngineHealth& engine_health;  // the engine's last answer, for status
   LogFollowers& followers;  // jobq logs -f
   Metrics& metrics;
   EnqueueCommitter& committer;  // group commit of enqueues

@@ -29,6 +29,19 @@ std::optional<std::int64_t> time_arg(ArgReader& r, const char* key) {
   return ns;
 }
 
+// Runs `task` in uid's share of the store-scan pool (fair_pool.hpp).
+void submit_scan(DaemonContext& ctx, const Call& call, std::function<void()> task) {
+  const auto got = ctx.store_scans.submit(call.peer.uid, std::move(task));
+  if (got == FairPool::Submitted::over_share)
+    throw ProtocolError(
+        ErrorCode::unavailable,
+        "you have " + std::to_string(ctx.store_scans.options().per_uid) +
+            " stats or prune requests queued or running already; try again when they have been "
+            "answered");
+  if (got == FairPool::Submitted::stopping)
+    throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping");
+}
+
 }  // namespace
 
 std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
@@ -61,18 +74,16 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
               {"unknown_containers", ctx.poller.unknown_containers()},
               {"jobs", ctx.store.count_jobs_by_state()},
               {"apps", apps}};
+  // The engine's part from its check (engine_health.hpp), with its age: never
+  // behind other users' engine calls, and waiting for a fresh one briefly.
   Responder reply = call.reply;
-  Engine& engine = ctx.engine;
-  ctx.engine_calls.submit([&engine, result, reply]() mutable {
-    try {
-      result["engine"] = {{"reachable", true}, {"api_version", engine.ping()}};
-      result["engine"]["version"] = engine.server_version();
-    } catch (const EngineError& e) {
-      result["engine"] = {{"reachable", false}, {"error", e.what()}};
-    }
+  auto engine = ctx.engine_health.answer([result, reply](json e) mutable {
+    result["engine"] = std::move(e);
     reply(encode_ok(result));
   });
-  return std::nullopt;
+  if (!engine) return std::nullopt;
+  result["engine"] = std::move(*engine);
+  return result;
 }
 
 std::optional<json> metrics(DaemonContext& ctx, const json& args, const Call&) {
@@ -119,7 +130,7 @@ std::optional<json> stats(DaemonContext& ctx, const json& args, const Call& call
   // A scan of every job ended in the window: off the socket loop.
   Responder reply = call.reply;
   Store& store = ctx.store;
-  ctx.engine_calls.submit([&store, app, since, reply] {
+  submit_scan(ctx, call, [&store, app, since, reply] {
     try {
       json out = summarize_ended(store.ended_jobs(since, app));
       out["since"] = format_unix_ns(since);
@@ -144,7 +155,7 @@ std::optional<json> prune(DaemonContext& ctx, const json& args, const Call& call
   const auto dry = r.boolean("dry_run").value_or(false);
   Responder reply = call.reply;
   Store& store = ctx.store;
-  ctx.engine_calls.submit([&store, before, dry, reply] {
+  submit_scan(ctx, call, [&store, before, dry, reply] {
     try {
       std::int64_t n = 0;
       if (dry) {

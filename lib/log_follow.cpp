@@ -24,8 +24,9 @@ const Attempt* find_attempt(const Job& job, int number) {
 
 }  // namespace
 
-LogFollowers::LogFollowers(Store& store, Engine& engine, std::size_t max_followers)
-    : store_(store), engine_(engine), max_(max_followers) {}
+LogFollowers::LogFollowers(Store& store, Engine& engine, std::size_t max_followers,
+                           std::size_t per_user)
+    : store_(store), engine_(engine), max_(max_followers), per_user_(per_user) {}
 
 LogFollowers::~LogFollowers() { stop(); }
 
@@ -34,7 +35,8 @@ bool LogFollowers::stopping() {
   return stopping_;
 }
 
-bool LogFollowers::follow(const LogRequest& req, Responder reply) {
+LogFollowers::Started LogFollowers::follow(const LogRequest& req, Responder reply, uid_t uid,
+                                           bool exempt) {
   std::lock_guard lock(mu_);
   for (auto id : finished_) {
     auto it = threads_.find(id);
@@ -44,9 +46,13 @@ bool LogFollowers::follow(const LogRequest& req, Responder reply) {
     }
   }
   finished_.clear();
-  if (stopping_ || threads_.size() >= max_) return false;
+  if (stopping_) return Started::stopping;
+  if (threads_.size() >= max_) return Started::all_taken;
+  auto& mine = by_uid_[uid];
+  if (!exempt && mine >= per_user_) return Started::user_share;
+  ++mine;
   const auto id = next_id_++;
-  threads_.emplace(id, std::thread([this, id, req, reply] {
+  threads_.emplace(id, std::thread([this, id, req, reply, uid] {
                      try {
                        run(req, reply);
                      } catch (const ClientGone&) {
@@ -58,8 +64,29 @@ bool LogFollowers::follow(const LogRequest& req, Responder reply) {
                      }
                      std::lock_guard done(mu_);
                      finished_.push_back(id);
+                     if (auto it = by_uid_.find(uid); it != by_uid_.end() && --it->second == 0)
+                       by_uid_.erase(it);
                    }));
-  return true;
+  return Started::yes;
+}
+
+void throw_unless_started(const LogFollowers& followers, LogFollowers::Started started) {
+  switch (started) {
+    case LogFollowers::Started::yes:
+      return;
+    case LogFollowers::Started::user_share:
+      throw ProtocolError(
+          ErrorCode::unavailable,
+          "you are following output " + std::to_string(followers.per_user()) +
+              " times already, your share (jobqd --follows-per-user); end one and try again");
+    case LogFollowers::Started::all_taken:
+      throw ProtocolError(ErrorCode::unavailable,
+                          "all " + std::to_string(followers.max_followers()) +
+                              " follow slots are taken (jobqd --max-follows); try again later");
+    case LogFollowers::Started::stopping:
+      break;
+  }
+  throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping");
 }
 
 void LogFollowers::stop() {

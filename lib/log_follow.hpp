@@ -5,7 +5,12 @@
 // with an ordinary reply once the job has ended. Output the engine could not
 // stream (the attempt ended before the follow began) comes from the store.
 // A client that stops reading is throttled; one that leaves ends its follow.
+// At most max_followers follows run at once, and at most per_user of them
+// for one uid (admins, as the caller says, are held to the total only), so
+// one user cannot take every slot.
 #pragma once
+
+#include <sys/types.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -32,13 +37,18 @@ struct LogRequest {
 
 class LogFollowers {
  public:
-  LogFollowers(Store& store, Engine& engine, std::size_t max_followers = 64);
+  LogFollowers(Store& store, Engine& engine, std::size_t max_followers = 64,
+               std::size_t per_user = 8);
   ~LogFollowers();
   LogFollowers(const LogFollowers&) = delete;
   LogFollowers& operator=(const LogFollowers&) = delete;
 
-  // False when max_followers follows are running already.
-  bool follow(const LogRequest& req, Responder reply);
+  enum class Started { yes, all_taken, user_share, stopping };
+  // Starts a follow for uid unless max_followers run already, or per_user of
+  // uid's do and the uid is not `exempt` (an admin).
+  Started follow(const LogRequest& req, Responder reply, uid_t uid, bool exempt);
+  std::size_t max_followers() const { return max_; }
+  std::size_t per_user() const { return per_user_; }
   // Ends every follow (their clients see the connection close) and joins.
   void stop();
 
@@ -49,11 +59,16 @@ class LogFollowers {
   Store& store_;
   Engine& engine_;
   std::size_t max_;
+  std::size_t per_user_;
+  std::map<uid_t, std::size_t> by_uid_;  // follows running, per uid
   std::mutex mu_;
   bool stopping_ = false;
   std::uint64_t next_id_ = 0;
   std::map<std::uint64_t, std::thread> threads_;
   std::vector<std::uint64_t> finished_;
 };
+
+// Throws ProtocolError unavailable, naming the limit that was hit, unless `started` is yes.
+void throw_unless_started(const LogFollowers& followers, LogFollowers::Started started);
 
 }  // namespace jobq
