@@ -309,15 +309,17 @@ int serve(const Options& o) {
   EnqueueCommitter committer(store, [&] { runner.kick(); });
   DaemonContext ctx{store, engine, runner, poller, waits, engine_calls, followers, metrics, committer,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
-                               popts.log_cap, popts.retention.count(), size_option("--max-request", o.max_request)}};
+                               popts.log_cap, popts.retention.count(),
+                               size_option("--max-request", o.max_request)}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
   sopts.request_timeout = duration_option("--request-timeout", o.request_timeout);
   sopts.max_line = size_option("--max-request", o.max_request);
   sopts.max_connections = o.max_connections;
-  sopts.max_connections_per_user =
-      o.max_connections_per_user != 0 ? o.max_connections_per_user : std::max<std::size_t>(1, o.max_connections / 4);
+  sopts.max_connections_per_user = o.max_connections_per_user != 0
+                                       ? o.max_connections_per_user
+                                       : std::max<std::size_t>(1, o.max_connections / 4);
   sopts.max_user_bytes = size_option("--max-user-buffer", o.max_user_buffer);
   if (sopts.max_user_bytes < sopts.max_line)
     throw std::runtime_error("--max-user-buffer (" + o.max_user_buffer + ") must be at least --max-request (" +

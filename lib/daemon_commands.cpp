@@ -85,7 +85,9 @@ void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const cha
 
 // What `peer` is shown of `job` in list and wait replies: the one place a
 // listed or awaited job is serialized.
-json job_for(const Job& job, const PeerCred& /*peer*/) { return json(job); }
+json job_for(const Job& job, const PeerCred& /*peer*/) {
+  return json(job);
+}
 
 // ---- applications -----------------------------------------------------------------
 
@@ -378,7 +380,7 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call)
       page.push_back(std::move(j));
       f.before_id = it->id;
     }
-    if (static_cast<int>(chunk.size()) < f.limit) break;  // no older jobs
+    if (static_cast<int>(chunk.size()) < f.limit) break;              // no older jobs
     if (static_cast<std::int64_t>(page.size()) == want) more = true;  // maybe older ones
   }
   std::reverse(page.begin(), page.end());
@@ -475,7 +477,8 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
 json wait_summary(const Job& job, const PeerCred& peer) {
   const json full = job_for(job, peer);
   json out{{"summary", true}};
-  for (const char* key : {"id", "app", "state", "exit_code", "reason", "cancel_requested", "finished_at"})
+  for (const char* key :
+       {"id", "app", "state", "exit_code", "reason", "cancel_requested", "finished_at"})
     if (full.contains(key)) out[key] = full[key];
   return out;
 }
@@ -518,7 +521,8 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
   for (auto id : *ids)
     if (seen.insert(id).second) st->order.push_back(id);
   for (auto id : st->order)  // unknown ids fail now, not at the deadline
-    if (!ctx.store.job_exists(id)) throw ProtocolError(ErrorCode::not_found, "no job with id " + std::to_string(id));
+    if (!ctx.store.job_exists(id))
+      throw ProtocolError(ErrorCode::not_found, "no job with id " + std::to_string(id));
   st->open.assign(seen.begin(), seen.end());
   PendingReply p{
       [&store = ctx.store, st, reply = call.reply, peer = call.peer]() {

@@ -280,12 +280,14 @@ std::string SocketServer::refusal(const PeerCred& peer) {
   const bool over_total = conns_.size() >= opts_.max_connections;
   auto u = users_.find(peer.uid);
   const std::size_t mine = u == users_.end() ? 0 : u->second.conns;
-  const bool over_share = opts_.max_connections_per_user != 0 && mine >= opts_.max_connections_per_user;
+  const bool over_share =
+      opts_.max_connections_per_user != 0 && mine >= opts_.max_connections_per_user;
   if (!over_total && !over_share) return "";
   if (opts_.privileged && opts_.privileged(peer)) return "";
   if (over_share)
     return "uid " + std::to_string(peer.uid) + " has too many open connections to jobqd (" +
-           std::to_string(mine) + ", the per-user limit --max-connections-per-user); close some and try again";
+           std::to_string(mine) +
+           ", the per-user limit --max-connections-per-user); close some and try again";
   return "jobqd has too many open connections (" + std::to_string(opts_.max_connections) +
          ", the limit --max-connections); try again shortly";
 }
@@ -463,8 +465,10 @@ void SocketServer::drain_posted() {
     if (it == conns_.end()) continue;
     Conn& c = it->second;
     c.unwritten_reported += p.line.size();
-    if (c.out.empty()) c.out = std::move(p.line);
-    else c.out += p.line;
+    if (c.out.empty())
+      c.out = std::move(p.line);
+    else
+      c.out += p.line;
     if (p.final) c.busy = false;
     c.last_activity = std::chrono::steady_clock::now();
   }
@@ -481,8 +485,10 @@ void SocketServer::report_backlog(std::uint64_t id, Conn& c) {
   if (it == mailbox_->open.end()) return;
   const std::size_t before = it->second.unwritten;
   it->second.unwritten = unwritten;
-  if (unwritten > before) mailbox_->add_user_bytes(id, unwritten - before);
-  else mailbox_->sub_user_bytes(id, before - unwritten);
+  if (unwritten > before)
+    mailbox_->add_user_bytes(id, unwritten - before);
+  else
+    mailbox_->sub_user_bytes(id, before - unwritten);
 }
 
 void SocketServer::run(const std::atomic<bool>& stop) {

@@ -76,8 +76,8 @@ struct Mailbox {
   std::size_t user_bytes(uid_t uid);
   // Set by the loop (under mu): who each connection is and the budget.
   std::map<std::uint64_t, uid_t> owner;
-  std::map<uid_t, std::size_t> per_user;  // posted + unwritten, per uid
-  std::size_t user_budget = 0;            // 0: none
+  std::map<uid_t, std::size_t> per_user;                   // posted + unwritten, per uid
+  std::size_t user_budget = 0;                             // 0: none
   void add_user_bytes(std::uint64_t conn, std::size_t n);  // under mu
   void sub_user_bytes(std::uint64_t conn, std::size_t n);  // under mu
 };

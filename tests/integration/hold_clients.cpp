@@ -13,10 +13,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
       // Best effort: what does not fit in the socket's buffer is not sent.
       std::size_t off = 0;
       while (off < payload.size()) {
-        const ssize_t k = send(fd, payload.data() + off, payload.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t k =
+            send(fd, payload.data() + off, payload.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k <= 0) break;
         off += static_cast<std::size_t>(k);
       }

@@ -41,20 +41,21 @@ class LimitServer {
     o.path = dir_.file("s.sock");
     o.max_line = 64 << 10;
     tune(o);
-    server_ = std::make_unique<SocketServer>(o, [this](std::string line, const jobq::PeerCred&, Responder reply) {
-      ++dispatched;
-      const jobq::Request req = jobq::parse_request(line);
-      if (req.cmd == "big") {
-        const std::size_t size = req.args.value("size", std::size_t{1} << 20);
-        return reply(jobq::encode_ok(json{{"data", std::string(size, 'x')}}));
-      }
-      if (req.cmd == "later") {
-        later = std::make_unique<Responder>(reply);
-        has_later = true;
-        return;
-      }
-      reply(jobq::encode_ok(req.args));
-    });
+    server_ = std::make_unique<SocketServer>(
+        o, [this](std::string line, const jobq::PeerCred&, Responder reply) {
+          ++dispatched;
+          const jobq::Request req = jobq::parse_request(line);
+          if (req.cmd == "big") {
+            const std::size_t size = req.args.value("size", std::size_t{1} << 20);
+            return reply(jobq::encode_ok(json{{"data", std::string(size, 'x')}}));
+          }
+          if (req.cmd == "later") {
+            later = std::make_unique<Responder>(reply);
+            has_later = true;
+            return;
+          }
+          reply(jobq::encode_ok(req.args));
+        });
     server_->listen();
     loop_ = std::thread([this] { server_->run(stop_); });
   }
@@ -101,7 +102,8 @@ class Conn {
   std::size_t send(const std::string& bytes) {
     std::size_t off = 0;
     while (off < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const ssize_t n =
+          ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n <= 0) break;
       off += static_cast<std::size_t>(n);
     }
@@ -195,7 +197,8 @@ TEST_CASE("a user past its share of connections is refused, naming the limit; ad
     more.push_back(std::make_unique<Conn>(s.path()));
     more.back()->send(request("echo", json{{"i", i}}));
   }
-  for (int i = 0; i < 5; ++i) CHECK(jobq::decode_response(more[static_cast<std::size_t>(i)]->line()) == json{{"i", i}});
+  for (int i = 0; i < 5; ++i)
+    CHECK(jobq::decode_response(more[static_cast<std::size_t>(i)]->line()) == json{{"i", i}});
   // Past the total, a non-admin hears which limit it was.
   admin = false;
   Conn d(s.path());
@@ -203,7 +206,8 @@ TEST_CASE("a user past its share of connections is refused, naming the limit; ad
   CHECK(d.line().find("too many open connections") != std::string::npos);
 }
 
-TEST_CASE("a client that pipelines past the line limit and never reads does not make the loop spin") {
+TEST_CASE(
+    "a client that pipelines past the line limit and never reads does not make the loop spin") {
   LimitServer s([](SocketServer::Options&) {});
   Conn c(s.path());
   // A reply larger than the socket's buffer keeps output pending; then more
@@ -211,7 +215,8 @@ TEST_CASE("a client that pipelines past the line limit and never reads does not 
   c.send(request("big", json{{"size", 4u << 20}}));
   REQUIRE(wait_until([&] { return s.dispatched.load() == 1; }, std::chrono::seconds(5)));
   std::string pipelined;
-  while (pipelined.size() < (256u << 10)) pipelined += request("echo", json{{"pad", std::string(1000, 'p')}});
+  while (pipelined.size() < (256u << 10))
+    pipelined += request("echo", json{{"pad", std::string(1000, 'p')}});
   c.send(pipelined);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const auto before = s.loop_cpu();
