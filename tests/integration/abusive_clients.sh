@@ -13,14 +13,18 @@ group=jobq-test-abuse
 abuser=jobq-test-abuser
 other=jobq-test-other
 created_groups=() created_users=()
+holder=
 extra_cleanup() {
   local u g
+  # A user whose processes still run cannot be removed: stop ours first.
+  [[ -z $holder ]] || { kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; } || true
   for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
   for g in "${created_groups[@]}"; do groupdel "$g" 2>/dev/null || true; done
 }
 getent group $group >/dev/null || { groupadd $group; created_groups+=($group); }
 for u in $abuser $other; do
-  getent passwd $u >/dev/null || { useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); }
+  if getent passwd $u >/dev/null; then usermod -aG $group $u
+  else useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); fi
 done
 as() {  # user command...
   local user=$1
@@ -68,7 +72,7 @@ for _ in $(seq 1 8); do
   ((r > peak)) && peak=$r
   sleep 0.5
 done
-wait "$holder"
+wait "$holder"; holder=
 echo "abusive list clients: RSS baseline ${base} kB, peak ${peak} kB; slowest status ${worst} ms"
 ((worst < 1000)) || fail "another user's status took ${worst} ms while a user's clients did not read"
 # 16 MiB of replies plus one page per connection in flight and slack.
@@ -100,7 +104,7 @@ sleep 1.5
 as $other "$JOBQ" status >/dev/null || fail "another user was refused while one user held its share (10 of 40)"
 err=$(as $abuser "$JOBQ" status 2>&1 >/dev/null || true)
 grep -q -- "--max-connections-per-user" <<<"$err" || fail "the refusal does not name the per-user limit: $err"
-wait "$holder"
+wait "$holder"; holder=
 stop_daemon
 start_daemon --socket-group $group --max-connections 40 --max-connections-per-user 40
 as $abuser "$HOLD_CLIENTS" "$JOBQ_SOCKET" 40 6 idle >"$WORK/idle.out" 2>&1 &
@@ -109,5 +113,5 @@ sleep 1.5
 "$JOBQ" status >/dev/null || fail "root was refused while one user held every connection"
 err=$(as $other "$JOBQ" status 2>&1 >/dev/null || true)
 grep -q -- "--max-connections)" <<<"$err" || fail "the refusal does not name the total limit: $err"
-wait "$holder"
+wait "$holder"; holder=
 echo "ok"
