@@ -848,7 +848,7 @@ fi
 # times, and jobqd's VmRSS.
 w8="Abusive clients: $ABUSE_CLIENTS connections of one user each send \`list\` over $(thousands "$ABUSE_JOBS") jobs of 3 KB env and never read (simulator engine); jobqd's peak VmRSS over its baseline, and another user's \`jobq status\`, $ABUSE_SAMPLES samples"
 abusive_clients() {  # sets A_BASE A_PEAK A_P50 A_MAX (kB, kB, ms, ms)
-  local i ms r t0 pids=() samples=()
+  local i ms r t0 samples=()
   getent group jobq-bench-abuse >/dev/null || groupadd jobq-bench-abuse || return 1
   for u in jobq-bench-abuser jobq-bench-other; do
     getent passwd $u >/dev/null || useradd --no-create-home --shell /usr/sbin/nologin -G jobq-bench-abuse $u || return 1
@@ -869,7 +869,7 @@ abusive_clients() {  # sets A_BASE A_PEAK A_P50 A_MAX (kB, kB, ms, ms)
     setpriv --reuid jobq-bench-abuser --regid "$(id -g jobq-bench-abuser)" --init-groups \
       sh -c '(cat "$1"; sleep "$3") | timeout -s KILL "$3" socat -u - "UNIX-CONNECT:$2"' \
       sh "$WORK/abuse.req" "$WORK/Z.sock" "$ABUSE_HOLD_S" 2>/dev/null &
-    pids+=($!)
+    A_PIDS+=($!)
   done
   sleep 1
   for ((i = 0; i < ABUSE_SAMPLES; i++)); do
@@ -881,7 +881,6 @@ abusive_clients() {  # sets A_BASE A_PEAK A_P50 A_MAX (kB, kB, ms, ms)
     ((r > A_PEAK)) && A_PEAK=$r
     sleep 0.25
   done
-  wait "${pids[@]}" 2>/dev/null  # each ends after ABUSE_HOLD_S
   A_P50=$(printf '%s\n' "${samples[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
   A_MAX=$(printf '%s\n' "${samples[@]}" | sort -n | tail -n 1)
 }
@@ -889,8 +888,9 @@ if (($(id -u) != 0)); then
   row 8 "$w8" "< 64 MiB; < 1000 ms" "not measured: needs root to create the test users" "—"
 else
   log "row 8: abusive clients"
-  A_BASE='' A_PEAK='' A_P50='' A_MAX=''
+  A_BASE='' A_PEAK='' A_P50='' A_MAX='' A_PIDS=()
   abusive_clients || log "row 8: a step failed"
+  ((${#A_PIDS[@]} == 0)) || wait "${A_PIDS[@]}" 2>/dev/null || true  # each ends after ABUSE_HOLD_S
   stop_jobqd Z
   for u in jobq-bench-abuser jobq-bench-other; do userdel $u 2>/dev/null; done
   groupdel jobq-bench-abuse 2>/dev/null
