@@ -319,6 +319,28 @@ json wait_through_restarts(Client client, json args) {
   }
 }
 
+// `list` a page at a time (jobqd bounds each reply's bytes), newest pages
+// first, until `limit` jobs or the oldest: the jobs, oldest first, as one
+// array. A jobqd that does not page answers everything in its one reply.
+json list_all_pages(Client client, json args, std::int64_t limit) {
+  std::vector<json> pages;
+  std::int64_t got = 0;
+  while (got < limit) {
+    args["limit"] = limit - got;
+    json r = client.call("list", args);
+    json& jobs = r["jobs"];
+    got += static_cast<std::int64_t>(jobs.size());
+    pages.push_back(std::move(jobs));
+    const auto next = r.find("next_before_id");
+    if (next == r.end() || !next->is_number_integer() || pages.back().empty()) break;
+    args["before_id"] = *next;
+  }
+  json all = json::array();
+  for (auto p = pages.rbegin(); p != pages.rend(); ++p)
+    for (auto& j : *p) all.push_back(std::move(j));
+  return all;
+}
+
 int wait_exit_code(const json& jobs) {
   for (const auto& j : jobs) {
     const std::string state = j.value("state", "");
@@ -452,12 +474,12 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        json args{{"limit", *limit}};
+        json args;
         if (!app->empty()) args["app"] = *app;
         if (!state->empty()) args["state"] = *state;
-        const json r = g.client().call("list", args);
-        if (*as_json) print_json(render::envelope("jobs", r["jobs"]));
-        else render::job_table(std::cout, r["jobs"]);
+        const json jobs = list_all_pages(g.client(), args, *limit == 0 ? 10'000 : *limit);
+        if (*as_json) print_json(render::envelope("jobs", jobs));
+        else render::job_table(std::cout, jobs);
         return exit_code::ok;
       };
     });

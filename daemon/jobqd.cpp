@@ -57,7 +57,9 @@ struct Options {
   std::size_t max_follows = 64;
   std::size_t follows_per_user = 8;
   std::size_t engine_calls_per_user = 4;
+  std::size_t max_connections_per_user = 0;  // 0: a quarter of max_connections
   std::string max_request = "1M";
+  std::string max_user_buffer = "64M";
   std::string request_timeout = "30s";
   std::string retention = "30d";  // finished jobs and their output; "0" keeps them forever
   std::string engine;             // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
@@ -198,15 +200,19 @@ int lock_state_dir(const std::string& dir) {
   return fd;
 }
 
-// Room for --max-connections clients plus the daemon's own files.
+// Room for --max-connections clients plus the daemon's own files, and as
+// much beyond as the hard limit allows: admins are admitted past
+// --max-connections, and a refused client costs a descriptor until closed.
 void raise_fd_limit(std::size_t connections) {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-  const rlim_t want = std::min<rlim_t>(lim.rlim_max, static_cast<rlim_t>(connections) + 256);
-  if (lim.rlim_cur < want) {
-    lim.rlim_cur = want;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
+  if (lim.rlim_cur < static_cast<rlim_t>(connections) + 256)
+    spdlog::warn("the open-file limit ({}) is lower than --max-connections + 256; raise LimitNOFILE",
+                 static_cast<unsigned long long>(lim.rlim_cur));
 }
 
 // Tells systemd (Type=notify) where we are; a failure is logged, not fatal.
@@ -321,13 +327,22 @@ int serve(const Options& o) {
                     metrics,
                     committer,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
-                               popts.log_cap, popts.retention.count()}};
+                               popts.log_cap, popts.retention.count(),
+                               size_option("--max-request", o.max_request)}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
   sopts.request_timeout = duration_option("--request-timeout", o.request_timeout);
   sopts.max_line = size_option("--max-request", o.max_request);
   sopts.max_connections = o.max_connections;
+  sopts.max_connections_per_user = o.max_connections_per_user != 0
+                                       ? o.max_connections_per_user
+                                       : std::max<std::size_t>(1, o.max_connections / 4);
+  sopts.max_user_bytes = size_option("--max-user-buffer", o.max_user_buffer);
+  if (sopts.max_user_bytes < sopts.max_line)
+    throw std::runtime_error("--max-user-buffer (" + o.max_user_buffer + ") must be at least --max-request (" +
+                             o.max_request + ")");
+  sopts.privileged = [&access](const PeerCred& peer) { return is_admin(access, peer); };
   sopts.group = socket_gid;
   sopts.adopt_fd = passed_fd;
   SocketServer server(sopts, [&ctx](std::string line, const PeerCred& peer, Responder reply) {
@@ -436,7 +451,20 @@ int jobqd_main(int argc, char** argv) {
                  "Requests one user may have reading from the engine at once, queued or running "
                  "(logs of running jobs); more are refused")
       ->check(CLI::Range(1, 1024));
-  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M")->check(size("--max-request"));
+  app.add_option("--max-connections-per-user", o.max_connections_per_user,
+                 "Connections one user may hold (default: a quarter of --max-connections; admins are not limited)")
+      ->check(CLI::Range(1, 65536));
+  app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M (at most 64M)")
+      ->check(size("--max-request"))
+      ->check(checked_by(
+          [](const std::string& v) {
+            if (size_option("--max-request", v) > kMaxRequestLimit)
+              throw CLI::ValidationError("--max-request", "'" + v + "' is over the most, 64M");
+          },
+          "SIZE"));
+  app.add_option("--max-user-buffer", o.max_user_buffer,
+                 "Request and unsent reply bytes one user's connections may hold, e.g. 64M")
+      ->check(size("--max-user-buffer"));
   app.add_option("--request-timeout", o.request_timeout,
                  "Time a client has to finish sending a request")
       ->check(duration("--request-timeout"));

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -40,8 +41,18 @@ struct Command {
 constexpr std::size_t kMaxBatch = 10'000;
 ErrorCode code_for(const StoreError& e);
 
-// One `list` answers at most this many jobs (it runs on the socket loop).
+// One `list` answers at most this many jobs (it runs on the socket loop),
+// and at most about kListPageBytes of them: past that the reply is a page
+// and names the cursor of the next (next_before_id). Jobs are read from the
+// store kListChunk at a time, so a page of huge jobs reads few of them.
 constexpr std::int64_t kMaxListed = 10'000;
+constexpr std::size_t kListPageBytes = 1u << 20;
+constexpr std::int64_t kListChunk = 64;
+// One `wait` names at most kMaxWaitIds ids; its reply gives each distinct id
+// once, the whole job while the reply is under kWaitReplyBytes, and past
+// that a summary (wait_summary) that still tells how it ended.
+constexpr std::size_t kMaxWaitIds = 10'000;
+constexpr std::size_t kWaitReplyBytes = 1u << 20;
 constexpr std::int64_t kMaxTimeoutMs = 366LL * 24 * 3600 * 1000;
 
 std::optional<std::int64_t> timeout_arg(ArgReader& r);
@@ -73,6 +84,10 @@ Job must_get_job(DaemonContext& ctx, std::int64_t id) {
 }
 
 void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const char* verb);
+
+// What `viewer` is shown of `job` in list and wait replies: the one place a
+// listed or awaited job is serialized.
+json job_for(const Job& job, const Viewer& viewer) { return job_view(job, viewer); }
 
 // ---- applications -----------------------------------------------------------------
 
@@ -333,7 +348,7 @@ std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call)
 }
 
 std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"app", "state", "limit"});
+  ArgReader r(args, {"app", "state", "limit", "before_id"});
   JobFilter f;
   f.app = r.string("app");
   if (auto s = r.string("state")) {
@@ -346,8 +361,35 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call)
   if (limit < 0 || limit > kMaxListed)
     bad("'limit' must be between 0 (the most, " + std::to_string(kMaxListed) + ") and " +
         std::to_string(kMaxListed));
-  f.limit = limit == 0 ? static_cast<int>(kMaxListed) : static_cast<int>(limit);
-  return json{{"jobs", jobs_view(ctx.store.list_jobs(f), viewer_of(ctx.info.access, call.peer))}};
+  const Viewer viewer = viewer_of(ctx.info.access, call.peer);
+  const std::int64_t want = limit == 0 ? kMaxListed : limit;
+  f.before_id = r.integer("before_id");
+  if (f.before_id && *f.before_id <= 0) bad("'before_id' must be a positive job id");
+  // Newest first, chunk by chunk, until `want` jobs or the page's bytes.
+  json page = json::array();
+  std::size_t bytes = 0;
+  bool more = false;
+  while (static_cast<std::int64_t>(page.size()) < want && !more) {
+    f.limit = static_cast<int>(std::min(kListChunk, want - static_cast<std::int64_t>(page.size())));
+    const std::vector<Job> chunk = ctx.store.list_jobs(f);  // oldest first
+    for (auto it = chunk.rbegin(); it != chunk.rend(); ++it) {
+      json j = job_for(*it, viewer);
+      const std::size_t size = j.dump().size() + 1;
+      if (!page.empty() && bytes + size > kListPageBytes) {
+        more = true;
+        break;
+      }
+      bytes += size;
+      page.push_back(std::move(j));
+      f.before_id = it->id;
+    }
+    if (static_cast<int>(chunk.size()) < f.limit) break;              // no older jobs
+    if (static_cast<std::int64_t>(page.size()) == want) more = true;  // maybe older ones
+  }
+  std::reverse(page.begin(), page.end());
+  json result{{"jobs", std::move(page)}};
+  if (more) result["next_before_id"] = *f.before_id;
+  return result;
 }
 
 json log_result(const CapturedLog& log, std::string_view source) {
@@ -418,28 +460,58 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   return std::nullopt;
 }
 
-json wait_result(const std::vector<Job>& jobs, const Viewer& viewer) {
-  return json{{"jobs", jobs_view(jobs, viewer)}};
+// How an awaited job ended, without its command, env, output or message:
+// what `jobq wait` prints and takes its exit code from.
+json wait_summary(const Job& job, const Viewer& viewer) {
+  const json full = job_for(job, viewer);
+  json out{{"summary", true}};
+  for (const char* key :
+       {"id", "app", "state", "exit_code", "reason", "cancel_requested", "finished_at"})
+    if (full.contains(key)) out[key] = full[key];
+  return out;
+}
+
+// One entry per distinct id, in the order first named; whole jobs (the first
+// always) while the reply stays under kWaitReplyBytes, summaries after.
+json wait_result(const std::vector<std::int64_t>& order, const std::map<std::int64_t, Job>& done,
+                 const Viewer& viewer) {
+  json jobs = json::array();
+  std::size_t bytes = 0;
+  for (auto id : order) {
+    const Job& job = done.at(id);
+    json full = job_for(job, viewer);
+    const std::size_t size = full.dump().size() + 1;
+    if (jobs.empty() || bytes + size <= kWaitReplyBytes) {
+      bytes += size;
+      jobs.push_back(std::move(full));
+    } else {
+      jobs.push_back(wait_summary(job, viewer));
+    }
+  }
+  return json{{"jobs", std::move(jobs)}};
 }
 
 std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"ids", "timeout_ms"});
   auto ids = r.integer_list("ids");
   if (!ids || ids->empty()) bad("field 'ids' needs at least one job id");
-  if (ids->size() > 10'000) bad("at most 10000 jobs can be waited for at once");
-  for (auto id : *ids) must_get_job(ctx, id);  // unknown ids fail now, not at the deadline
+  if (ids->size() > kMaxWaitIds)
+    bad("at most " + std::to_string(kMaxWaitIds) + " job ids can be waited for at once");
   // Each job is looked up once more only until it is final (a final job never
   // changes), so a long list of finished ids costs nothing per sweep.
   struct State {
-    std::vector<std::int64_t> order;        // as asked, duplicates kept
+    std::vector<std::int64_t> order;        // distinct, in the order first named
     std::map<std::int64_t, Job> done;       // final jobs
     std::vector<std::int64_t> open;         // distinct ids not final yet
   };
   auto st = std::make_shared<State>();
-  st->order = *ids;
-  st->open = *ids;
-  std::sort(st->open.begin(), st->open.end());
-  st->open.erase(std::unique(st->open.begin(), st->open.end()), st->open.end());
+  std::set<std::int64_t> seen;
+  for (auto id : *ids)
+    if (seen.insert(id).second) st->order.push_back(id);
+  for (auto id : st->order)  // unknown ids fail now, not at the deadline
+    if (!ctx.store.job_exists(id))
+      throw ProtocolError(ErrorCode::not_found, "no job with id " + std::to_string(id));
+  st->open.assign(seen.begin(), seen.end());
   PendingReply p{
       [&store = ctx.store, st, reply = call.reply,
        viewer = viewer_of(ctx.info.access, call.peer)]() {
@@ -453,9 +525,10 @@ std::optional<json> wait(DaemonContext& ctx, const json& args, const Call& call)
           st->done.emplace(*it, std::move(*job));
           it = st->open.erase(it);
         }
-        std::vector<Job> jobs;
-        for (auto id : st->order) jobs.push_back(st->done.at(id));
-        reply(encode_ok(wait_result(jobs, viewer)));
+        // The reply waits while this user's unsent replies are over budget
+        // (its clients do not read); the sweep tries again within a second.
+        if (!reply.user_has_room()) return false;
+        reply(encode_ok(wait_result(st->order, st->done, viewer)));
         return true;
       },
       [reply = call.reply]() {
@@ -598,7 +671,7 @@ std::string nearest_command(std::string_view unknown) {
 void dispatch_request(DaemonContext& ctx, std::string_view line, const PeerCred& peer,
                       const Responder& reply) {
   try {
-    const Request req = parse_request(line);
+    const Request req = parse_request(line, ctx.info.max_request);
     const Command* cmd = nullptr;
     for (const auto& c : kCommands)
       if (c.name == req.cmd) cmd = &c;

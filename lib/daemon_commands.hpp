@@ -16,6 +16,7 @@
 #include "metrics.hpp"
 #include "pending_replies.hpp"
 #include "poller.hpp"
+#include "protocol.hpp"
 #include "runner.hpp"
 #include "socket_server.hpp"
 #include "store.hpp"
@@ -30,6 +31,7 @@ struct DaemonInfo {
   AccessPolicy access;
   std::size_t log_cap = 8u << 20;
   std::int64_t retention_ms = 0;  // finished jobs kept this long; 0 = forever
+  std::size_t max_request = kMaxRequestBytes;  // --max-request
 };
 
 struct DaemonContext {

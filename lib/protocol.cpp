@@ -42,10 +42,10 @@ std::optional<ErrorCode> parse_error_code(std::string_view s) {
   return std::nullopt;
 }
 
-Request parse_request(std::string_view line) {
-  if (line.size() > kMaxRequestBytes)
+Request parse_request(std::string_view line, std::size_t max_bytes) {
+  if (line.size() > max_bytes)
     throw ProtocolError(ErrorCode::too_large, "request is larger than " +
-                                                  std::to_string(kMaxRequestBytes) + " bytes");
+                                                  std::to_string(max_bytes) + " bytes");
   if (line.find('\0') != std::string_view::npos)
     throw ProtocolError(ErrorCode::bad_request, "request contains a NUL byte");
   if (json_depth(line) > kMaxJsonDepth)

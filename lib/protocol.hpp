@@ -28,8 +28,9 @@ namespace jobq {
 inline constexpr int kProtocolVersion = 1;
 // Bumped when commands or fields are added compatibly (a newer CLI may ask
 // for something an older jobqd does not know): the CLI warns, once.
-inline constexpr int kProtocolRevision = 2;
-inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line
+inline constexpr int kProtocolRevision = 3;  // 3: list pages, wait answers per distinct id
+inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line, by default
+inline constexpr std::size_t kMaxRequestLimit = 64u << 20;     // the most jobqd --max-request allows
 inline constexpr std::size_t kMaxResponseBytes = 256u << 20;   // what a client accepts
 inline constexpr std::size_t kMaxMessageBytes = 100'000;       // JOBQ_MESSAGE (env var)
 inline constexpr int kMaxJsonDepth = 64;                        // nesting of any JSON we take
@@ -64,8 +65,9 @@ struct Request {
   nlohmann::json args = nlohmann::json::object();
 };
 
-// Throws ProtocolError for anything that is not a well-formed request.
-Request parse_request(std::string_view line);
+// Throws ProtocolError for anything that is not a well-formed request
+// (too_large past max_bytes: jobqd passes its --max-request).
+Request parse_request(std::string_view line, std::size_t max_bytes = kMaxRequestBytes);
 std::string encode_request(const Request& r);  // with the trailing newline
 
 std::string encode_ok(const nlohmann::json& result);

@@ -26,6 +26,7 @@ void Mailbox::post(std::uint64_t conn, std::string line, bool final) {
     auto it = open.find(conn);
     if (it == open.end()) return;
     it->second.posted += line.size();
+    add_user_bytes(conn, line.size());
     posted.push_back(Posted{conn, std::move(line), final});
   }
   const std::uint64_t one = 1;
@@ -43,9 +44,48 @@ std::size_t Mailbox::backlog(std::uint64_t conn) {
   return it == open.end() ? 0 : it->second.posted + it->second.unwritten;
 }
 
+void Mailbox::add_user_bytes(std::uint64_t conn, std::size_t n) {
+  auto o = owner.find(conn);
+  if (o != owner.end()) per_user[o->second] += n;
+}
+
+void Mailbox::sub_user_bytes(std::uint64_t conn, std::size_t n) {
+  auto o = owner.find(conn);
+  if (o == owner.end()) return;
+  auto u = per_user.find(o->second);
+  if (u == per_user.end()) return;
+  u->second -= std::min(u->second, n);
+  if (u->second == 0) per_user.erase(u);
+}
+
+bool Mailbox::user_has_room(std::uint64_t conn) {
+  std::lock_guard lock(mu);
+  if (user_budget == 0) return true;
+  auto o = owner.find(conn);
+  if (o == owner.end()) return true;  // closed: whatever is posted is dropped
+  auto u = per_user.find(o->second);
+  return u == per_user.end() || u->second < user_budget;
+}
+
+std::size_t Mailbox::user_bytes(uid_t uid) {
+  std::lock_guard lock(mu);
+  auto u = per_user.find(uid);
+  return u == per_user.end() ? 0 : u->second;
+}
+
 namespace {
 constexpr std::chrono::seconds kDrainTime{2};
+// Work for one connection in one loop turn: at most this much written, and
+// this much read (a complete request or the discarded input of a refused
+// client), so no client holds the loop for long whatever it streams.
 constexpr std::size_t kWriteSlice = 1 << 20;
+constexpr std::size_t kReadSlice = 256 << 10;
+// A buffer that held a large request or reply is given back once empty.
+constexpr std::size_t kKeptCapacity = 64 << 10;
+
+void release_if_large(std::string& s) {
+  if (s.empty() && s.capacity() > kKeptCapacity) std::string().swap(s);
+}
 
 std::runtime_error sys_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -77,6 +117,11 @@ SocketServer::SocketServer(Options opts, Dispatch dispatch)
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw sys_error("eventfd");
   mailbox_->wake_fd = wake_fd_;
+  mailbox_->user_budget = opts_.max_user_bytes;
+  if (opts_.max_user_bytes != 0 && opts_.max_user_bytes < opts_.max_line)
+    throw std::runtime_error("the per-user buffer (" + std::to_string(opts_.max_user_bytes) +
+                             " bytes) must hold one request of the largest size (" +
+                             std::to_string(opts_.max_line) + " bytes)");
 }
 
 SocketServer::~SocketServer() {
@@ -84,6 +129,8 @@ SocketServer::~SocketServer() {
   {
     std::lock_guard lock(mailbox_->mu);
     mailbox_->open.clear();
+    mailbox_->owner.clear();
+    mailbox_->per_user.clear();
     mailbox_->posted.clear();
     mailbox_->wake_fd = -1;  // replies after this point are dropped before writing
   }
@@ -210,11 +257,9 @@ void SocketServer::accept_clients() {
       ::close(fd);  // fail closed
       continue;
     }
-    if (conns_.size() >= opts_.max_connections) {
-      const std::string err = encode_error(ErrorCode::unavailable,
-                                           "jobqd has too many open connections (" +
-                                               std::to_string(opts_.max_connections) +
-                                               "); try again shortly");
+    const PeerCred peer{cred.pid, cred.uid, cred.gid};
+    if (const std::string why = refusal(peer); !why.empty()) {
+      const std::string err = encode_error(ErrorCode::unavailable, why);
       [[maybe_unused]] auto n = ::send(fd, err.data(), err.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
       continue;
@@ -222,39 +267,100 @@ void SocketServer::accept_clients() {
     const std::uint64_t id = next_id_++;
     Conn c;
     c.fd = fd;
-    c.peer = PeerCred{cred.pid, cred.uid, cred.gid};
+    c.peer = peer;
     c.last_activity = std::chrono::steady_clock::now();
     conns_.emplace(id, std::move(c));
+    ++users_[peer.uid].conns;
     std::lock_guard lock(mailbox_->mu);
     mailbox_->open.emplace(id, Mailbox::Backlog{});
+    mailbox_->owner.emplace(id, peer.uid);
   }
+}
+
+// Why a new client is turned away (which limit), or "" to admit it. Admins
+// (`privileged`) always get in: the limits are there to keep one user from
+// locking others out, and an admin is who would come to set that right.
+std::string SocketServer::refusal(const PeerCred& peer) {
+  const bool over_total = conns_.size() >= opts_.max_connections;
+  auto u = users_.find(peer.uid);
+  const std::size_t mine = u == users_.end() ? 0 : u->second.conns;
+  const bool over_share =
+      opts_.max_connections_per_user != 0 && mine >= opts_.max_connections_per_user;
+  if (!over_total && !over_share) return "";
+  if (opts_.privileged && opts_.privileged(peer)) return "";
+  if (over_share)
+    return "uid " + std::to_string(peer.uid) + " has too many open connections to jobqd (" +
+           std::to_string(mine) +
+           ", the per-user limit --max-connections-per-user); close some and try again";
+  return "jobqd has too many open connections (" + std::to_string(opts_.max_connections) +
+         ", the limit --max-connections); try again shortly";
+}
+
+void SocketServer::count_input(Conn& c) {
+  if (c.in.size() == c.in_counted) return;
+  UserUse& u = users_[c.peer.uid];
+  u.in_bytes = u.in_bytes + c.in.size() - c.in_counted;  // in_bytes includes in_counted
+  c.in_counted = c.in.size();
+}
+
+bool SocketServer::user_over_budget(uid_t uid) {
+  if (opts_.max_user_bytes == 0) return false;
+  auto u = users_.find(uid);
+  const std::size_t in = u == users_.end() ? 0 : u->second.in_bytes;
+  return in + mailbox_->user_bytes(uid) >= opts_.max_user_bytes;
+}
+
+// Input is polled only on a connection that can take it: not while a request
+// is served or waits its turn (a complete line is buffered), nor when the
+// buffer is over the line limit, nor while its user is over budget. Else a
+// client that pipelines and never reads would wake the loop forever.
+bool SocketServer::wants_input(const Conn& c) {
+  if (c.peer_closed) return false;
+  if (c.draining) return true;
+  if (c.busy || c.close_after_write || c.has_line || c.in.size() > opts_.max_line) return false;
+  return !user_over_budget(c.peer.uid);
 }
 
 void SocketServer::close_conn(std::uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   ::close(it->second.fd);
+  const uid_t uid = it->second.peer.uid;
+  it->second.in.clear();
+  count_input(it->second);
   conns_.erase(it);
+  if (auto u = users_.find(uid); u != users_.end() && --u->second.conns == 0) users_.erase(u);
   std::lock_guard lock(mailbox_->mu);
+  if (auto b = mailbox_->open.find(id); b != mailbox_->open.end())
+    mailbox_->sub_user_bytes(id, b->second.posted + b->second.unwritten);
   mailbox_->open.erase(id);
+  mailbox_->owner.erase(id);
 }
 
 void SocketServer::next_request(std::uint64_t id, Conn& c) {
   // One request at a time, and only once the last reply is written: a client
   // that never reads cannot make replies pile up.
+  // A user over its budget gets no new request started until its clients
+  // have read (or gone): the request waits, unread, in its buffer.
   if (c.busy || c.close_after_write || !c.out.empty()) return;
-  const auto nl = c.in.find('\n');
-  if (nl == std::string::npos) {
+  if (!c.has_line) {
     if (c.in.size() > opts_.max_line) {
       c.out += encode_error(ErrorCode::too_large, "request line is longer than " +
                                                       std::to_string(opts_.max_line) + " bytes");
       c.close_after_write = true;
       c.in.clear();
+      release_if_large(c.in);
+      count_input(c);
     }
     return;
   }
+  if (user_over_budget(c.peer.uid)) return;
+  const auto nl = c.in.find('\n');
   std::string line = c.in.substr(0, nl);
   c.in.erase(0, nl + 1);
+  c.has_line = c.in.find('\n') != std::string::npos;
+  release_if_large(c.in);
+  count_input(c);
   c.request_began.reset();
   if (!c.in.empty()) c.request_began = std::chrono::steady_clock::now();
   if (line.size() > opts_.max_line) {
@@ -274,24 +380,35 @@ void SocketServer::next_request(std::uint64_t id, Conn& c) {
 
 void SocketServer::read_from(std::uint64_t id, Conn& c) {
   char buf[65536];
+  std::size_t budget = kReadSlice;  // the rest waits for the next turn
   if (c.draining) {
     // Discard what a refused client still sends, so that closing does not
     // reset the connection before it has read our error.
-    for (;;) {
+    while (budget > 0) {
       const ssize_t n = ::read(c.fd, buf, sizeof buf);
-      if (n > 0) continue;
+      if (n > 0) {
+        budget -= std::min(budget, static_cast<std::size_t>(n));
+        continue;
+      }
       if (n < 0 && errno == EINTR) continue;
       if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) c.peer_closed = true;
       return;
     }
+    return;
   }
-  for (;;) {
-    if (c.in.size() > opts_.max_line + 1) break;  // stop reading; next_request reports it
-    const ssize_t n = ::read(c.fd, buf, sizeof buf);
+  while (budget > 0 && !c.has_line) {
+    if (c.in.size() > opts_.max_line) break;  // stop reading; next_request reports it
+    if (user_over_budget(c.peer.uid)) break;  // its clients must read first
+    const std::size_t want = std::min({sizeof buf, budget, opts_.max_line + 1 - c.in.size()});
+    const ssize_t n = ::read(c.fd, buf, want);
     if (n > 0) {
+      const auto got = static_cast<std::size_t>(n);
+      budget -= got;
       c.last_activity = std::chrono::steady_clock::now();
       if (c.in.empty() && !c.request_began) c.request_began = c.last_activity;
-      c.in.append(buf, static_cast<std::size_t>(n));
+      c.in.append(buf, got);
+      c.has_line = std::memchr(buf, '\n', got) != nullptr;
+      count_input(c);
       continue;
     }
     if (n == 0) {
@@ -327,6 +444,7 @@ void SocketServer::write_to(Conn& c) {
   if (c.out_sent == c.out.size()) {
     c.out.clear();
     c.out_sent = 0;
+    release_if_large(c.out);
   }
 }
 
@@ -350,8 +468,11 @@ void SocketServer::drain_posted() {
     auto it = conns_.find(p.conn);
     if (it == conns_.end()) continue;
     Conn& c = it->second;
-    c.out += p.line;
     c.unwritten_reported += p.line.size();
+    if (c.out.empty())
+      c.out = std::move(p.line);
+    else
+      c.out += p.line;
     if (p.final) c.busy = false;
     c.last_activity = std::chrono::steady_clock::now();
   }
@@ -365,7 +486,13 @@ void SocketServer::report_backlog(std::uint64_t id, Conn& c) {
   c.unwritten_reported = unwritten;
   std::lock_guard lock(mailbox_->mu);
   auto it = mailbox_->open.find(id);
-  if (it != mailbox_->open.end()) it->second.unwritten = unwritten;
+  if (it == mailbox_->open.end()) return;
+  const std::size_t before = it->second.unwritten;
+  it->second.unwritten = unwritten;
+  if (unwritten > before)
+    mailbox_->add_user_bytes(id, unwritten - before);
+  else
+    mailbox_->sub_user_bytes(id, before - unwritten);
 }
 
 void SocketServer::run(const std::atomic<bool>& stop) {
@@ -379,8 +506,7 @@ void SocketServer::run(const std::atomic<bool>& stop) {
     fds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
     for (auto& [id, c] : conns_) {
       short events = 0;
-      if ((!c.busy && !c.close_after_write && !c.peer_closed) || (c.draining && !c.peer_closed))
-        events |= POLLIN;
+      if (wants_input(c)) events |= POLLIN;
       if (!c.out.empty()) events |= POLLOUT;
       // A hung-up peer with nothing to write is left out: poll would report
       // POLLHUP on it forever.
@@ -416,13 +542,14 @@ void SocketServer::run(const std::atomic<bool>& stop) {
         c.last_activity = now;
       }
       const bool idle = !c.busy && now - c.last_activity > opts_.idle_timeout;
-      if (!c.busy && !c.close_after_write && c.request_began &&
+      if (!c.busy && !c.close_after_write && !c.has_line && c.request_began &&
           now - *c.request_began > opts_.request_timeout) {
         c.out += encode_error(ErrorCode::bad_request, "request not completed within " +
                                                           std::to_string(opts_.request_timeout.count()) +
                                                           " ms; closing");
         c.close_after_write = true;
         c.in.clear();
+        count_input(c);
         write_to(c);
       }
       const bool drained = c.draining && (c.peer_closed || now - c.last_activity > kDrainTime);

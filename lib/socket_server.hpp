@@ -11,6 +11,17 @@
 // final line is posted. A producer of partial lines paces itself on
 // Responder::backlog(): the loop never reads ahead of a slow client, so the
 // bytes waiting for it are exactly what was posted and not yet written.
+// Limits per user (uid): at most max_connections_per_user connections, and
+// at most max_user_bytes of buffered request bytes plus reply bytes not yet
+// written over all of the user's connections. A user over that budget is not
+// read from and gets no new request started until its clients read (or go);
+// a producer that answers later (wait) holds its reply while
+// Responder::user_has_room() is false. So one user costs the daemon at most
+// the budget plus one reply in flight per connection, and never delays
+// another user's requests. Peers for which `privileged` is true (admins) are
+// admitted past both connection limits. Each loop turn does bounded work per
+// connection: at most kReadSlice read, kWriteSlice written, and no poll for
+// input on a connection that cannot take more.
 #pragma once
 
 #include <sys/types.h>
@@ -29,6 +40,10 @@
 #include <vector>
 
 namespace jobq {
+
+// What one user's connections may hold in the daemon's memory: request bytes
+// read and reply bytes not yet written (jobqd --max-user-buffer).
+inline constexpr std::size_t kDefaultUserBudget = 64u << 20;
 
 struct PeerCred {
   pid_t pid = -1;
@@ -55,6 +70,16 @@ struct Mailbox {
   void post(std::uint64_t conn, std::string line, bool final = true);
   bool is_open(std::uint64_t conn);
   std::size_t backlog(std::uint64_t conn);  // 0 once closed
+  // The reply bytes posted or unwritten over all connections of `conn`'s
+  // user, and whether that leaves room under the user's budget.
+  bool user_has_room(std::uint64_t conn);
+  std::size_t user_bytes(uid_t uid);
+  // Set by the loop (under mu): who each connection is and the budget.
+  std::map<std::uint64_t, uid_t> owner;
+  std::map<uid_t, std::size_t> per_user;                   // posted + unwritten, per uid
+  std::size_t user_budget = 0;                             // 0: none
+  void add_user_bytes(std::uint64_t conn, std::size_t n);  // under mu
+  void sub_user_bytes(std::uint64_t conn, std::size_t n);  // under mu
 };
 
 // Sends reply lines to one connection. Copyable, callable from any thread,
@@ -72,6 +97,9 @@ class Responder {
   // it is closed). A producer of partial lines waits while this is above its
   // cap (and client_alive()), so a client that stops reading is throttled.
   std::size_t backlog() const { return box_->backlog(conn_); }
+  // False while the replies not yet written to this connection's user are
+  // over the user's budget: a producer of a large reply (wait) holds it.
+  bool user_has_room() const { return box_->user_has_room(conn_); }
 
  private:
   std::shared_ptr<Mailbox> box_;
@@ -85,6 +113,14 @@ class SocketServer {
     std::size_t max_line = 1 << 20;
     std::chrono::milliseconds idle_timeout{60'000};
     std::size_t max_connections = 1024;
+    // Connections one uid may hold (0: no per-user limit).
+    std::size_t max_connections_per_user = 0;
+    // Buffered request bytes plus unwritten reply bytes of one uid, over all
+    // its connections (0: no budget). Must be at least max_line.
+    std::size_t max_user_bytes = kDefaultUserBudget;
+    // Peers admitted past max_connections and max_connections_per_user
+    // (admins); none when empty.
+    std::function<bool(const PeerCred&)> privileged;
     // A request must be complete (its newline read) this long after its
     // first byte: a client trickling bytes cannot hold a slot forever.
     std::chrono::milliseconds request_timeout{30'000};
@@ -120,6 +156,8 @@ class SocketServer {
     int fd = -1;
     PeerCred peer;
     std::string in;
+    std::size_t in_counted = 0;  // c.in.size() as counted in users_
+    bool has_line = false;       // `in` holds a complete request line
     std::string out;
     std::size_t out_sent = 0;   // bytes of `out` already written
     std::size_t unwritten_reported = 0;  // Mailbox::Backlog::unwritten as last set
@@ -138,6 +176,16 @@ class SocketServer {
   void close_conn(std::uint64_t id);
   void drain_posted();
   void report_backlog(std::uint64_t id, Conn& c);
+  // Who holds what, per uid: connections and buffered request bytes (the
+  // reply bytes are counted in the mailbox, which other threads read).
+  struct UserUse {
+    std::size_t conns = 0;
+    std::size_t in_bytes = 0;
+  };
+  void count_input(Conn& c);  // after any change to c.in
+  bool user_over_budget(uid_t uid);
+  bool wants_input(const Conn& c);
+  std::string refusal(const PeerCred& peer);  // "" when admitted
 
   Options opts_;
   Dispatch dispatch_;
@@ -147,6 +195,7 @@ class SocketServer {
   bool adopted_ = false;  // listen_fd_ was handed to us: close it, never unlink it
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Conn> conns_;
+  std::map<uid_t, UserUse> users_;
   std::shared_ptr<Mailbox> mailbox_;
   std::chrono::steady_clock::time_point accept_paused_until_{};
 };

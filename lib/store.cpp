@@ -744,16 +744,25 @@ std::optional<Job> Store::get_job(std::int64_t id) {
   }
 }
 
+bool Store::job_exists(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_, "SELECT 1 FROM jobs WHERE id=?1");
+  st.bind(1, id);
+  return st.step();
+}
+
 std::vector<Job> Store::list_jobs(const JobFilter& f) {
   std::lock_guard lock(mu_);
   std::string q = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1=1";
   if (f.app) q += " AND app=?1";
   if (f.state) q += " AND state=?2";
+  if (f.before_id) q += " AND id<?4";
   q += " ORDER BY id DESC LIMIT ?3";
   Stmt st(*statements_, q.c_str());
   if (f.app) st.bind(1, *f.app);
   if (f.state) st.bind(2, to_string(*f.state));
   st.bind(3, f.limit > 0 ? f.limit : -1);
+  if (f.before_id) st.bind(4, *f.before_id);
   std::vector<Job> out;
   while (st.step()) out.push_back(read_job(st));
   for (auto& j : out) {

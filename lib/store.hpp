@@ -75,6 +75,7 @@ struct JobFilter {
   std::optional<std::string> app;
   std::optional<JobState> state;
   int limit = 100;
+  std::optional<std::int64_t> before_id;  // only jobs with a smaller id (list pages)
 };
 
 // A claimed launch: the attempt is committed as `starting` with this spec.
@@ -214,6 +215,7 @@ class Store {
   // (unix ns), so the runner can wake for it; nullopt when none.
   std::optional<std::int64_t> next_due_ns();
   std::optional<Job> get_job(std::int64_t id);
+  bool job_exists(std::int64_t id);  // without reading the job
   std::vector<Job> list_jobs(const JobFilter& filter);
   std::map<std::string, std::int64_t> count_jobs_by_state();
   std::map<std::pair<std::string, std::string>, std::int64_t> count_jobs_by_app_state();

@@ -58,8 +58,8 @@ long=$(enq t -- sleep 60)
 waiters=()
 for _ in 1 2 3 4 5; do "$JOBQ" wait "$long" >/dev/null 2>&1 & waiters+=($!); done
 sleep 1
-rc=0; "$JOBQ" status >/dev/null 2>&1 || rc=$?
-[[ $rc -ne 0 ]] || fail "a sixth client was served while 5 waits held every connection"
+# root is an admin: admitted past the cap (abusive_clients.sh shows a user refused).
+"$JOBQ" status >/dev/null || fail "root was refused while 5 waits held every connection"
 kill -TERM "${waiters[@]}"  # (background jobs ignore SIGINT)
 for p in "${waiters[@]}"; do wait "$p" 2>/dev/null || true; done
 sleep 0.5
@@ -68,9 +68,7 @@ sleep 0.5
 "$HOLD_CLIENTS" "$JOBQ_SOCKET" 5 4 idle >/dev/null &
 holder=$!
 sleep 1
-rc=0; "$JOBQ" status 2>"$WORK/err" || rc=$?
-[[ $rc -ne 0 ]] || fail "a sixth client was served past --max-connections 5"
-grep -q "too many open connections" "$WORK/err" || fail "message past the cap: $(cat "$WORK/err")"
+"$JOBQ" status >/dev/null || fail "root (an admin) was refused past --max-connections 5"
 wait "$holder"
 "$JOBQ" status >/dev/null || fail "not served once the others left"
 

@@ -67,7 +67,7 @@ struct Fixture {
   }
   int holding_slots(const std::string& app) {
     int n = 0;
-    for (const auto& j : store.list_jobs({app, std::nullopt, 0})) n += jobq::holds_slot(j.state);
+    for (const auto& j : store.list_jobs({app, std::nullopt, 0, std::nullopt})) n += jobq::holds_slot(j.state);
     return n;
   }
   // Runs jobs to completion: a pass, then one running container exits and
