@@ -282,7 +282,8 @@ int serve(const Options& o) {
   // Client-asked work, shared fairly per uid (fair_pool.hpp): engine reads
   // (live logs) and store scans (stats, prune) in pools of their own.
   FairPool engine_calls({4, o.engine_calls_per_user, 1});
-  FairPool store_scans({2, 2, 1});
+  // Store scans (list pages, stats, prune): a user may have 8 in flight.
+  FairPool store_scans({2, 8, 1});
   EngineHealth engine_health(engine);
   Runner* runner_ptr = nullptr;
   Poller* poller_ptr = nullptr;

@@ -347,6 +347,8 @@ std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call)
   return job_view(must_get_job(ctx, job_id_arg(r)), viewer_of(ctx.info.access, call.peer));
 }
 
+json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer);
+
 std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"app", "state", "limit", "before_id"});
   JobFilter f;
@@ -361,17 +363,32 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call)
   if (limit < 0 || limit > kMaxListed)
     bad("'limit' must be between 0 (the most, " + std::to_string(kMaxListed) + ") and " +
         std::to_string(kMaxListed));
-  const Viewer viewer = viewer_of(ctx.info.access, call.peer);
   const std::int64_t want = limit == 0 ? kMaxListed : limit;
   f.before_id = r.integer("before_id");
   if (f.before_id && *f.before_id <= 0) bad("'before_id' must be a positive job id");
+  // A page is built off the socket loop, in the caller's share of the scan
+  // pool: many users' lists at once never hold up the loop (nor `status`).
+  handlers::submit_scan(ctx, call, [&store = ctx.store, f, want, reply = call.reply,
+                                    viewer = viewer_of(ctx.info.access, call.peer)]() mutable {
+    try {
+      reply(encode_ok(list_page(store, f, want, viewer)));
+    } catch (const std::exception& e) {
+      reply(encode_error(ErrorCode::internal, e.what()));
+    }
+  });
+  return std::nullopt;
+}
+
+// Up to `want` jobs matching `f` below f.before_id, newest first from the
+// store, at most about kListPageBytes of them, as the `list` reply.
+json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer) {
   // Newest first, chunk by chunk, until `want` jobs or the page's bytes.
   json page = json::array();
   std::size_t bytes = 0;
   bool more = false;
   while (static_cast<std::int64_t>(page.size()) < want && !more) {
     f.limit = static_cast<int>(std::min(kListChunk, want - static_cast<std::int64_t>(page.size())));
-    const std::vector<Job> chunk = ctx.store.list_jobs(f);  // oldest first
+    const std::vector<Job> chunk = store.list_jobs(f);  // oldest first
     for (auto it = chunk.rbegin(); it != chunk.rend(); ++it) {
       json j = job_for(*it, viewer);
       const std::size_t size = j.dump().size() + 1;

@@ -41,7 +41,7 @@ struct DaemonContext {
   Poller& poller;
   PendingReplies& waits;
   FairPool& engine_calls;       // engine reads asked for by clients (live logs), per uid
-  FairPool& store_scans;        // store scans asked for by clients (stats, prune), per uid
+  FairPool& store_scans;        // store scans asked for by clients (list, stats, prune), per uid
   EngineHealth& engine_health;  // the engine's last answer, for status
   LogFollowers& followers;  // jobq logs -f
   Metrics& metrics;

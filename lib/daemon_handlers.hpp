@@ -4,6 +4,7 @@
 // whole (status, metrics, stats, prune) in daemon_insight.cpp.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,11 @@ using Handler = std::optional<nlohmann::json> (*)(DaemonContext&, const nlohmann
 [[noreturn]] inline void bad(const std::string& msg) {
   throw ProtocolError(ErrorCode::bad_request, msg);
 }
+
+// Runs `task` off the socket loop in the caller's share of the store-scan
+// pool (fair_pool.hpp): list pages, stats, prune. Throws `unavailable` when
+// the caller has its share queued or running already, or jobqd is stopping.
+void submit_scan(DaemonContext& ctx, const Call& call, std::function<void()> task);
 
 std::optional<nlohmann::json> status(DaemonContext&, const nlohmann::json&, const Call&);
 std::optional<nlohmann::json> metrics(DaemonContext&, const nlohmann::json&, const Call&);

@@ -29,20 +29,19 @@ std::optional<std::int64_t> time_arg(ArgReader& r, const char* key) {
   return ns;
 }
 
-// Runs `task` in uid's share of the store-scan pool (fair_pool.hpp).
+}  // namespace
+
 void submit_scan(DaemonContext& ctx, const Call& call, std::function<void()> task) {
   const auto got = ctx.store_scans.submit(call.peer.uid, std::move(task));
   if (got == FairPool::Submitted::over_share)
     throw ProtocolError(
         ErrorCode::unavailable,
         "you have " + std::to_string(ctx.store_scans.options().per_uid) +
-            " stats or prune requests queued or running already; try again when they have been "
-            "answered");
+            " list, stats or prune requests queued or running already; try again when they have "
+            "been answered");
   if (got == FairPool::Submitted::stopping)
     throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping");
 }
-
-}  // namespace
 
 std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {});

@@ -6,7 +6,7 @@
 # the kernel refuses to remount read-only while jobqd has the database open.)
 source "$(dirname "$0")/lib.sh"
 mkdir -p "$WORK/state"
-mount -t tmpfs -o size=4m jobq-test "$WORK/state" || { echo "SKIP: cannot mount a tmpfs here" >&2; exit 125; }
+mount -t tmpfs -o size=4m,mode=0700 jobq-test "$WORK/state" || { echo "SKIP: cannot mount a tmpfs here" >&2; exit 125; }
 extra_cleanup() { umount "$WORK/state" 2>/dev/null || umount -l "$WORK/state"; }
 start_daemon
 "$JOBQ" app create t --image "$TEST_IMAGE" >/dev/null

@@ -33,10 +33,7 @@ struct Fixture {
   FakeEngine fake;
 
   Fixture() {
-    jobq::App a;
-    a.name = "web";
-    a.image = "img";
-    store.create_app(a);
+    jobq::test::make_app(store, "web");
     fake.use_real_clock(true);  // Docker's times against the outage jobqd saw
   }
   std::unique_ptr<Poller> poller(PollerOptions o = {}) {

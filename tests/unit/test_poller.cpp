@@ -41,10 +41,7 @@ struct Fixture {
   std::vector<std::int64_t> finals;
 
   Fixture() {
-    jobq::App a;
-    a.name = "web";
-    a.image = "img";
-    store.create_app(a);
+    jobq::test::make_app(store, "web");
   }
   std::unique_ptr<Poller> poller(PollerOptions o = {}) {
     return std::make_unique<Poller>(store, fake, o, [this](std::int64_t id) {

@@ -26,10 +26,7 @@ struct Fixture {
   FakeEngine fake;
 
   Fixture() {
-    jobq::App a;
-    a.name = "web";
-    a.image = "img";
-    store.create_app(a);
+    jobq::test::make_app(store, "web");
   }
   PollerOptions options(bool keep = false) {
     PollerOptions o;
