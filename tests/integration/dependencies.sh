@@ -8,7 +8,8 @@ start_daemon
 "$JOBQ" app create d --image "$TEST_IMAGE" >/dev/null
 
 # A -> B -> C, and B fails: C ends skipped, naming B.
-a=$(enq d -- sh -c 'sleep 1; echo a')
+# A runs long enough for the two looks at B below, also under a sanitizer.
+a=$(enq d -- sh -c 'sleep 4; echo a')
 b=$(enq d --after "$a" -- sh -c 'exit 4')
 c=$(enq d --after "$b" -- true)
 assert_eq pending "$(job_field "$b" .state)" "B while A runs"
