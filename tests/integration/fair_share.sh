@@ -46,7 +46,10 @@ for i in $(seq 1 64); do
   as jobq-test-eve "$JOBQ" logs -f --tail 0 "$big" >/dev/null 2>"$WORK/eve-follow-$i.err" &
   bg_pids+=($!)
 done
-sleep 1
+for _ in $(seq 1 $((100 * TIME_FACTOR))); do
+  grep -lq "follows-per-user" "$WORK"/eve-follow-*.err 2>/dev/null && break
+  sleep 0.1
+done
 grep -l "follows-per-user" "$WORK"/eve-follow-*.err >/dev/null ||
   fail "eve's follows past her share were not refused naming the limit: $(cat "$WORK"/eve-follow-*.err | sort | uniq -c)"
 
@@ -67,7 +70,7 @@ for _ in 1 2 3 4 5; do
   sleep 0.2
 done
 echo "root's jobq status under eve's flood: worst ${worst} ms"
-((worst < 1000)) || fail "root's status took ${worst} ms under another user's flood"
+((worst < 1000 * TIME_FACTOR)) || fail "root's status took ${worst} ms under another user's flood"
 
 # Dan can still follow his job: it streams, and is not refused.
 as jobq-test-dan "$JOBQ" logs -f "$dans" >"$WORK/dan.out" 2>"$WORK/dan.err" &

@@ -9,6 +9,9 @@ set -euo pipefail
 : "${JOBQD:?path to the jobqd binary}"
 TEST_IMAGE=${JOBQ_TEST_IMAGE:-jobq-test-busybox:latest}
 TEST_NAME=$(basename "$0" .sh)
+# Time limits are multiplied by this: 3 in a sanitizer build (JOBQ_SANITIZED=1).
+SANITIZED=${JOBQ_SANITIZED:-0}
+TIME_FACTOR=$((SANITIZED == 1 ? 3 : 1))
 
 if ! docker info >/dev/null 2>&1; then
   if [[ ${JOBQ_REQUIRE_DOCKER:-0} == 1 ]]; then
