@@ -31,6 +31,10 @@ as() {  # user command...
   shift
   setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
 }
+# as_argv USER: sets AS to the command prefix that runs as USER; for
+# background commands, so that $! is the command's own pid (setpriv and env
+# exec it), which cleanup can end and wait for before removing the user.
+as_argv() { AS=(setpriv --reuid "$1" --regid "$(id -g "$1")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET"); }
 chmod 755 "$WORK"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
 # status_ms USER: how long that user's `jobq status` takes (fails past 10 s).
@@ -59,7 +63,8 @@ assert_eq 700 "$("$JOBQ" list --limit 700 --json | jq '.jobs | length')" "--limi
 base=$(rss_kb)
 printf '{"v":1,"cmd":"list","args":{"limit":0}}\n' >"$WORK/list.req"
 chmod 644 "$WORK/list.req"
-as $abuser "$HOLD_CLIENTS" "$JOBQ_SOCKET" 60 12 send "$WORK/list.req" >"$WORK/hold.out" &
+as_argv $abuser
+"${AS[@]}" "$HOLD_CLIENTS" "$JOBQ_SOCKET" 60 12 send "$WORK/list.req" >"$WORK/hold.out" &
 holder=$!
 sleep 2
 peak=0 worst=0
@@ -99,7 +104,8 @@ assert_eq cancelled "$(jq -r '.result.jobs[0].state' <<<"$reply")" "the awaited 
 # and root still get in; root gets in past the total too.
 stop_daemon
 start_daemon --socket-group $group --max-connections 40
-as $abuser "$HOLD_CLIENTS" "$JOBQ_SOCKET" 40 6 idle >"$WORK/idle.out" 2>&1 &
+as_argv $abuser
+"${AS[@]}" "$HOLD_CLIENTS" "$JOBQ_SOCKET" 40 6 idle >"$WORK/idle.out" 2>&1 &
 holder=$!
 sleep 1.5
 as $other "$JOBQ" status >/dev/null || fail "another user was refused while one user held its share (10 of 40)"
@@ -108,7 +114,8 @@ grep -q -- "--max-connections-per-user" <<<"$err" || fail "the refusal does not 
 wait "$holder"; holder=
 stop_daemon
 start_daemon --socket-group $group --max-connections 40 --max-connections-per-user 40
-as $abuser "$HOLD_CLIENTS" "$JOBQ_SOCKET" 40 6 idle >"$WORK/idle.out" 2>&1 &
+as_argv $abuser
+"${AS[@]}" "$HOLD_CLIENTS" "$JOBQ_SOCKET" 40 6 idle >"$WORK/idle.out" 2>&1 &
 holder=$!
 sleep 1.5
 "$JOBQ" status >/dev/null || fail "root was refused while one user held every connection"

@@ -11,19 +11,24 @@ group=jobq-test-fair
 created_group= created_users=() bg_pids=()
 extra_cleanup() {
   local p u
-  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
   [[ -z $created_group ]] || groupdel "$created_group" 2>/dev/null || true
 }
 getent group $group >/dev/null || { groupadd $group; created_group=$group; }
 for u in jobq-test-eve jobq-test-dan; do
-  getent passwd $u >/dev/null || { useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); }
+  if getent passwd $u >/dev/null; then usermod -aG $group $u
+  else useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); fi
 done
 as() {  # user command...
   local user=$1
   shift
   setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
 }
+# as_argv USER: sets AS to the command prefix that runs as USER; for
+# background commands, so that $! is the command's own pid (setpriv and env
+# exec it), which cleanup can end and wait for before removing the user.
+as_argv() { AS=(setpriv --reuid "$1" --regid "$(id -g "$1")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET"); }
 ms() { echo $(($(date +%s%N) / 1000000)); }
 chmod 755 "$WORK"
 
@@ -43,7 +48,8 @@ assert_eq written "$(as jobq-test-eve "$JOBQ" logs "$big" --tail 1)" "the big jo
 
 # Eve follows her job 64 times (the default total of follow slots).
 for i in $(seq 1 64); do
-  as jobq-test-eve "$JOBQ" logs -f --tail 0 "$big" >/dev/null 2>"$WORK/eve-follow-$i.err" &
+  as_argv jobq-test-eve
+  "${AS[@]}" "$JOBQ" logs -f --tail 0 "$big" >/dev/null 2>"$WORK/eve-follow-$i.err" &
   bg_pids+=($!)
 done
 for _ in $(seq 1 $((100 * TIME_FACTOR))); do
@@ -55,7 +61,8 @@ grep -l "follows-per-user" "$WORK"/eve-follow-*.err >/dev/null ||
 
 # And floods `logs` of the running job (each a read from the engine).
 for i in $(seq 1 6); do
-  as jobq-test-eve "$JOBQ" logs "$big" >/dev/null 2>"$WORK/eve-logs-$i.err" &
+  as_argv jobq-test-eve
+  "${AS[@]}" "$JOBQ" logs "$big" >/dev/null 2>"$WORK/eve-logs-$i.err" &
   bg_pids+=($!)
 done
 sleep 0.3
@@ -73,7 +80,8 @@ echo "root's jobq status under eve's flood: worst ${worst} ms"
 ((worst < 1000 * TIME_FACTOR)) || fail "root's status took ${worst} ms under another user's flood"
 
 # Dan can still follow his job: it streams, and is not refused.
-as jobq-test-dan "$JOBQ" logs -f "$dans" >"$WORK/dan.out" 2>"$WORK/dan.err" &
+as_argv jobq-test-dan
+"${AS[@]}" "$JOBQ" logs -f "$dans" >"$WORK/dan.out" 2>"$WORK/dan.err" &
 dan_pid=$!
 bg_pids+=($dan_pid)
 for _ in $(seq 1 50); do
@@ -91,7 +99,7 @@ grep -q -- "--tail all" "$WORK/tail.err" || fail "no note on how to see more: $(
 as jobq-test-eve "$JOBQ" logs "$big" --tail 5000 >"$WORK/tail.out" 2>"$WORK/tail.err"
 assert_eq 5000 "$(wc -l <"$WORK/tail.out")" "lines with --tail 5000"
 [[ ! -s $WORK/tail.err ]] || fail "a note with an explicit --tail: $(cat "$WORK/tail.err")"
-for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
 bg_pids=()
 "$JOBQ" cancel --no-wait "$big" >/dev/null
 "$JOBQ" cancel --no-wait "$dans" >/dev/null

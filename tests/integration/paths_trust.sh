@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 created_users=() impostor_pids=() fallback_dir=
 extra_cleanup() {
   local p u
-  for p in "${impostor_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${impostor_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   [[ -z $fallback_dir ]] || rm -rf "$fallback_dir"
   for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
 }
@@ -64,7 +64,10 @@ stop_daemon
 # An impostor in a sticky world-writable directory holds the socket path.
 mkdir -m 1777 "$WORK/shared"
 impostor() {  # socket-path: as mallory, answers every request "succeeded, exit 0"
-  as jobq-test-mallory socat "UNIX-LISTEN:$1,fork,mode=777" \
+  # setpriv execs socat: $! is socat's own pid (a function run with & would
+  # leave it behind the pid of a subshell).
+  setpriv --reuid jobq-test-mallory --regid "$(id -g jobq-test-mallory)" --init-groups \
+    socat "UNIX-LISTEN:$1,fork,mode=777" \
     SYSTEM:"echo '{\"v\":1,\"ok\":true,\"result\":{\"jobs\":[]}}'" </dev/null >/dev/null 2>&1 &
   impostor_pids+=($!)
   for _ in $(seq 1 50); do [[ -S $1 ]] && return 0; sleep 0.1; done
