@@ -36,7 +36,7 @@ sleep 0.5
 assert_eq "$(printf 'c\nd')" "$(timeout 20 "$JOBQ" logs -f --tail 1 "$slow")" "-f --tail 1 on a running job"
 
 # Through a retry: both attempts' output, in order, the second announced.
-retried=$(enq l -- sh -c 'echo "try $JOBQ_ATTEMPT"; sleep 1; [ "$JOBQ_ATTEMPT" -ge 2 ]')
+retried=$(enq l -- sh -c 'echo "try $JOBQ_ATTEMPT"; sleep 3; [ "$JOBQ_ATTEMPT" -ge 2 ]')
 wait_state "$retried" running
 timeout 30 "$JOBQ" logs -f "$retried" >"$WORK/retry.out" 2>"$WORK/retry.err"
 assert_eq "$(printf 'try 1\ntry 2')" "$(cat "$WORK/retry.out")" "output followed through a retry"
