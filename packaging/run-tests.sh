@@ -29,9 +29,11 @@ export JOBQ_REQUIRE_DOCKER=1
 run_suite() {  # build-dir cmake-options...
   local dir=$1
   shift
-  cmake -S "$root" -B "$dir" -DJOBQ_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
+  # Tests on explicitly: packaging/quickstart.sh configures build/ without
+  # them, and a reused cache would otherwise keep them off.
+  cmake -S "$root" -B "$dir" -DJOBQ_WARNINGS_AS_ERRORS=ON -DJOBQ_BUILD_TESTS=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 --no-tests=error)
 }
 
 if [[ ${JOBQ_FUZZ_SECONDS:-60} != 0 ]]; then
