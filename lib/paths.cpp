@@ -61,33 +61,37 @@ void make_dirs(const std::string& path, unsigned mode) {
     throw std::runtime_error(path + " is not a directory");
 }
 
-namespace {
-std::string parent_of(const std::string& path) {
+std::string parent_dir(const std::string& path) {
   const auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+namespace {
 std::string owner_text(uid_t uid) { return "uid " + std::to_string(uid) + " (" + user_name(uid) + ")"; }
 
 bool others_may_write(const struct stat& st) { return (st.st_mode & (S_IWGRP | S_IWOTH)) != 0; }
 }  // namespace
 
-void check_state_dir(const std::string& dir) {
+void check_own_dir(const std::string& dir, const std::string& what, bool sticky_ok,
+                   const std::string& threat) {
   struct stat st{};
   if (::stat(dir.c_str(), &st) != 0)
-    throw std::runtime_error("cannot stat the state directory " + dir + ": " + std::strerror(errno));
-  if (!S_ISDIR(st.st_mode)) throw std::runtime_error("the state directory " + dir + " is not a directory");
+    throw std::runtime_error("cannot stat " + what + " " + dir + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) throw std::runtime_error(what + " " + dir + " is not a directory");
   const uid_t me = ::geteuid();
   if (st.st_uid != me && st.st_uid != 0)
-    throw std::runtime_error("the state directory " + dir + " belongs to " + owner_text(st.st_uid) +
+    throw std::runtime_error(what + " " + dir + " belongs to " + owner_text(st.st_uid) +
                              ", not to jobqd's user or root; fix it with: chown " + std::to_string(me) +
                              " " + dir);
-  if (others_may_write(st))
-    throw std::runtime_error("the state directory " + dir +
-                             " is writable by others, who could replace jobqd's database; fix it "
-                             "with: chmod go-w " + dir);
-  const std::string parent = parent_of(dir);
+  if (others_may_write(st) && !(sticky_ok && (st.st_mode & S_ISVTX)))
+    throw std::runtime_error(what + " " + dir + " is writable by others, who could " + threat +
+                             "; fix it with: chmod go-w " + dir);
+}
+
+void check_state_dir(const std::string& dir) {
+  check_own_dir(dir, "the state directory", false, "replace jobqd's database");
+  const std::string parent = parent_dir(dir);
   struct stat pst{};
   if (::stat(parent.c_str(), &pst) == 0 && others_may_write(pst) && !(pst.st_mode & S_ISVTX))
     throw std::runtime_error("the state directory's parent " + parent +
@@ -121,7 +125,7 @@ int open_private_file(const std::string& path) {
 }
 
 void check_socket_owner(const std::string& socket_path) {
-  const std::string dir = parent_of(socket_path);
+  const std::string dir = parent_dir(socket_path);
   const uid_t me = ::geteuid();
   const auto trusted = [me](uid_t uid) { return uid == 0 || uid == me; };
   const std::string advice =

@@ -17,6 +17,14 @@ std::string resolve_state_dir(const std::string& option);
 // mkdir -p with `mode` for the directories it creates. Throws on failure.
 void make_dirs(const std::string& path, unsigned mode);
 
+// The directory holding `path` ("." or "/" at the top).
+std::string parent_dir(const std::string& path);
+// A directory of jobqd's own (`what` names it in messages: "the socket's
+// directory"): owned by jobqd's user or root and writable by no one else,
+// unless sticky_ok and it is sticky (like /tmp). Throws std::runtime_error
+// saying who else could do what (`threat`) and how to fix it.
+void check_own_dir(const std::string& dir, const std::string& what, bool sticky_ok,
+                   const std::string& threat);
 // jobqd's state directory must be its own: owned by jobqd's user or root,
 // writable by no one else, in a parent that others cannot rename it out of
 // (not writable by others, unless sticky). Throws std::runtime_error saying

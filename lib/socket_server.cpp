@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "paths.hpp"
 #include "protocol.hpp"
 
 namespace jobq {
@@ -150,24 +151,6 @@ void SocketServer::wake() {
   [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-namespace {
-// The socket's directory must not let others replace the socket: owned by us
-// or root, and not writable by group or others unless sticky (like /tmp).
-void check_socket_dir(const std::string& socket_path) {
-  const auto slash = socket_path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : socket_path.substr(0, slash);
-  struct stat st{};
-  if (::stat(dir.c_str(), &st) != 0) throw sys_error("cannot stat the socket's directory " + dir);
-  if (st.st_uid != ::geteuid() && st.st_uid != 0)
-    throw std::runtime_error("the socket's directory " + dir + " is owned by uid " +
-                             std::to_string(st.st_uid) + ", not by jobqd's user or root; fix it with: chown " +
-                             std::to_string(::geteuid()) + " " + dir);
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-    throw std::runtime_error("the socket's directory " + dir +
-                             " is writable by others, who could replace the socket; fix it with: chmod go-w " + dir);
-}
-}  // namespace
-
 std::string SocketServer::listening_socket_name(int fd) {
   const std::string what = "the socket passed as file descriptor " + std::to_string(fd);
   struct stat st{};
@@ -209,7 +192,8 @@ void SocketServer::listen() {
     return;
   }
   const sockaddr_un addr = address_of(opts_.path);
-  check_socket_dir(opts_.path);
+  // Others must not be able to replace the socket: its directory is ours.
+  check_own_dir(parent_dir(opts_.path), "the socket's directory", true, "replace the socket");
   struct stat st{};
   if (::lstat(opts_.path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))

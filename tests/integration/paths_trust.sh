@@ -7,21 +7,14 @@
 # `wait` with a false exit code. Real users: alice uses jobq, mallory attacks.
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root to create test users" >&2; exit 125; }
-created_users=() impostor_pids=() fallback_dir=
+impostor_pids=() fallback_dir=
 extra_cleanup() {
-  local p u
+  local p
   for p in "${impostor_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   [[ -z $fallback_dir ]] || rm -rf "$fallback_dir"
-  for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
 }
-for u in jobq-test-alice jobq-test-mallory; do
-  getent passwd "$u" >/dev/null || { useradd --no-create-home --shell /usr/sbin/nologin "$u"; created_users+=("$u"); }
-done
-as() {  # user command...
-  local user=$1
-  shift
-  setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups "$@"
-}
+test_user jobq-test-alice
+test_user jobq-test-mallory
 chmod 755 "$WORK"
 
 # jobqd SOCKET STATE_DIR: a jobqd expected to refuse to start; prints its output.
@@ -41,6 +34,13 @@ out=$(refused_start "$WORK/s1.sock" "$WORK/theirs")
 chmod 777 "$WORK/open"
 out=$(refused_start "$WORK/s2.sock" "$WORK/open")
 [[ $out == *"writable by others"* ]] || fail "world-writable state directory: $out"
+
+# A socket directory others may write in (not sticky): they could replace it.
+mkdir -p "$WORK/opensock"
+chmod 777 "$WORK/opensock"
+out=$(refused_start "$WORK/opensock/jobq.sock" "$WORK/s4")
+[[ $out == *"socket's directory $WORK/opensock is writable by others, who could replace the socket"* ]] ||
+  fail "world-writable socket directory: $out"
 
 # A link planted at the lock file, pointing at a root-only file.
 mkdir -m 700 "$WORK/linked"
@@ -64,10 +64,8 @@ stop_daemon
 # An impostor in a sticky world-writable directory holds the socket path.
 mkdir -m 1777 "$WORK/shared"
 impostor() {  # socket-path: as mallory, answers every request "succeeded, exit 0"
-  # setpriv execs socat: $! is socat's own pid (a function run with & would
-  # leave it behind the pid of a subshell).
-  setpriv --reuid jobq-test-mallory --regid "$(id -g jobq-test-mallory)" --init-groups \
-    socat "UNIX-LISTEN:$1,fork,mode=777" \
+  as_argv jobq-test-mallory
+  "${AS[@]}" socat "UNIX-LISTEN:$1,fork,mode=777" \
     SYSTEM:"echo '{\"v\":1,\"ok\":true,\"result\":{\"jobs\":[]}}'" </dev/null >/dev/null 2>&1 &
   impostor_pids+=($!)
   for _ in $(seq 1 50); do [[ -S $1 ]] && return 0; sleep 0.1; done
