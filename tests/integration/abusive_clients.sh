@@ -12,29 +12,14 @@ source "$(dirname "$0")/lib.sh"
 group=jobq-test-abuse
 abuser=jobq-test-abuser
 other=jobq-test-other
-created_groups=() created_users=()
 holder=
 extra_cleanup() {
-  local u g
   # A user whose processes still run cannot be removed: stop ours first.
   [[ -z $holder ]] || { kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; } || true
-  for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
-  for g in "${created_groups[@]}"; do groupdel "$g" 2>/dev/null || true; done
 }
-getent group $group >/dev/null || { groupadd $group; created_groups+=($group); }
-for u in $abuser $other; do
-  if getent passwd $u >/dev/null; then usermod -aG $group $u
-  else useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); fi
-done
-as() {  # user command...
-  local user=$1
-  shift
-  setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
-}
-# as_argv USER: sets AS to the command prefix that runs as USER; for
-# background commands, so that $! is the command's own pid (setpriv and env
-# exec it), which cleanup can end and wait for before removing the user.
-as_argv() { AS=(setpriv --reuid "$1" --regid "$(id -g "$1")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET"); }
+test_group $group
+test_user $abuser $group
+test_user $other $group
 chmod 755 "$WORK"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$DAEMON_PID/status"; }
 # status_ms USER: how long that user's `jobq status` takes (fails past 10 s).

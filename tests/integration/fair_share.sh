@@ -8,27 +8,14 @@
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root to create test users" >&2; exit 125; }
 group=jobq-test-fair
-created_group= created_users=() bg_pids=()
+bg_pids=()
 extra_cleanup() {
-  local p u
+  local p
   for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-  for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
-  [[ -z $created_group ]] || groupdel "$created_group" 2>/dev/null || true
 }
-getent group $group >/dev/null || { groupadd $group; created_group=$group; }
-for u in jobq-test-eve jobq-test-dan; do
-  if getent passwd $u >/dev/null; then usermod -aG $group $u
-  else useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); fi
-done
-as() {  # user command...
-  local user=$1
-  shift
-  setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
-}
-# as_argv USER: sets AS to the command prefix that runs as USER; for
-# background commands, so that $! is the command's own pid (setpriv and env
-# exec it), which cleanup can end and wait for before removing the user.
-as_argv() { AS=(setpriv --reuid "$1" --regid "$(id -g "$1")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET"); }
+test_group $group
+test_user jobq-test-eve $group
+test_user jobq-test-dan $group
 ms() { echo $(($(date +%s%N) / 1000000)); }
 chmod 755 "$WORK"
 

@@ -45,6 +45,10 @@ cleanup() {
   local rc=$?
   stop_daemon || true
   if declare -F extra_cleanup >/dev/null; then extra_cleanup || true; fi
+  # After extra_cleanup, which ends the processes the test ran as its users.
+  local u g
+  for u in "${TEST_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
+  for g in "${TEST_GROUPS[@]}"; do groupdel "$g" 2>/dev/null || true; done
   local ids
   ids=$(docker ps -aq --filter "label=jobq-test-run=$RUN_ID" 2>/dev/null || true)
   [[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
@@ -56,6 +60,33 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+
+# Real unprivileged users for tests of who may do what (root only).
+# test_group NAME; test_user NAME [GROUP,...]: made when missing (and removed
+# at exit), or an existing user is added to the groups.
+TEST_USERS=() TEST_GROUPS=()
+test_group() {
+  getent group "$1" >/dev/null || { groupadd "$1"; TEST_GROUPS+=("$1"); }
+}
+test_user() {
+  if getent passwd "$1" >/dev/null; then
+    [[ -z ${2:-} ]] || usermod -aG "$2" "$1"
+  else
+    useradd --no-create-home --shell /usr/sbin/nologin ${2:+-G "$2"} "$1"
+    TEST_USERS+=("$1")
+  fi
+}
+# as USER COMMAND...: runs it as that user, with the user's groups and this
+# test's socket.
+as() {
+  local user=$1
+  shift
+  setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
+}
+# as_argv USER: sets AS to that prefix, for a command run in the background:
+# "${AS[@]}" CMD & leaves the command's own pid in $! (setpriv and env exec
+# it), so extra_cleanup can end it and wait for it before its user goes.
+as_argv() { AS=(setpriv --reuid "$1" --regid "$(id -g "$1")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET"); }
 
 # start_daemon [jobqd options...]: starts jobqd on this test's socket and state
 # directory, detached from our output, and waits until it answers.

@@ -6,26 +6,11 @@ source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root to create test users" >&2; exit 125; }
 users_group=jobq-test-users
 admins_group=jobq-test-admins
-created_groups=() created_users=()
-extra_cleanup() {
-  local u g
-  for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
-  for g in "${created_groups[@]}"; do groupdel "$g" 2>/dev/null || true; done
-}
-for g in $users_group $admins_group; do
-  getent group "$g" >/dev/null || { groupadd "$g"; created_groups+=("$g"); }
-done
-make_user() {  # name groups
-  getent passwd "$1" >/dev/null || { useradd --no-create-home --shell /usr/sbin/nologin ${2:+-G "$2"} "$1"; created_users+=("$1"); }
-}
-make_user jobq-test-alice $users_group
-make_user jobq-test-carol $users_group,$admins_group
-make_user jobq-test-bob ""
-as() {  # user command...: run as that user with their groups
-  local user=$1
-  shift
-  setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
-}
+test_group $users_group
+test_group $admins_group
+test_user jobq-test-alice $users_group
+test_user jobq-test-carol $users_group,$admins_group
+test_user jobq-test-bob
 chmod 755 "$WORK"  # the socket's directory must be reachable by the test users
 
 start_daemon --socket-group $users_group --admin-group $admins_group

@@ -8,21 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root to create test users" >&2; exit 125; }
 group=jobq-vis-users
-created_group= created_users=()
-extra_cleanup() {
-  local u
-  for u in "${created_users[@]}"; do userdel "$u" 2>/dev/null || true; done
-  [[ -z $created_group ]] || groupdel "$created_group" 2>/dev/null || true
-}
-getent group $group >/dev/null || { groupadd $group; created_group=$group; }
-for u in jobq-vis-ann jobq-vis-ben; do
-  getent passwd $u >/dev/null || { useradd --no-create-home --shell /usr/sbin/nologin -G $group $u; created_users+=($u); }
-done
-as() {  # user command...: run as that user with their groups
-  local user=$1
-  shift
-  setpriv --reuid "$user" --regid "$(id -g "$user")" --init-groups env JOBQ_SOCKET="$JOBQ_SOCKET" "$@"
-}
+test_group $group
+test_user jobq-vis-ann $group
+test_user jobq-vis-ben $group
 chmod 755 "$WORK"
 start_daemon --socket-group $group
 secrets='s3cret-token|4111-card|hunter2-arg|out-secret-42|pw-in-dsn|T0K3N-hook'
