@@ -1,5 +1,6 @@
 #include "cli_util.hpp"
 
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -34,6 +35,35 @@ std::vector<std::int64_t> parse_id_list(const std::vector<std::string>& items) {
     while (std::getline(ss, part, ',')) out.push_back(parse_id(part));
   }
   return out;
+}
+
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items,
+                                               const char* what) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError(std::string(what) + " '" + item + "' must look like KEY=VALUE");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::string read_message(const std::string& arg) {
+  if (arg.empty() || arg[0] != '@') return arg;
+  const std::string path = arg.substr(1);
+  std::istream* in = nullptr;
+  std::ifstream file;
+  if (path == "-") {
+    in = &std::cin;
+  } else {
+    file.open(path, std::ios::binary);
+    if (!file) throw UsageError("cannot read message file " + path);
+    in = &file;
+  }
+  std::ostringstream ss;
+  ss << in->rdbuf();
+  return ss.str();
 }
 
 }  // namespace jobq

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,5 +36,9 @@ std::int64_t duration_ms(const std::string& s, const char* option);
 std::int64_t parse_id(const std::string& s);
 // Job ids given as "1,2" and/or repeated options -> ids, or UsageError.
 std::vector<std::int64_t> parse_id_list(const std::vector<std::string>& items);
+// Repeated KEY=VALUE options (--env, --label) -> a map, or UsageError naming `what`.
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items, const char* what);
+// A --message argument: itself, or the contents of @FILE (@- reads stdin).
+std::string read_message(const std::string& arg);
 
 }  // namespace jobq

@@ -1,4 +1,5 @@
-#include "insight_commands.hpp"
+// jobq status | top | metrics | stats | prune: jobqd as a whole.
+#include "commands.hpp"
 
 #include <poll.h>
 #include <termios.h>

@@ -1,0 +1,163 @@
+// jobq app create|update|delete|pause|resume|list|show.
+#include "commands.hpp"
+
+#include <iostream>
+
+#include "cli_util.hpp"
+#include "exit_codes.hpp"
+#include "policy_options.hpp"
+#include "protocol.hpp"
+#include "render.hpp"
+
+namespace jobq {
+
+using nlohmann::json;
+
+void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) {
+  auto* app = root.add_subcommand("app", "Create and manage applications (admin)");
+  app->require_subcommand(1);
+
+  {
+    auto* c = app->add_subcommand("create", "Define an application: an image, its env and limits");
+    auto name = std::make_shared<std::string>();
+    auto image = std::make_shared<std::string>();
+    auto max = std::make_shared<int>(0);
+    auto env = std::make_shared<std::vector<std::string>>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_option("--image", *image, "Docker image to run")->required();
+    c->add_option("--max-running", *max, "Jobs of this app running at once (0 = unlimited)")
+        ->check(CLI::Range(0, 100000));
+    c->add_option("--env", *env, "Environment for every job, KEY=VALUE (repeatable)")
+        ->type_size(1)
+        ->allow_extra_args(false);
+    auto timeout = std::make_shared<std::string>();
+    c->add_option("--timeout", *timeout,
+                  "Longest a job may run (e.g. 30m); then SIGTERM, grace, SIGKILL");
+    auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_create);
+    c->add_flag("--json", *as_json, "Print the application as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"name", *name},
+                  {"image", *image},
+                  {"max_running", *max},
+                  {"env", parse_pairs(*env, "--env")}};
+        if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
+        policy->to_args(args);
+        const json app_json = g.client().call("app.create", args);
+        if (*as_json)
+          print_json(render::envelope("app", app_json));
+        else
+          std::cout << "created application " << *name << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand(
+        "update", "Change an application's image, limits, env, retries or webhooks");
+    auto name = std::make_shared<std::string>();
+    auto image = std::make_shared<std::string>();
+    auto max = std::make_shared<int>(-1);
+    auto env = std::make_shared<std::vector<std::string>>();
+    auto unset = std::make_shared<std::vector<std::string>>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_option("--image", *image, "New Docker image");
+    c->add_option("--max-running", *max, "New limit (0 = unlimited)")->check(CLI::Range(0, 100000));
+    c->add_option("--env", *env, "Set KEY=VALUE (repeatable)")
+        ->type_size(1)
+        ->allow_extra_args(false);
+    c->add_option("--unset-env", *unset, "Remove KEY (repeatable)")
+        ->type_size(1)
+        ->allow_extra_args(false);
+    auto timeout = std::make_shared<std::string>();
+    c->add_option("--timeout", *timeout, "Longest a job may run (0 = no limit)");
+    auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_update);
+    c->add_flag("--json", *as_json, "Print the application as JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        json args{{"name", *name}};
+        policy->to_args(args);
+        if (!timeout->empty())
+          args["timeout_ms"] = *timeout == "0" ? 0 : duration_ms(*timeout, "--timeout");
+        if (!image->empty()) args["image"] = *image;
+        if (*max >= 0) args["max_running"] = *max;
+        if (!env->empty()) args["env"] = parse_pairs(*env, "--env");
+        if (!unset->empty()) args["unset_env"] = *unset;
+        const json app_json = g.client().call("app.update", args);
+        if (*as_json)
+          print_json(render::envelope("app", app_json));
+        else
+          render::app_detail(std::cout, app_json);
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("delete", "Delete an application");
+    auto name = std::make_shared<std::string>();
+    auto force = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_flag("--force", *force, "Also cancel its pending and running jobs");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("app.delete", {{"name", *name}, {"force", *force}});
+        std::cout << "deleted application " << *name;
+        if (!r["cancelled_jobs"].empty())
+          std::cout << " (cancelled jobs: " << r["cancelled_jobs"].dump() << ")";
+        std::cout << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  for (const bool pause : {true, false}) {
+    auto* c =
+        app->add_subcommand(pause ? "pause" : "resume",
+                            pause ? "Stop launching an application's jobs (running ones finish)"
+                                  : "Launch an application's jobs again");
+    auto name = std::make_shared<std::string>();
+    c->add_option("name", *name, "Application name")->required();
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        g.client().call(pause ? "app.pause" : "app.resume", {{"name", *name}});
+        std::cout << "application " << *name << (pause ? " paused" : " resumed") << '\n';
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("list", "List applications");
+    auto as_json = std::make_shared<bool>(false);
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("app.list");
+        if (*as_json)
+          print_json(render::envelope("apps", r["apps"]));
+        else
+          render::app_table(std::cout, r["apps"]);
+        return exit_code::ok;
+      };
+    });
+  }
+  {
+    auto* c = app->add_subcommand("show", "Show one application");
+    auto name = std::make_shared<std::string>();
+    auto as_json = std::make_shared<bool>(false);
+    c->add_option("name", *name, "Application name")->required();
+    c->add_flag("--json", *as_json, "Print JSON");
+    c->callback([=, &g, &action] {
+      action = [=, &g] {
+        const json r = g.client().call("app.show", {{"name", *name}});
+        if (*as_json)
+          print_json(render::envelope("app", r));
+        else
+          render::app_detail(std::cout, r);
+        return exit_code::ok;
+      };
+    });
+  }
+}
+
+}  // namespace jobq

@@ -1,0 +1,152 @@
+// Handlers for one job or a list of them: show, list (pages built off the
+// socket loop), cancel, hold, release, retry.
+#include "daemon_handlers.hpp"
+
+#include <algorithm>
+
+#include "visibility.hpp"
+
+namespace jobq::handlers {
+
+using nlohmann::json;
+
+namespace {
+
+// One `list` answers at most this many jobs, and at most about
+// kListPageBytes of them: past that the reply is a page and names the cursor
+// of the next (next_before_id). Jobs are read from the store kListChunk at a
+// time, so a page of huge jobs reads few of them.
+constexpr std::int64_t kMaxListed = 10'000;
+constexpr std::size_t kListPageBytes = 1u << 20;
+constexpr std::int64_t kListChunk = 64;
+
+json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer);
+
+}  // namespace
+
+std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"id"});
+  return job_view(must_get_job(ctx, job_id_arg(r)), viewer_of(ctx.info.access, call.peer));
+}
+
+std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"app", "state", "limit", "before_id"});
+  JobFilter f;
+  f.app = r.string("app");
+  if (auto s = r.string("state")) {
+    f.state = parse_job_state(*s);
+    if (!f.state)
+      bad("unknown state '" + *s +
+          "' (pending, starting, running, succeeded, failed, cancelled, lost, timed_out, skipped)");
+  }
+  const auto limit = r.integer("limit").value_or(100);
+  if (limit < 0 || limit > kMaxListed)
+    bad("'limit' must be between 0 (the most, " + std::to_string(kMaxListed) + ") and " +
+        std::to_string(kMaxListed));
+  const std::int64_t want = limit == 0 ? kMaxListed : limit;
+  f.before_id = r.integer("before_id");
+  if (f.before_id && *f.before_id <= 0) bad("'before_id' must be a positive job id");
+  // A page is built off the socket loop, in the caller's share of the scan
+  // pool: many users' lists at once never hold up the loop (nor `status`).
+  handlers::submit_scan(ctx, call,
+                        [&store = ctx.store, f, want, reply = call.reply,
+                         viewer = viewer_of(ctx.info.access, call.peer)]() mutable {
+                          try {
+                            reply(encode_ok(list_page(store, f, want, viewer)));
+                          } catch (const std::exception& e) {
+                            reply(encode_error(ErrorCode::internal, e.what()));
+                          }
+                        });
+  return std::nullopt;
+}
+
+namespace {
+
+// Up to `want` jobs matching `f` below f.before_id, newest first from the
+// store, at most about kListPageBytes of them, as the `list` reply.
+json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer) {
+  // Newest first, chunk by chunk, until `want` jobs or the page's bytes.
+  json page = json::array();
+  std::size_t bytes = 0;
+  bool more = false;
+  while (static_cast<std::int64_t>(page.size()) < want && !more) {
+    f.limit = static_cast<int>(std::min(kListChunk, want - static_cast<std::int64_t>(page.size())));
+    const std::vector<Job> chunk = store.list_jobs(f);  // oldest first
+    for (auto it = chunk.rbegin(); it != chunk.rend(); ++it) {
+      json j = job_view(*it, viewer);
+      const std::size_t size = j.dump().size() + 1;
+      if (!page.empty() && bytes + size > kListPageBytes) {
+        more = true;
+        break;
+      }
+      bytes += size;
+      page.push_back(std::move(j));
+      f.before_id = it->id;
+    }
+    if (static_cast<int>(chunk.size()) < f.limit) break;              // no older jobs
+    if (static_cast<std::int64_t>(page.size()) == want) more = true;  // maybe older ones
+  }
+  std::reverse(page.begin(), page.end());
+  json result{{"jobs", std::move(page)}};
+  if (more) result["next_before_id"] = *f.before_id;
+  return result;
+}
+
+}  // namespace
+
+std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"id"});
+  const auto id = job_id_arg(r);
+  const Job before = must_get_job(ctx, id);
+  check_owner(ctx, before, call, "cancel");
+  const Viewer viewer = viewer_of(ctx.info.access, call.peer);
+  const bool admin_not_owner = viewer.admin && viewer.uid != before.submitter_uid;
+  Job job = ctx.store.request_cancel(id, {viewer.uid, user_name(call.peer.uid), admin_not_owner});
+  if (is_final(job.state)) {
+    ctx.waits.notify();
+    ctx.runner.kick();
+  } else {
+    ctx.poller.check(id);  // a running one is stopped from there
+  }
+  return job_view(job, viewer_of(ctx.info.access, call.peer));
+}
+
+namespace {
+
+std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const Call& call,
+                                    bool hold) {
+  ArgReader r(args, {"id"});
+  const auto id = job_id_arg(r);
+  check_owner(ctx, must_get_job(ctx, id), call, hold ? "hold" : "release");
+  Job job = ctx.store.set_held(id, hold);
+  if (!hold) ctx.runner.kick();
+  return job_view(job, viewer_of(ctx.info.access, call.peer));
+}
+
+}  // namespace
+
+std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"id"});
+  const auto id = job_id_arg(r);
+  const Job before = must_get_job(ctx, id);
+  check_owner(ctx, before, call, "retry");
+  if (before.state == JobState::cancelled && before.cancelled_by_admin &&
+      !is_admin(ctx.info.access, call.peer))
+    throw ProtocolError(
+        ErrorCode::forbidden,
+        "job " + std::to_string(id) + " was cancelled by an admin (" + before.cancelled_by_name +
+            "); only an admin may retry it (admins: " + admin_rule(ctx.info.access) + ")");
+  Job job = ctx.store.retry_job(id, user_name(call.peer.uid));
+  ctx.runner.kick();
+  return job_view(job, viewer_of(ctx.info.access, call.peer));
+}
+
+std::optional<json> hold(DaemonContext& ctx, const json& args, const Call& call) {
+  return hold_or_release(ctx, args, call, true);
+}
+
+std::optional<json> release(DaemonContext& ctx, const json& args, const Call& call) {
+  return hold_or_release(ctx, args, call, false);
+}
+
+}  // namespace jobq::handlers
