@@ -80,7 +80,7 @@ std::string visible(std::string_view text) {
 }
 
 json envelope(const char* key, const json& value) {
-  return json{{"schema", kSchemaVersion}, {key, value}};
+  return json{{"schema", kJsonSchemaVersion}, {key, value}};
 }
 
 void table(std::ostream& out, const std::vector<std::vector<std::string>>& raw) {

@@ -1,5 +1,5 @@
 // Human output of the CLI: tables and job details. --json output is the
-// daemon's result with the schema version added (see docs/protocol.md).
+// daemon's result with the schema version added (the README's "JSON output" section).
 // Every cell of human output goes through visible(): text a user controls
 // (commands, keys, env, labels, messages, reasons) can never drive the
 // terminal. `jobq logs` alone prints a job's output raw.

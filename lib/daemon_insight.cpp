@@ -60,7 +60,7 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
   json result{{"version", JOBQ_VERSION},
               {"protocol", kProtocolVersion},
               {"protocol_revision", kProtocolRevision},
-              {"schema", kSchemaVersion},
+              {"schema", kJsonSchemaVersion},
               {"socket", ctx.info.socket_path},
               {"state_dir", ctx.info.state_dir},
               {"instance", ctx.store.instance()},

@@ -1,6 +1,7 @@
 // The records jobq keeps: applications, jobs, attempts. Plain data; the JSON
-// form (to_json) is the documented --json schema (see docs/protocol.md):
-// adding a field is compatible, renaming or removing one bumps kSchemaVersion.
+// form (to_json) is the documented --json schema (the README's "JSON output" section):
+// adding a field is compatible, renaming or removing one bumps kJsonSchemaVersion
+// (the database's own version is Store::kSchemaVersion).
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,7 @@
 
 namespace jobq {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kJsonSchemaVersion = 1;
 
 using EnvMap = std::map<std::string, std::string>;
 using LabelMap = std::map<std::string, std::string>;

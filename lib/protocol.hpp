@@ -1,4 +1,4 @@
-// The jobq wire protocol (docs/protocol.md is its full description).
+// The jobq wire protocol (PROTOCOL.md is its full description).
 // Newline-delimited JSON over a Unix stream socket: one request line,
 // one response line.
 //   request:  {"v": 1, "cmd": "enqueue", "args": {...}}

@@ -1,4 +1,4 @@
-// ExecutionStore: every application, job, attempt and captured log, in one
+// Store: every application, job, attempt and captured log, in one
 // SQLite database (WAL, synchronous=FULL). Each mutating call is one
 // transaction, committed before it returns: acknowledged means durable.
 // The schema is versioned with PRAGMA user_version; a database written by a

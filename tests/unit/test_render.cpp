@@ -145,7 +145,7 @@ TEST_CASE("job_table shortens long commands and created_at") {
 
 TEST_CASE("envelope carries the schema version") {
   const json e = render::envelope("job", json{{"id", 1}});
-  CHECK(e["schema"] == jobq::kSchemaVersion);
+  CHECK(e["schema"] == jobq::kJsonSchemaVersion);
   CHECK(e["job"]["id"] == 1);
 }
 
