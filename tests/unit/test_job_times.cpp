@@ -33,6 +33,8 @@ class ScopedTz {
       ::unsetenv("TZ");
     ::tzset();
   }
+  ScopedTz(const ScopedTz&) = delete;
+  ScopedTz& operator=(const ScopedTz&) = delete;
 
  private:
   std::optional<std::string> old_;
