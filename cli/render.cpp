@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "job_cells.hpp"
 #include "model.hpp"
 #include "policy.hpp"
+#include "time_util.hpp"
 
 namespace jobq::render {
 
@@ -212,28 +214,37 @@ std::string command_text(const json& job) {
 
 void job_detail(std::ostream& out, const json& job) {
   const json by = job.value("submitted_by", json::object());
+  const std::int64_t now = now_unix_ns();
   std::vector<std::vector<std::string>> rows{
       {"job:", str(job, "id")},
       {"app:", str(job, "app")},
       {"state:", outcome(job)},
+  };
+  if (const std::string why = pending_text(job, now); !why.empty())
+    rows.push_back({"waiting:", why});
+  std::vector<std::vector<std::string>> more{
       {"exit code:", str(job, "exit_code")},
       {"command:",
        withheld(job, "command") ? kWithheldJob : shell_join(job.value("command", json(nullptr)))},
       {"message:", withheld(job, "message")                               ? kWithheldJob
                    : job.contains("message") && !job["message"].is_null() ? job["message"].dump()
                                                                           : "-"},
-      {"created:", str(job, "created_at")},
-      {"started:", str(job, "started_at")},
-      {"finished:", str(job, "finished_at")},
+      {"created:", local_time(job, "created_at")},
+      {"started:", local_time(job, "started_at")},
+      {"finished:", local_time(job, "finished_at")},
+      {"queued for:", queue_time(job, now)},
+      {"ran for:", run_time(job, now)},
       {"submitted by:", str(by, "user") + " (uid " + str(by, "uid") + ")"},
   };
+  rows.insert(rows.end(), more.begin(), more.end());
   if (const json c = job.value("cancelled_by", json(nullptr)); c.is_object())
     rows.push_back({"cancelled by:",
                     str(c, "user") + " (uid " + str(c, "uid") + ")" +
                         (c.value("admin", false) ? ", an admin: only an admin may retry it" : "")});
   if (withheld(job, "output")) rows.push_back({"output:", kWithheldJob});
   if (job.value("priority", 0) != 0) rows.push_back({"priority:", str(job, "priority")});
-  if (!str(job, "not_before", "").empty()) rows.push_back({"not before:", str(job, "not_before")});
+  if (!str(job, "not_before", "").empty())
+    rows.push_back({"not before:", local_time(job, "not_before")});
   if (job.value("held", false)) rows.push_back({"held:", "yes (jobq release " + str(job, "id") + ")"});
   if (!str(job, "key", "").empty()) rows.push_back({"key:", str(job, "key")});
   if (job.value("timeout_ms", 0) > 0) rows.push_back({"timeout:", str(job, "timeout_ms") + " ms"});
@@ -256,11 +267,11 @@ void job_detail(std::ostream& out, const json& job) {
   if (attempts.empty()) return;
   out << "attempts:\n";
   std::vector<std::vector<std::string>> arows{
-      {"  #", "STATE", "EXIT", "OOM", "CONTAINER", "STARTED (docker)", "FINISHED (docker)"}};
+      {"  #", "STATE", "EXIT", "OOM", "CONTAINER", "STARTED", "FINISHED", "RAN"}};
   for (const auto& a : attempts)
     arows.push_back({"  " + str(a, "number"), str(a, "state"), str(a, "exit_code"),
                      a.value("oom_killed", false) ? "yes" : "no", str(a, "container_name"),
-                     str(a, "started_at"), str(a, "finished_at")});
+                     local_time(a, "started_at"), local_time(a, "finished_at"), run_time(a, now)});
   table(out, arows);
   for (const auto& a : attempts) {
     if (!str(a, "reason", "").empty())
@@ -277,8 +288,8 @@ void job_table(std::ostream& out, const json& jobs) {
     std::string cmd = command_text(j);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
     const json by = j.value("submitted_by", json::object());
-    rows.push_back({str(j, "id"), str(j, "app"), str(j, "state"), str(j, "exit_code"),
-                    str(by, "user"), str(j, "created_at").substr(0, 19), cmd});
+    rows.push_back({str(j, "id"), str(j, "app"), state_cell(j), str(j, "exit_code"),
+                    str(by, "user"), local_time(j, "created_at"), cmd});
   }
   table(out, rows);
 }
@@ -290,14 +301,15 @@ void app_detail(std::ostream& out, const json& app) {
       {"image:", str(app, "image")},
       {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
       {"timeout:", app.value("timeout_ms", 0) > 0 ? str(app, "timeout_ms") + " ms" : "none"},
-      {"paused:", app.value("paused", false) ? "yes (jobq app resume " + str(app, "name") + ")" : "no"},
+      {"paused:",
+       app.value("paused", false) ? "yes (jobq app resume " + str(app, "name") + ")" : "no"},
       {"retries:", retry_policy(app.value("retry", json::object()))},
       {"resources:", resources(app.value("resources", json::object())).empty()
                          ? "no limits"
                          : resources(app.value("resources", json::object()))},
       {"webhooks:", webhooks(app.value("webhooks", json::object()))},
-      {"created:", str(app, "created_at")},
-      {"updated:", str(app, "updated_at")},
+      {"created:", local_time(app, "created_at")},
+      {"updated:", local_time(app, "updated_at")},
   };
   const json env = app.value("env", json::object());
   for (const auto& [k, v] : env.items()) rows.push_back({"env:", env_entry(k, v)});
@@ -305,10 +317,11 @@ void app_detail(std::ostream& out, const json& app) {
 }
 
 void app_table(std::ostream& out, const json& apps) {
-  std::vector<std::vector<std::string>> rows{{"NAME", "IMAGE", "MAX RUNNING", "ENV"}};
+  std::vector<std::vector<std::string>> rows{{"NAME", "IMAGE", "MAX RUNNING", "PAUSED", "ENV"}};
   for (const auto& a : apps) {
     const int max = a.value("max_running", 0);
     rows.push_back({str(a, "name"), str(a, "image"), max == 0 ? "unlimited" : std::to_string(max),
+                    a.value("paused", false) ? "yes" : "no",
                     std::to_string(a.value("env", json::object()).size())});
   }
   table(out, rows);

@@ -1,9 +1,12 @@
 // Handlers for one job or a list of them: show, list (pages built off the
-// socket loop), cancel, hold, release, retry.
+// socket loop), cancel, hold, release, retry. Each job they answer carries
+// its pending_reason (pending_reason.hpp), from the load read once per reply.
 #include "daemon_handlers.hpp"
 
 #include <algorithm>
 
+#include "pending_reason.hpp"
+#include "time_util.hpp"
 #include "visibility.hpp"
 
 namespace jobq::handlers {
@@ -20,13 +23,31 @@ constexpr std::int64_t kMaxListed = 10'000;
 constexpr std::size_t kListPageBytes = 1u << 20;
 constexpr std::int64_t kListChunk = 64;
 
-json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer);
+json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer, int global_max);
+
+// What pending jobs wait for now: read once for a whole reply. (Images being
+// pulled go into pulling_images here once the launch side reports them.)
+PendingContext pending_context(Store& store, int global_max) {
+  return make_pending_context(store.app_loads(), global_max, now_unix_ns());
+}
+
+json view_with_reason(const Job& job, const Viewer& viewer, const PendingContext& pc) {
+  json j = job_view(job, viewer);
+  j["pending_reason"] = pending_reason(job, pc);
+  return j;
+}
+
+// One job's reply: its view and why it is pending, if it is.
+json job_reply(DaemonContext& ctx, const Job& job, const Call& call) {
+  return view_with_reason(job, viewer_of(ctx.info.access, call.peer),
+                          pending_context(ctx.store, ctx.info.global_max_running));
+}
 
 }  // namespace
 
 std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
-  return job_view(must_get_job(ctx, job_id_arg(r)), viewer_of(ctx.info.access, call.peer));
+  return job_reply(ctx, must_get_job(ctx, job_id_arg(r)), call);
 }
 
 std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
@@ -50,9 +71,10 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call)
   // pool: many users' lists at once never hold up the loop (nor `status`).
   handlers::submit_scan(ctx, call,
                         [&store = ctx.store, f, want, reply = call.reply,
-                         viewer = viewer_of(ctx.info.access, call.peer)]() mutable {
+                         viewer = viewer_of(ctx.info.access, call.peer),
+                         global_max = ctx.info.global_max_running]() mutable {
                           try {
-                            reply(encode_ok(list_page(store, f, want, viewer)));
+                            reply(encode_ok(list_page(store, f, want, viewer, global_max)));
                           } catch (const std::exception& e) {
                             reply(encode_error(ErrorCode::internal, e.what()));
                           }
@@ -64,7 +86,8 @@ namespace {
 
 // Up to `want` jobs matching `f` below f.before_id, newest first from the
 // store, at most about kListPageBytes of them, as the `list` reply.
-json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer) {
+json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewer, int global_max) {
+  const PendingContext pc = pending_context(store, global_max);
   // Newest first, chunk by chunk, until `want` jobs or the page's bytes.
   json page = json::array();
   std::size_t bytes = 0;
@@ -73,7 +96,7 @@ json list_page(Store& store, JobFilter f, std::int64_t want, const Viewer& viewe
     f.limit = static_cast<int>(std::min(kListChunk, want - static_cast<std::int64_t>(page.size())));
     const std::vector<Job> chunk = store.list_jobs(f);  // oldest first
     for (auto it = chunk.rbegin(); it != chunk.rend(); ++it) {
-      json j = job_view(*it, viewer);
+      json j = view_with_reason(*it, viewer, pc);
       const std::size_t size = j.dump().size() + 1;
       if (!page.empty() && bytes + size > kListPageBytes) {
         more = true;
@@ -108,7 +131,7 @@ std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& cal
   } else {
     ctx.poller.check(id);  // a running one is stopped from there
   }
-  return job_view(job, viewer_of(ctx.info.access, call.peer));
+  return job_reply(ctx, job, call);
 }
 
 namespace {
@@ -120,7 +143,7 @@ std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const 
   check_owner(ctx, must_get_job(ctx, id), call, hold ? "hold" : "release");
   Job job = ctx.store.set_held(id, hold);
   if (!hold) ctx.runner.kick();
-  return job_view(job, viewer_of(ctx.info.access, call.peer));
+  return job_reply(ctx, job, call);
 }
 
 }  // namespace
@@ -138,7 +161,7 @@ std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call
             "); only an admin may retry it (admins: " + admin_rule(ctx.info.access) + ")");
   Job job = ctx.store.retry_job(id, user_name(call.peer.uid));
   ctx.runner.kick();
-  return job_view(job, viewer_of(ctx.info.access, call.peer));
+  return job_reply(ctx, job, call);
 }
 
 std::optional<json> hold(DaemonContext& ctx, const json& args, const Call& call) {

@@ -8,6 +8,22 @@ namespace {
 nlohmann::json optional_string(const std::string& s) {
   return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
 }
+
+// An RFC 3339 time as Unix nanoseconds; null when unset, Docker's zero time
+// or malformed.
+nlohmann::json unix_ns(const std::string& s) {
+  const auto ns = parse_rfc3339_ns(s);
+  return ns ? nlohmann::json(*ns) : nlohmann::json(nullptr);
+}
+
+// Milliseconds from one time to another, never negative (Docker may report
+// an instant container's FinishedAt a little before its StartedAt); null
+// when either is not known.
+nlohmann::json ms_between(const std::string& from, const std::string& to) {
+  const auto a = parse_rfc3339_ns(from), b = parse_rfc3339_ns(to);
+  if (!a || !b) return nullptr;
+  return *b > *a ? (*b - *a) / 1'000'000 : 0;
+}
 }  // namespace
 
 void to_json(nlohmann::json& j, const RetryPolicy& r) {
@@ -49,6 +65,9 @@ void to_json(nlohmann::json& j, const Attempt& a) {
                      {"error", optional_string(a.error)},
                      {"started_at", optional_string(a.started_at)},
                      {"finished_at", optional_string(a.finished_at)},
+                     {"started_ns", unix_ns(a.started_at)},
+                     {"finished_ns", unix_ns(a.finished_at)},
+                     {"run_ms", ms_between(a.started_at, a.finished_at)},
                      {"reason", optional_string(a.reason)},
                      {"created_at", a.created_at}};
 }
@@ -57,6 +76,11 @@ void to_json(nlohmann::json& j, const Job& job) {
   nlohmann::json message = nullptr;
   if (job.message) message = nlohmann::json::parse(*job.message, nullptr, false);
   const Attempt* last = job.attempts.empty() ? nullptr : &job.attempts.back();
+  const std::string none;
+  const std::string& started = last ? last->started_at : none;
+  const std::string& finished = last ? last->finished_at : none;
+  // Queue time: from the enqueue to the first attempt's start.
+  const std::string& first_started = job.attempts.empty() ? none : job.attempts.front().started_at;
   j = nlohmann::json{
       {"id", job.id},
       {"app", job.app},
@@ -71,12 +95,19 @@ void to_json(nlohmann::json& j, const Job& job) {
       {"cancel_requested", job.cancel_requested},
       {"created_at", job.created_at},
       {"updated_at", job.updated_at},
-      {"started_at", last ? optional_string(last->started_at) : nullptr},
-      {"finished_at", last ? optional_string(last->finished_at) : nullptr},
+      {"started_at", optional_string(started)},
+      {"finished_at", optional_string(finished)},
+      {"created_ns", unix_ns(job.created_at)},
+      {"started_ns", unix_ns(started)},
+      {"finished_ns", unix_ns(finished)},
+      {"run_ms", ms_between(started, finished)},
+      {"queue_ms", ms_between(job.created_at, first_started)},
       {"submitted_by", {{"uid", job.submitter_uid}, {"user", job.submitter_name}}},
       {"priority", job.priority},
       {"not_before", job.not_before_ns > 0 ? nlohmann::json(format_unix_ns(job.not_before_ns))
                                            : nlohmann::json(nullptr)},
+      {"not_before_ns",
+       job.not_before_ns > 0 ? nlohmann::json(job.not_before_ns) : nlohmann::json(nullptr)},
       {"held", job.held},
       {"key", optional_string(job.key)},
       {"timeout_ms", job.timeout_ms},

@@ -112,6 +112,7 @@ struct Job {
   std::vector<std::int64_t> after;      // start only when all of these succeeded
   std::vector<std::int64_t> after_any;  // start only when all of these ended
   int waiting_on = 0;                   // dependencies not ended yet
+  std::vector<std::int64_t> waiting_for;  // ... which they are (read with the job)
   std::int64_t cancelled_by_uid = -1;   // who asked to cancel it; -1: nobody (or not known)
   std::string cancelled_by_name;
   bool cancelled_by_admin = false;  // an admin other than its owner: only an admin may retry it

@@ -225,7 +225,13 @@ bool Poller::look_at(const ActiveAttempt& a) {
   } else if (st->has_exited()) {
     finish(a, *st);
   } else {
-    check_deadlines(a);
+    ActiveAttempt seen = a;
+    // Running, and its start was not known (adopted after a restart, or
+    // inspected by the runner before dockerd set it): Docker's StartedAt,
+    // as Docker reports it, so that `show`, `top` and the timeout have it.
+    if (a.started_ns == 0 && store_.record_started(a.job_id, a.attempt, st->started_at))
+      seen.started_ns = parse_rfc3339_ns(st->started_at).value_or(0);
+    check_deadlines(seen);
   }
   return true;
 }

@@ -195,8 +195,7 @@ bool Runner::launch(const LaunchTicket& t) {
         return true;
       }
       // It ran: adopt it, so that the poller stops it and records what it did.
-      if (!store_.mark_running(t.job_id, t.attempt, existing->id,
-                               parse_rfc3339_ns(existing->started_at).value_or(0)))
+      if (!store_.mark_running(t.job_id, t.attempt, existing->id, existing->started_at))
         return recorded_meanwhile(t);
       on_started_(t.job_id);
       return true;
@@ -206,8 +205,7 @@ bool Runner::launch(const LaunchTicket& t) {
     const ContainerState st = launch_container(engine_, t.spec, [&](const std::string& id) {
       store_.record_container(t.job_id, t.attempt, id);
     });
-    if (!store_.mark_running(t.job_id, t.attempt, st.id,
-                             parse_rfc3339_ns(st.started_at).value_or(0)))
+    if (!store_.mark_running(t.job_id, t.attempt, st.id, st.started_at))
       return recorded_meanwhile(t);
     if (opts_.metrics) {
       ++opts_.metrics->launches;

@@ -279,6 +279,20 @@ std::vector<App> Store::list_apps() {
   return out;
 }
 
+std::map<std::string, AppLoad> Store::app_loads() {
+  std::lock_guard lock(mu_);
+  std::map<std::string, AppLoad> out;
+  {
+    Stmt st(*statements_, "SELECT name, image, paused, max_running FROM apps");
+    while (st.step()) out[st.text(0)] = AppLoad{st.text(1), st.i64(2) != 0, st.i32(3), 0};
+  }
+  Stmt st(*statements_,
+          "SELECT app, COUNT(*) FROM jobs WHERE state IN ('starting','running') GROUP BY app");
+  while (st.step())
+    if (auto it = out.find(st.text(0)); it != out.end()) it->second.running = st.i64(1);
+  return out;
+}
+
 App Store::update_app(const std::string& name, const AppUpdate& update) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
@@ -729,9 +743,13 @@ Job Store::load_job_locked(std::int64_t id) {
 }
 
 void Store::load_deps_locked(Job& job) {
-  Stmt st(*statements_, "SELECT dep_id, any_end FROM job_deps WHERE job_id=? ORDER BY dep_id");
+  Stmt st(*statements_,
+          "SELECT dep_id, any_end, counted FROM job_deps WHERE job_id=? ORDER BY dep_id");
   st.bind(1, job.id);
-  while (st.step()) (st.i64(1) ? job.after_any : job.after).push_back(st.i64(0));
+  while (st.step()) {
+    (st.i64(1) ? job.after_any : job.after).push_back(st.i64(0));
+    if (st.i64(2) == 0) job.waiting_for.push_back(st.i64(0));  // its end not counted yet
+  }
 }
 
 std::optional<Job> Store::get_job(std::int64_t id) {

@@ -19,6 +19,7 @@
 
 #include "engine.hpp"
 #include "model.hpp"
+#include "pending_reason.hpp"
 
 struct sqlite3;
 namespace jobq::sql {
@@ -193,6 +194,9 @@ class Store {
   App update_app(const std::string& name, const AppUpdate& update);
   std::optional<App> get_app(const std::string& name);
   std::vector<App> list_apps();
+  // Every application's image, pause and limit, and how many of its jobs
+  // are starting or running: what a pending job waits for (two queries).
+  std::map<std::string, AppLoad> app_loads();
   // Refused (conflict) while the app has unfinished jobs, unless `force`:
   // then its pending jobs are cancelled and its running ones marked for
   // cancellation; their ids are returned.
@@ -233,9 +237,17 @@ class Store {
   // False when the attempt is no longer starting.
   bool record_container(std::int64_t job_id, int attempt, const std::string& container_id);
   // False: the attempt was no longer starting (its end was recorded while
-  // the start call was in flight); nothing changed.
+  // the start call was in flight); nothing changed. `started_at` is Docker's
+  // State.StartedAt, kept verbatim (and as nanoseconds for timeouts); "" or
+  // Docker's zero time: not known yet (record_started fills it in later).
   bool mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
-                    std::int64_t started_ns = 0);
+                    const std::string& started_at = "");
+  // A running attempt whose start was not known is seen running with this
+  // StartedAt (Docker's, verbatim): recorded, once. False when it was known
+  // already, the attempt is not running, or the time is Docker's zero time.
+  // The attempt's final result (finish_attempt) replaces it with its own
+  // StartedAt, unless that is empty (a container that vanished).
+  bool record_started(std::int64_t job_id, int attempt, const std::string& started_at);
   // The job ran past its timeout: from now on it is stopped, and its end is
   // recorded as timed_out (durable, so a restart carries it out too).
   void mark_timed_out(std::int64_t job_id);

@@ -178,16 +178,19 @@ bool Store::record_container(std::int64_t job_id, int attempt, const std::string
 }
 
 bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
-                         std::int64_t started_ns) {
+                         const std::string& started_at) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
+  // Docker's zero time ("never started") or a malformed one is no start.
+  const std::int64_t started_ns = parse_rfc3339_ns(started_at).value_or(0);
   Stmt(*statements_,
-       "UPDATE attempts SET state='running', container_id=?, started_ns=? "
+       "UPDATE attempts SET state='running', container_id=?, started_ns=?, started_at=? "
        "WHERE job_id=? AND number=? AND state='starting'")
       .bind(1, container_id)
       .bind(2, started_ns)
-      .bind(3, job_id)
-      .bind(4, attempt)
+      .bind(3, started_ns > 0 ? started_at : std::string())
+      .bind(4, job_id)
+      .bind(5, attempt)
       .run();
   // Not starting any more: its result was recorded while the start call was
   // in flight (the poller saw it exit), and the job may even be on its next
@@ -200,6 +203,21 @@ bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& co
       .run();
   tx.commit();
   return true;
+}
+
+bool Store::record_started(std::int64_t job_id, int attempt, const std::string& started_at) {
+  const std::int64_t started_ns = parse_rfc3339_ns(started_at).value_or(0);
+  if (started_ns <= 0) return false;
+  std::lock_guard lock(mu_);
+  Stmt(*statements_,
+       "UPDATE attempts SET started_ns=?, started_at=? "
+       "WHERE job_id=? AND number=? AND state='running' AND started_ns=0")
+      .bind(1, started_ns)
+      .bind(2, started_at)
+      .bind(3, job_id)
+      .bind(4, attempt)
+      .run();
+  return sqlite3_changes(db_) > 0;
 }
 
 namespace {
@@ -263,10 +281,12 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
     st.bind(1, r.job_id).bind(2, r.attempt);
     if (st.step()) was = parse_job_state(st.text(0));
   }
-  Stmt upd(*statements_,
-           "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
-           "exit_code=?, oom_killed=?, error=?, started_at=?, finished_at=?, reason=? "
-           "WHERE job_id=? AND number=? AND state IN ('starting','running')");
+  Stmt upd(
+      *statements_,
+      "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
+      "exit_code=?, oom_killed=?, error=?, started_at=CASE WHEN ?='' THEN started_at ELSE ? END, "
+      "finished_at=?, reason=? "
+      "WHERE job_id=? AND number=? AND state IN ('starting','running')");
   upd.bind(1, to_string(r.state))
       .bind(2, r.container_id)
       .bind(3, r.container_id)
@@ -274,10 +294,11 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
       .bind(5, r.oom_killed ? 1 : 0)
       .bind(6, r.error)
       .bind(7, r.started_at)
-      .bind(8, r.finished_at)
-      .bind(9, r.reason)
-      .bind(10, r.job_id)
-      .bind(11, r.attempt)
+      .bind(8, r.started_at)
+      .bind(9, r.finished_at)
+      .bind(10, r.reason)
+      .bind(11, r.job_id)
+      .bind(12, r.attempt)
       .run();
   if (sqlite3_changes(db_) == 0) return std::nullopt;  // already finished: nothing to record twice
 

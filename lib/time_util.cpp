@@ -32,6 +32,24 @@ std::string format_unix_ns(std::int64_t ns) {
 
 std::string now_rfc3339() { return format_rfc3339(std::chrono::system_clock::now()); }
 
+std::string format_local_ns(std::int64_t ns, bool time_only) {
+  tzset();  // localtime_r need not look at TZ again
+  std::int64_t secs = ns / 1'000'000'000;
+  if (ns < 0 && ns % 1'000'000'000 != 0) --secs;  // floor: a time before 1970 rounds down
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  if (!localtime_r(&t, &tm)) return "-";
+  char buf[64];
+  if (std::strftime(buf, sizeof buf, time_only ? "%H:%M:%S %Z" : "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+    return "-";
+  return buf;
+}
+
+std::string format_local(std::string_view rfc3339, bool time_only) {
+  const auto ns = parse_rfc3339_ns(rfc3339);
+  return ns ? format_local_ns(*ns, time_only) : "-";
+}
+
 namespace {
 bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
   if (pos + len > s.size()) return false;

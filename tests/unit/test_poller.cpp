@@ -83,6 +83,24 @@ TEST_CASE_FIXTURE(Fixture, "a container still running is left alone") {
   CHECK(final_events().empty());
 }
 
+TEST_CASE_FIXTURE(Fixture, "a running container's StartedAt is recorded verbatim when seen") {
+  // Marked running without a start time (adopted, or inspected too early).
+  const auto t = claim_job();
+  const auto st = jobq::launch_container(fake, t.spec);
+  store.mark_running(t.job_id, 1, st.id);
+  REQUIRE(job(t.job_id).attempts[0].started_at.empty());
+  const std::string docker_started = fake.state_of(t.spec.name).value().started_at;
+  poller()->tick();
+  const auto j = job(t.job_id);
+  CHECK(j.state == JobState::running);
+  CHECK(j.attempts[0].started_at == docker_started);
+  // Seen once: a later look changes nothing, and the end keeps Docker's own.
+  CHECK_FALSE(store.record_started(t.job_id, 1, "2030-01-01T00:00:00Z"));
+  fake.exit(t.spec.name, 0);
+  poller()->tick();
+  CHECK(job(t.job_id).attempts[0].started_at == docker_started);
+}
+
 TEST_CASE_FIXTURE(Fixture, "an exit is recorded with Docker's code and times, verbatim") {
   const auto ok = start_job(), bad = start_job(), still = start_job();
   fake.exit(ok.name, 0);

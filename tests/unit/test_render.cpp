@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include <sstream>
 #include <string>
@@ -127,7 +129,11 @@ TEST_CASE("outcome marks a job being cancelled") {
   CHECK(render::outcome(json{{"state", "running"}, {"cancel_requested", false}}) == "running");
 }
 
-TEST_CASE("job_table shortens long commands and created_at") {
+TEST_CASE("job_table shortens long commands; created_at in local time with its zone") {
+  const char* old_tz = ::getenv("TZ");
+  const std::string saved = old_tz ? old_tz : "";
+  ::setenv("TZ", "CET-1", 1);
+  ::tzset();
   const json jobs = json::array({json{{"id", 12},
                                       {"app", "web"},
                                       {"state", "running"},
@@ -138,9 +144,14 @@ TEST_CASE("job_table shortens long commands and created_at") {
   render::job_table(out, jobs);
   const std::string s = out.str();
   CHECK(s.rfind("ID ", 0) == 0);
-  CHECK(s.find("2026-11-21T00:32:00 ") != std::string::npos);
+  CHECK(s.find("2026-11-21 01:32:00 CET ") != std::string::npos);
   CHECK(s.find(".857721500Z") == std::string::npos);
   CHECK(s.find("echo " + std::string(52, 'x') + "...\n") != std::string::npos);
+  if (old_tz)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
 }
 
 TEST_CASE("envelope carries the schema version") {

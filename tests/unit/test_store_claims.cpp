@@ -8,6 +8,7 @@
 
 #include "store.hpp"
 #include "test_support.hpp"
+#include "time_util.hpp"
 
 using jobq::AttemptResult;
 using jobq::JobState;
@@ -170,6 +171,34 @@ TEST_CASE_FIXTURE(Fixture, "no JOBQ_MESSAGE without a message; image default com
   REQUIRE(ts.size() == 1);
   CHECK(env_value(ts[0], "JOBQ_MESSAGE") == "(unset)");
   CHECK_FALSE(ts[0].spec.cmd);
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "mark_running keeps Docker's StartedAt verbatim; a vanished end keeps it") {
+  make_app("a");
+  const auto id = enqueue("a");
+  REQUIRE(store.claim_pending(0, 10).size() == 1);
+  const std::string started = "2026-11-30T04:51:02.1234567Z";
+  REQUIRE(store.mark_running(id, 1, "cid", started));
+  CHECK(store.get_job(id)->attempts[0].started_at == started);
+  CHECK(store.running_attempts().at(0).started_ns == jobq::parse_rfc3339_ns(started).value());
+  jobq::AttemptResult lost;
+  lost.job_id = id;
+  lost.attempt = 1;
+  lost.state = JobState::lost;
+  store.finish_attempt(lost);
+  CHECK(store.get_job(id)->attempts[0].started_at == started);
+}
+
+TEST_CASE_FIXTURE(Fixture, "Docker's zero StartedAt is no start") {
+  make_app("a");
+  const auto id = enqueue("a");
+  REQUIRE(store.claim_pending(0, 10).size() == 1);
+  REQUIRE(store.mark_running(id, 1, "cid", "0001-01-01T00:00:00Z"));
+  CHECK(store.get_job(id)->attempts[0].started_at.empty());
+  CHECK_FALSE(store.record_started(id, 1, "0001-01-01T00:00:00Z"));
+  CHECK(store.record_started(id, 1, "2026-11-30T04:51:02Z"));
+  CHECK(store.get_job(id)->attempts[0].started_at == "2026-11-30T04:51:02Z");
 }
 
 TEST_CASE_FIXTURE(Fixture, "mark_running and running_attempts") {
