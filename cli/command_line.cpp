@@ -127,17 +127,26 @@ int report_parse_error(CLI::App& root, CLI::App* command, const CLI::ParseError&
   if (e.get_exit_code() == 0) return root.exit(e);  // --help, --version
   const auto subs = visible_subcommands(command);
   if (!subs.empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
-    std::cerr << command->help() << "jobq: error: '" << command_path(command)
-              << "' needs a command: ";
+    const CLI::App* parent = command->get_parent();
+    std::cerr << command->help(parent != nullptr ? command_path(parent) : "") << "jobq: error: '"
+              << command_path(command) << "' needs a command: ";
     for (std::size_t i = 0; i < subs.size(); ++i) std::cerr << (i ? ", " : "") << subs[i];
     std::cerr << hint(command) << '\n';
     return exit_code::usage;
   }
-  std::string suggestion;
-  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr)
-    suggestion = option_suggestion(command, e.what());
+  std::string message = e.what(), suggestion;
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    // CLI11 lists them last first: say them as they were typed.
+    const auto extras = command->remaining();
+    if (!extras.empty()) {
+      message = extras.size() > 1 ? "the following arguments were not expected:"
+                                  : "the following argument was not expected:";
+      for (const auto& word : extras) message += " " + word;
+    }
+    suggestion = option_suggestion(command, message);
+  }
   std::cerr << "jobq: error: " << (command == &root ? "" : command_path(command).substr(5) + ": ")
-            << lower_first(e.what()) << suggestion << hint(command) << '\n';
+            << lower_first(message) << suggestion << hint(command) << '\n';
   return exit_code::usage;
 }
 
