@@ -1,14 +1,41 @@
 #include "cli_util.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "exit_codes.hpp"
+#include "render.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
 
+Client Globals::client() const {
+  ConnectOptions o;
+  o.paths = client_socket_paths(socket);
+  if (connect_timeout != "0")
+    o.retry_for = std::chrono::milliseconds(duration_ms(connect_timeout, "--connect-timeout"));
+  o.on_retry = [](const std::string& message) { std::cerr << "jobq: " << message << '\n'; };
+  return Client(std::move(o));
+}
+
+Client Globals::client_no_wait() const {
+  ConnectOptions o;
+  o.paths = client_socket_paths(socket);
+  return Client(std::move(o));
+}
+
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n'; }
+
+nlohmann::json error_document(int code, const std::string& message,
+                              const std::string& jobqd_error) {
+  nlohmann::json e{{"exit_code", code},
+                   {"meaning", std::string(exit_code::meaning(code))},
+                   {"message", message}};
+  if (!jobqd_error.empty()) e["jobqd_error"] = jobqd_error;
+  return render::envelope("error", e);
+}
 
 std::int64_t duration_ms(const std::string& s, const char* option) {
   auto d = parse_duration(s);

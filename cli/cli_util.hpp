@@ -17,12 +17,24 @@ namespace jobq {
 
 // Options every subcommand shares.
 struct Globals {
-  std::string socket;
-  Client client() const { return Client(resolve_socket_path(socket)); }
+  std::string socket;                   // --socket
+  std::string connect_timeout = "30s";  // --connect-timeout
+  // A client for the socket jobq finds (client_socket_paths), which keeps
+  // trying to connect for --connect-timeout, saying so on stderr.
+  Client client() const;
+  // The same, but failing at once (for side work: a progress line).
+  Client client_no_wait() const;
 };
 
 // --json output: indented, one object.
 void print_json(const nlohmann::json& j);
+
+// The error document of --json output: {"schema": N, "error": {"exit_code",
+// "meaning" (exit_code::meaning), "message", and "jobqd_error" (the
+// protocol's error code) when jobqd refused}}. Printed on stdout when a
+// command given --json fails, so a pipeline never parses an empty document.
+nlohmann::json error_document(int exit_code, const std::string& message,
+                              const std::string& jobqd_error = "");
 
 // A mistake on the command line: printed as an error, exit code 64.
 class UsageError : public std::runtime_error {

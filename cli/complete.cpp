@@ -203,7 +203,7 @@ std::vector<Candidate> ask(const std::string& socket_option, const std::string& 
                            const json& args,
                            const std::function<std::vector<Candidate>(const json&)>& read) {
   try {
-    Client client(resolve_socket_path(socket_option));
+    Client client(ConnectOptions{client_socket_paths(socket_option), {}, {}});  // never waits
     return read(client.call(cmd, args, kDaemonTimeout));
   } catch (...) {
     return {};

@@ -72,7 +72,7 @@ int enqueue_batch(const Globals& g, const std::string& source, const std::string
 void add_enqueue_command(CLI::App& root, Globals& g, std::function<int()>& action) {
   {
     auto* c =
-        root.add_subcommand("enqueue", "Enqueue a job: jobq enqueue APP [options] -- CMD [ARG...]");
+        root.add_subcommand("enqueue", "Enqueue a job: jobq enqueue [options] APP [CMD [ARG...]]");
     auto app = std::make_shared<std::string>();
     auto env = std::make_shared<std::vector<std::string>>();
     auto labels = std::make_shared<std::vector<std::string>>();
@@ -87,7 +87,9 @@ void add_enqueue_command(CLI::App& root, Globals& g, std::function<int()>& actio
     auto batch = std::make_shared<std::string>();
     c->add_option("app", *app,
                   "Application to run the job in (with --batch: for lines that name none)");
-    c->add_option("command", *command, "Command and arguments, after -- (default: the image's)");
+    c->add_option(
+        "command", *command,
+        "Command and arguments (default: the image's); all after its first word is its own");
     c->add_option("--batch", *batch,
                   "Enqueue many jobs from FILE (- for stdin): one JSON object per line with the "
                   "fields of the protocol's enqueue (app, command, env, ...); each run of up to "
@@ -137,7 +139,7 @@ void add_enqueue_command(CLI::App& root, Globals& g, std::function<int()>& actio
           return enqueue_batch(g, *batch, *app, *as_json);
         }
         if (app->empty())
-          throw UsageError("APP is required (jobq enqueue APP [options] -- CMD [ARG...])");
+          throw UsageError("APP is required (jobq enqueue [options] APP [CMD [ARG...]])");
         json args{{"app", *app},
                   {"env", parse_pairs(*env, "--env")},
                   {"labels", parse_pairs(*labels, "--label")}};

@@ -2,19 +2,20 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
-#include "client.hpp"
-#include "complete.hpp"
 #include "cli_util.hpp"
-#include "exit_codes.hpp"
+#include "client.hpp"
+#include "command_line.hpp"
 #include "commands.hpp"
+#include "complete.hpp"
+#include "exit_codes.hpp"
 #include "paths.hpp"
 #include "protocol.hpp"
 #include "render.hpp"
-#include "suggest.hpp"
 
 namespace jobq {
 
@@ -46,6 +47,7 @@ std::string hint_for(ErrorCode c) {
 
 int jobq_main(int argc, char** argv) {
   CLI::App root{"jobq: a local job queue for Docker containers. Talks to jobqd."};
+  root.name("jobq");
   root.set_version_flag("--version", std::string("jobq ") + JOBQ_VERSION);
   root.require_subcommand(1);
   // Warn once (stderr, never in --json output) when jobqd speaks another
@@ -63,8 +65,12 @@ int jobq_main(int argc, char** argv) {
               << '\n';
   });
   Globals g;
-  root.add_option("--socket", g.socket, "jobqd's socket (default: $JOBQ_SOCKET, /run/jobq/jobq.sock for root, "
-                  "$XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
+  root.add_option("--socket", g.socket,
+                  "jobqd's socket (default: $JOBQ_SOCKET, else your own jobqd's "
+                  "($XDG_RUNTIME_DIR/jobq/jobq.sock) if one answers, else the system's "
+                  "(/run/jobq/jobq.sock))");
+  root.add_option("--connect-timeout", g.connect_timeout,
+                  "Keep trying to reach jobqd this long (default 30s; 0: fail at once)");
   Action action;
   add_app_commands(root, g, action);
   add_enqueue_command(root, g, action);
@@ -74,41 +80,50 @@ int jobq_main(int argc, char** argv) {
   add_insight_commands(root, g, action);
   add_complete_command(root, action);  // hidden; completes every command above
 
-  // An unknown subcommand gets a suggestion, not just "not expected".
-  if (argc > 1 && argv[1][0] != '-') {
-    const std::string given = argv[1];
-    std::vector<std::string> names;
-    for (const auto* sub : root.get_subcommands({}))  // hidden ones (__complete) are never suggested
-      if (!sub->get_group().empty() || sub->get_name() == given) names.push_back(sub->get_name());
-    if (std::find(names.begin(), names.end(), given) == names.end()) {
-      const std::string best = nearest_name(given, names);
-      std::cerr << "jobq: error: unknown command '" << given << "'";
-      if (!best.empty()) std::cerr << "; did you mean '" << best << "'?";
-      std::cerr << " (see 'jobq --help')\n";
-      return exit_code::usage;
-    }
+  // Unknown command words get a suggestion at every level; a command's own
+  // arguments are marked off (see command_line.hpp).
+  CommandLine line = read_command_words(root, argc, argv);
+  const auto end = std::find(line.args.begin(), line.args.end(), "--");
+  const bool json_asked = std::find(line.args.begin(), end, "--json") != end;
+  if (!line.error.empty()) {
+    std::cerr << "jobq: error: " << line.error << '\n';
+    if (json_asked) print_json(error_document(exit_code::usage, line.error));
+    return exit_code::usage;
   }
   try {
-    root.parse(argc, argv);
+    std::vector<std::string> reversed(line.args.rbegin(), line.args.rend());  // CLI11 takes them so
+    root.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    const int rc = root.exit(e);
-    return rc == 0 ? exit_code::ok : exit_code::usage;
+    const int rc = report_parse_error(root, line.command, e);
+    if (rc != exit_code::ok && json_asked) print_json(error_document(rc, e.what()));
+    return rc;
   }
+  // With --json, an error is also a document on stdout (cli_util.hpp).
+  bool as_json = false;
+  for (CLI::App* a = &root; a != nullptr;) {
+    if (const CLI::Option* o = a->get_option_no_throw("--json"); o != nullptr && o->count() > 0)
+      as_json = true;
+    const auto subs = a->get_subcommands();
+    a = subs.empty() ? nullptr : subs.front();
+  }
+  const auto fail = [as_json](int code, const std::string& message, const std::string& hint,
+                              const std::string& jobqd_error = "") {
+    std::cerr << "jobq: error: " << message << hint << '\n';
+    if (as_json) print_json(error_document(code, message, jobqd_error));
+    return code;
+  };
   try {
     return action ? action() : exit_code::usage;
   } catch (const UsageError& e) {
-    std::cerr << "jobq: error: " << e.what() << '\n';
-    return exit_code::usage;
+    return fail(exit_code::usage, e.what(), "");
   } catch (const ClientError& e) {
-    std::cerr << "jobq: error: " << e.what() << '\n';
-    return exit_code::unreachable;
+    return fail(exit_code::unreachable, e.what(), "");
   } catch (const ProtocolError& e) {
     // The daemon's message may quote what another user wrote.
-    std::cerr << "jobq: error: " << render::visible(e.what()) << hint_for(e.code()) << '\n';
-    return code_for(e.code());
+    return fail(code_for(e.code()), render::visible(e.what()), hint_for(e.code()),
+                std::string(to_string(e.code())));
   } catch (const std::exception& e) {
-    std::cerr << "jobq: error: " << e.what() << '\n';
-    return exit_code::internal;
+    return fail(exit_code::internal, e.what(), "");
   }
 }
 

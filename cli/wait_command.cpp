@@ -41,7 +41,7 @@ class WaitProgress {
           int left = 0;
           try {
             for (const auto& id : ids)
-              if (!is_final(parse_job_state(g.client()
+              if (!is_final(parse_job_state(g.client_no_wait()
                                                 .call("show", {{"id", id}}, std::chrono::seconds(2))
                                                 .value("state", ""))
                                 .value_or(JobState::pending)))
@@ -151,14 +151,35 @@ void add_wait_command(CLI::App& root, Globals& g, std::function<int()>& action) 
           args["timeout_ms"] = d->count();
         }
         WaitProgress progress(g, args["ids"]);  // on a terminal only
-        const json r = wait_through_restarts(g.client(), args);
+        json r;
+        try {
+          r = wait_through_restarts(g.client(), args);
+        } catch (const ProtocolError& e) {
+          if (e.code() != ErrorCode::timeout || !*as_json) throw;
+          // The jobs as they stand, with the error that ended the wait.
+          progress.stop();
+          json jobs = json::array();
+          Client client = g.client();
+          for (const auto& id : args["ids"]) jobs.push_back(client.call("show", {{"id", id}}));
+          json doc = error_document(exit_code::wait_timeout, e.what(), "timeout");
+          doc["jobs"] = jobs;
+          print_json(doc);
+          std::cerr << "jobq: error: " << e.what() << '\n';
+          return exit_code::wait_timeout;
+        }
         progress.stop();
+        const bool told_on_stdout = !*as_json && ::isatty(STDOUT_FILENO);
         if (*as_json) {
           print_json(render::envelope("jobs", r["jobs"]));
-        } else if (::isatty(STDOUT_FILENO)) {
+        } else if (told_on_stdout) {
           for (const auto& j : r["jobs"])
             std::cout << "job " << j["id"] << ": " << render::outcome(j) << '\n';
         }
+        // Exit 125 says only "no exit code": say how each such job ended.
+        if (!told_on_stdout)
+          for (const auto& j : r["jobs"])
+            if (wait_exit_code(json::array({j})) == exit_code::no_exit_code)
+              std::cerr << "jobq: job " << j["id"] << " " << render::outcome(j) << '\n';
         return wait_exit_code(r["jobs"]);
       };
     });

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "paths.hpp"
 
@@ -21,6 +22,67 @@ struct Fd {
 };
 }  // namespace
 
+int Client::try_connect(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) throw ClientError("socket path is too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  try {
+    check_socket_owner(path);
+  } catch (const std::runtime_error& e) {
+    throw ClientError(e.what());
+  }
+  Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (s.fd < 0) throw ClientError(std::string("socket: ") + std::strerror(errno));
+  if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+    const int fd = s.fd;
+    s.fd = -1;
+    return fd;
+  }
+  const int err = errno;
+  if (err == ENOENT || err == ECONNREFUSED || err == EAGAIN) return -1;
+  if (err == EACCES)
+    throw ClientError("permission denied on " + path +
+                      "; ask an admin to add you to the socket's group");
+  throw ClientError("cannot connect to " + path + ": " + std::strerror(err));
+}
+
+int Client::connect_any() {
+  const auto& paths = options_.paths;
+  if (paths.empty()) throw ClientError("no socket to connect to");
+  const auto began = std::chrono::steady_clock::now();
+  const auto deadline = began + options_.retry_for;
+  std::string where = paths.front();
+  for (std::size_t i = 1; i < paths.size(); ++i)
+    where += (i + 1 == paths.size() ? " or at " : ", at ") + paths[i];
+  for (bool told = false;;) {
+    for (const auto& path : paths)
+      if (const int fd = try_connect(path); fd >= 0) return fd;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      std::string waited;
+      if (options_.retry_for.count() > 0)
+        waited =
+            " (tried for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - began).count()) +
+            " s)";
+      const std::string start =
+          paths.size() == 1 ? "'jobqd' (or 'jobqd --socket " + paths.front() + "')" : "'jobqd'";
+      throw ClientError("jobqd is not running at " + where + waited + "; start it with " + start +
+                        ", or point --socket / JOBQ_SOCKET at the right socket");
+    }
+    if (!told && options_.on_retry) {
+      told = true;
+      const auto secs =
+          std::chrono::duration_cast<std::chrono::seconds>(options_.retry_for).count();
+      options_.on_retry("jobqd is not answering at " + where + "; trying again for up to " +
+                        std::to_string(secs) + " s (--connect-timeout)");
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(200), deadline - now));
+  }
+}
+
 nlohmann::json Client::call(const std::string& cmd, const nlohmann::json& args,
                             std::optional<std::chrono::milliseconds> timeout) {
   return exchange(cmd, args, timeout, nullptr);
@@ -34,28 +96,7 @@ nlohmann::json Client::stream(const std::string& cmd, const nlohmann::json& args
 nlohmann::json Client::exchange(const std::string& cmd, const nlohmann::json& args,
                                 std::optional<std::chrono::milliseconds> timeout,
                                 const PartialFn* on_partial) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof addr.sun_path) throw ClientError("socket path is too long: " + path_);
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  try {
-    check_socket_owner(path_);
-  } catch (const std::runtime_error& e) {
-    throw ClientError(e.what());
-  }
-  Fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (s.fd < 0) throw ClientError(std::string("socket: ") + std::strerror(errno));
-  if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ECONNREFUSED)
-      throw ClientError("jobqd is not running at " + path_ +
-                        "; start it with 'jobqd' (or 'jobqd --socket " + path_ +
-                        "'), or point --socket / JOBQ_SOCKET at the right socket");
-    if (err == EACCES)
-      throw ClientError("permission denied on " + path_ +
-                        "; ask an admin to add you to the socket's group");
-    throw ClientError("cannot connect to " + path_ + ": " + std::strerror(err));
-  }
+  Fd s{connect_any()};
   const std::string req = encode_request(Request{cmd, args});
   std::size_t sent = 0;
   std::string send_error;

@@ -81,7 +81,7 @@ std::optional<json> app_show(DaemonContext& ctx, const json& args, const Call& c
   ArgReader r(args, {"name"});
   const std::string name = r.required_string("name");
   auto app = ctx.store.get_app(name);
-  if (!app) throw ProtocolError(ErrorCode::not_found, "no application named '" + name + "'");
+  if (!app) throw ProtocolError(ErrorCode::not_found, ctx.store.no_such_app(name).what());
   return app_view(*app, viewer_of(ctx.info.access, call.peer));
 }
 

@@ -39,6 +39,19 @@ std::string resolve_socket_path(const std::string& option) {
   return default_socket_path();
 }
 
+std::string system_socket_path() {
+  if (auto test = env_or_empty("JOBQ_TEST_SYSTEM_SOCKET"); !test.empty()) return test;
+  return "/run/jobq/jobq.sock";
+}
+
+std::vector<std::string> client_socket_paths(const std::string& option) {
+  if (!option.empty()) return {option};
+  if (auto env = env_or_empty("JOBQ_SOCKET"); !env.empty()) return {env};
+  std::vector<std::string> paths{default_socket_path()};
+  if (auto system = system_socket_path(); system != paths.front()) paths.push_back(system);
+  return paths;
+}
+
 std::string resolve_state_dir(const std::string& option) {
   if (!option.empty()) return option;
   if (auto env = env_or_empty("JOBQ_STATE_DIR"); !env.empty()) return env;

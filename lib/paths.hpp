@@ -2,10 +2,13 @@
 // an explicit option, else the environment ($JOBQ_SOCKET, $JOBQ_STATE_DIR),
 // else the default for the user: root uses /run/jobq/jobq.sock and
 // /var/lib/jobq; others $XDG_RUNTIME_DIR/jobq/jobq.sock and
-// $XDG_STATE_HOME/jobq (~/.local/state/jobq).
+// $XDG_STATE_HOME/jobq (~/.local/state/jobq). jobq, given no socket, looks
+// for jobqd in two places (client_socket_paths): the user's own, then the
+// system's, as docker finds /var/run/docker.sock.
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace jobq {
 
@@ -13,6 +16,14 @@ std::string default_socket_path();
 std::string default_state_dir();
 std::string resolve_socket_path(const std::string& option);
 std::string resolve_state_dir(const std::string& option);
+
+// The system jobqd's socket (the packaged jobqd's): /run/jobq/jobq.sock.
+// $JOBQ_TEST_SYSTEM_SOCKET replaces it; that variable exists for tests only.
+std::string system_socket_path();
+// Where jobq looks for jobqd, in order: the option alone; else $JOBQ_SOCKET
+// alone; else the user's own socket (default_socket_path()) and then the
+// system's (one place for root, whose own socket is the system's).
+std::vector<std::string> client_socket_paths(const std::string& option);
 
 // mkdir -p with `mode` for the directories it creates. Throws on failure.
 void make_dirs(const std::string& path, unsigned mode);

@@ -8,6 +8,7 @@
 
 #include "sqlite_util.hpp"
 #include "store_rows.hpp"
+#include "suggest.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -293,14 +294,30 @@ std::map<std::string, AppLoad> Store::app_loads() {
   return out;
 }
 
+StoreError Store::no_such_app(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return no_such_app_locked(name);
+}
+
+StoreError Store::no_such_app_locked(const std::string& name) {
+  std::vector<std::string> names;
+  {
+    Stmt st(*statements_, "SELECT name FROM apps");
+    while (st.step()) names.push_back(st.text(0));
+  }
+  std::string message = "no application named '" + name + "'";
+  if (const std::string best = nearest_name(name, names); !best.empty())
+    message += "; did you mean '" + best + "'?";
+  return StoreError(StoreError::Kind::not_found, message);
+}
+
 App Store::update_app(const std::string& name, const AppUpdate& update) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Stmt get(*statements_,
            (std::string("SELECT ") + kAppColumns + " FROM apps WHERE name=?").c_str());
   get.bind(1, name);
-  if (!get.step())
-    throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
+  if (!get.step()) throw no_such_app_locked(name);
   App a = read_app(get);
   if (update.image) a.image = *update.image;
   if (update.max_running) a.max_running = *update.max_running;
@@ -320,8 +337,7 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
 std::vector<std::int64_t> Store::delete_app(const std::string& name, bool force) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
-  if (!app_exists_locked(name))
-    throw StoreError(StoreError::Kind::not_found, "no application named '" + name + "'");
+  if (!app_exists_locked(name)) throw no_such_app_locked(name);
   std::vector<std::int64_t> active;
   {
     Stmt st(*statements_,
@@ -411,8 +427,7 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
   app.bind(1, nj.app);
   const bool app_exists = app.step();
   app.reset();
-  if (!app_exists)
-    throw StoreError(StoreError::Kind::not_found, "no application named '" + nj.app + "'");
+  if (!app_exists) throw no_such_app_locked(nj.app);
   if (existed) *existed = false;
   if (!nj.key.empty()) {
     Stmt same(*statements_, "SELECT id FROM jobs WHERE app=? AND submitter_uid=? AND idem_key=?");

@@ -197,6 +197,9 @@ class Store {
   // Every application's image, pause and limit, and how many of its jobs
   // are starting or running: what a pending job waits for (two queries).
   std::map<std::string, AppLoad> app_loads();
+  // The not_found error for an application that does not exist: "no
+  // application named 'X'; did you mean 'Y'?" when a name is within 2 edits.
+  StoreError no_such_app(const std::string& name);
   // Refused (conflict) while the app has unfinished jobs, unless `force`:
   // then its pending jobs are cancelled and its running ones marked for
   // cancellation; their ids are returned.
@@ -295,6 +298,8 @@ class Store {
   void migrate();
   void write_app_locked(const App& app);
   bool app_exists_locked(const std::string& name);
+  // "no application named 'X'", with the nearest existing name if one is close.
+  StoreError no_such_app_locked(const std::string& name);
   Job load_job_locked(std::int64_t id);
   // `load`: return the whole job (else only its id is set).
   Job enqueue_locked(const NewJob& job, bool* existed, bool load);

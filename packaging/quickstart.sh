@@ -24,7 +24,7 @@ if [[ -z $image ]]; then
   docker image inspect "$image" >/dev/null 2>&1 || "$root/packaging/make-test-image.sh" "$image" >/dev/null
 fi
 
-if ! "$jobq" status >/dev/null 2>&1; then
+if ! "$jobq" --connect-timeout 0 status >/dev/null 2>&1; then
   state_dir=$([[ $(id -u) -eq 0 ]] && echo /var/lib/jobq || echo "${XDG_STATE_HOME:-$HOME/.local/state}/jobq")
   mkdir -p "$state_dir"
   echo "starting jobqd (log: $state_dir/jobqd.log)"
