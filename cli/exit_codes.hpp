@@ -13,4 +13,5 @@ inline constexpr int forbidden = 77;       // your role does not allow it
 inline constexpr int internal = 70;        // protocol or daemon-side failure
 inline constexpr int wait_timeout = 124;   // jobq wait --timeout ran out
 inline constexpr int no_exit_code = 125;   // job ended without one (cancelled, lost, launch failed)
+inline constexpr int interrupted = 130;    // jobq run: Ctrl-C (the job left running, or cancelled)
 }  // namespace jobq::exit_code

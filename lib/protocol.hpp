@@ -28,7 +28,9 @@ namespace jobq {
 inline constexpr int kProtocolVersion = 1;
 // Bumped when commands or fields are added compatibly (a newer CLI may ask
 // for something an older jobqd does not know): the CLI warns, once.
-inline constexpr int kProtocolRevision = 3;  // 3: list pages, wait answers per distinct id
+// 3: list pages, wait answers per distinct id; 4: list filters (states, user,
+// labels, since), update.
+inline constexpr int kProtocolRevision = 4;
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line, by default
 inline constexpr std::size_t kMaxRequestLimit = 64u << 20;     // the most jobqd --max-request allows
 inline constexpr std::size_t kMaxResponseBytes = 256u << 20;   // what a client accepts

@@ -71,9 +71,10 @@ struct AppUpdate {
   std::vector<std::string> unset_env;
 };
 
-// Which jobs list_jobs reads: each given field must match. Every filter is
-// answered from an index (by state, by submitter, by creation time) read
-// newest first, so a page costs the jobs it returns, not the table.
+// Which jobs list_jobs reads: each given field must match. The app, state,
+// user and since filters are answered from indexes (by app and state, by
+// state, by submitter, by creation time) read newest first, so a page costs
+// the jobs it returns, not the table; labels are checked on those rows.
 struct JobFilter {
   std::optional<std::string> app;
   std::optional<JobState> state;

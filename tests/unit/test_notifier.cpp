@@ -3,6 +3,8 @@
 // max_tries; a slow receiver holds up neither other calls nor the caller.
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -160,4 +162,31 @@ TEST_CASE("random_uuid: version 4, RFC 4122 variant, never the same twice") {
     seen.insert(u);
   }
   CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("calls queued before schema 7 get a random UUID when the store is upgraded") {
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  {
+    Store store(path);
+    hooked_app(store, "a", {"http://hook.test/ok"});
+    finished_job(store, "a", JobState::succeeded);
+    finished_job(store, "a", JobState::succeeded);
+  }
+  {  // back to schema 6, as an older jobqd left it
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
+                         "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Store store(path);
+  const auto due = store.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  REQUIRE(due.size() == 2);
+  const std::regex uuid_v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  CHECK(std::regex_match(due[0].uuid, uuid_v4));
+  CHECK(std::regex_match(due[1].uuid, uuid_v4));
+  CHECK(due[0].uuid != due[1].uuid);
 }
