@@ -275,7 +275,8 @@ namespace {
 
 std::string labels_cell(const json& job) {
   std::string s;
-  for (const auto& [k, v] : job.value("labels", json::object()).items())
+  const json labels = job.value("labels", json::object());
+  for (const auto& [k, v] : labels.items())
     s += (s.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
   return s.empty() ? "-" : s;
 }

@@ -33,7 +33,8 @@ grep -qx 'jobq: --- attempt 2 ---' "$WORK/err" || fail "no attempt marker: $(cat
 
 # Output comes as it is written, not at the end; SIGINT off a terminal
 # leaves the job running, says its id, exits 130.
-run r -- sh -c 'echo first; sleep 60; echo never' >"$WORK/out" 2>"$WORK/err" </dev/null &
+"$JOBQ" run r --label "jobq-test-run=$RUN_ID" -- sh -c 'echo first; sleep 60; echo never' \
+  >"$WORK/out" 2>"$WORK/err" </dev/null &
 pid=$!
 for _ in $(seq 1 $((300 * TIME_FACTOR))); do grep -q first "$WORK/out" && break; sleep 0.1; done
 grep -q first "$WORK/out" || fail "no output while the job runs: $(cat "$WORK/err")"
