@@ -76,6 +76,21 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& i
   return out;
 }
 
+std::string since_arg(const std::string& s, const char* option) {
+  const auto now = std::chrono::system_clock::now();
+  std::optional<std::int64_t> when;
+  if (auto d = parse_duration(s)) {
+    when = now_unix_ns() - std::chrono::nanoseconds(*d).count();
+  } else if ((when = parse_when(s, now)) && *when > now_unix_ns()) {
+    *when -= 86'400'000'000'000;  // "HH:MM" already passed today: today's, not tomorrow's
+  }
+  if (!when)
+    throw UsageError(std::string(option) + " '" + s +
+                     "' is neither a duration ago (10m, 2h) nor a time (RFC 3339, 'YYYY-MM-DD "
+                     "HH:MM', 'HH:MM')");
+  return format_unix_ns(*when);
+}
+
 std::string read_message(const std::string& arg) {
   if (arg.empty() || arg[0] != '@') return arg;
   const std::string path = arg.substr(1);

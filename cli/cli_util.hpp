@@ -50,6 +50,10 @@ std::int64_t parse_id(const std::string& s);
 std::vector<std::int64_t> parse_id_list(const std::vector<std::string>& items);
 // Repeated KEY=VALUE options (--env, --label) -> a map, or UsageError naming `what`.
 std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items, const char* what);
+// A --since argument (a duration ago, or a time: RFC 3339, 'YYYY-MM-DD
+// HH:MM', 'HH:MM' local, today's if it has passed) as RFC 3339, or
+// UsageError naming `option`.
+std::string since_arg(const std::string& s, const char* option);
 // A --message argument: itself, or the contents of @FILE (@- reads stdin).
 std::string read_message(const std::string& arg);
 

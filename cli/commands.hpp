@@ -19,5 +19,11 @@ void add_job_commands(CLI::App& root, Globals& g, Action& action);      // job_c
 void add_logs_command(CLI::App& root, Globals& g, Action& action);      // logs_command.cpp
 void add_wait_command(CLI::App& root, Globals& g, Action& action);      // wait_command.cpp
 void add_insight_commands(CLI::App& root, Globals& g, Action& action);  // insight_commands.cpp
+void add_run_command(CLI::App& root, Globals& g, Action& action);       // run_command.cpp
+
+// `jobq wait`'s exit code for ended jobs (also `jobq run`'s): 0 when all
+// succeeded, else the first failed job's own non-zero exit code, or 125
+// (no_exit_code) for one that ended without one (wait_command.cpp).
+int wait_exit_code(const nlohmann::json& jobs);
 
 }  // namespace jobq

@@ -24,6 +24,8 @@ enum class ValueKind {
   app,       // an application's name
   job,       // a job id
   job_list,  // job ids, comma-separated: completes after the last comma
+  file,      // a file's path: left to the shell (the ":files" directive)
+  message,   // --message: a file's path after '@', else nothing
 };
 
 // What the value of an option or positional names, by the option's name
@@ -32,7 +34,7 @@ enum class ValueKind {
 // wins: "app name" is the positional `name` of every `app` subcommand.
 // A new command taking a job id or an application needs one line here,
 // or none when its positional is called `id`, `ids` or `app`.
-constexpr std::array<std::pair<std::string_view, ValueKind>, 8> kValueKinds{{
+constexpr std::array<std::pair<std::string_view, ValueKind>, 11> kValueKinds{{
     {"app create name", ValueKind::none},  // a new application: nothing to offer
     {"app name", ValueKind::app},          // app show|update|delete|pause|resume NAME
     {"app", ValueKind::app},               // enqueue APP
@@ -41,7 +43,12 @@ constexpr std::array<std::pair<std::string_view, ValueKind>, 8> kValueKinds{{
     {"ids", ValueKind::job},               // wait
     {"--after", ValueKind::job_list},
     {"--after-any", ValueKind::job_list},
+    {"--batch", ValueKind::file},
+    {"--socket", ValueKind::file},
+    {"--message", ValueKind::message},
 }};
+
+constexpr std::string_view kFilesDirective = ":files";
 
 constexpr auto kDaemonTimeout = std::chrono::milliseconds(300);
 constexpr int kRecentJobs = 200;
@@ -132,6 +139,12 @@ class Completer {
 
   std::vector<Candidate> take() { return std::move(out_); }
 
+  // The shell completes a file's path after `lead` (the part of the word
+  // that is not the path: "--socket=", "@"): the one line ":files LEAD".
+  void files(const std::string& lead) {
+    out_ = {{std::string(kFilesDirective) + (lead.empty() ? "" : " " + lead), ""}};
+  }
+
   void add(const std::string& value, const std::string& description = "") {
     if (value.empty() || !starts_with(value, word_)) return;
     for (const auto& c : out_)
@@ -159,9 +172,14 @@ class Completer {
     std::string head = lead;
     std::vector<Candidate> found;
     switch (kind_of(path, key_name(opt))) {
-      case ValueKind::none:
+      case ValueKind::none: {
+        // --state failed,l: the words of a comma-separated list complete after its last comma.
+        const auto comma = word_.rfind(',');
+        if (opt->get_delimiter() == ',' && comma != std::string::npos && comma >= head.size())
+          head = word_.substr(0, comma + 1);
         for (const auto& w : member_words(opt)) found.push_back({w, ""});
         break;
+      }
       case ValueKind::app:
         if (sources_.apps) found = sources_.apps(socket);
         break;
@@ -174,6 +192,12 @@ class Completer {
       case ValueKind::job:
         if (sources_.jobs) found = sources_.jobs(socket);
         break;
+      case ValueKind::file:
+        files(head);
+        return;
+      case ValueKind::message:
+        if (word_.size() > head.size() && word_[head.size()] == '@') files(head + "@");
+        return;
     }
     for (const auto& c : found) add(head + c.value, c.description);
   }

@@ -7,6 +7,11 @@
 // what names an application or a job (kValueKinds in complete.cpp, keyed by
 // option or positional name), the names and ids jobqd knows. With --describe
 // each line is "candidate<TAB>description" when there is a description.
+// Where a file's path goes (--batch, --socket, --message @FILE) the one line
+// is the directive ":files" or ":files LEAD": the shell completes a path
+// after LEAD ("--socket=", "@"), which the current word starts with.
+// Job ids come in jobqd's order (unfinished first, then newest), which the
+// scripts keep (bash -o nosort, zsh -V, fish -k).
 // completions/ holds the thin bash, zsh and fish scripts that call it.
 // Asking jobqd is quick and silent: 300 ms at most, and any error means no
 // candidates (nothing on stderr, exit 0).

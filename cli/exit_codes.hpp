@@ -15,6 +15,7 @@ inline constexpr int forbidden = 77;       // your role does not allow it
 inline constexpr int internal = 70;        // protocol or daemon-side failure
 inline constexpr int wait_timeout = 124;   // jobq wait --timeout ran out
 inline constexpr int no_exit_code = 125;   // job ended without one (cancelled, lost, launch failed)
+inline constexpr int interrupted = 130;    // jobq run: Ctrl-C (the job left running, or cancelled)
 
 // The word for a code in --json error documents ("meaning"); stable too.
 constexpr std::string_view meaning(int code) {
@@ -37,6 +38,8 @@ constexpr std::string_view meaning(int code) {
       return "timeout";
     case no_exit_code:
       return "no_exit_code";
+    case interrupted:
+      return "interrupted";
     default:
       return "job_exit_code";
   }

@@ -74,6 +74,7 @@ int jobq_main(int argc, char** argv) {
   Action action;
   add_app_commands(root, g, action);
   add_enqueue_command(root, g, action);
+  add_run_command(root, g, action);
   add_job_commands(root, g, action);
   add_logs_command(root, g, action);
   add_wait_command(root, g, action);

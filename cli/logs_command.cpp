@@ -1,17 +1,35 @@
 // jobq logs: a job's stored output, or -f to follow it live through retries.
 #include "commands.hpp"
 
-#include <chrono>
 #include <iostream>
 
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
 #include "protocol.hpp"
-#include "time_util.hpp"
+#include "render.hpp"
 
 namespace jobq {
 
 using nlohmann::json;
+
+namespace {
+
+// Why a job that has no attempt has no output: "job 7 never started: it was
+// cancelled while pending", "job 8 has not started yet: it is held".
+std::string never_started(std::int64_t id, const json& r) {
+  const std::string job = "job " + std::to_string(id);
+  const std::string state = r.value("state", "");
+  const std::string reason = render::visible(r.value("reason", ""));
+  if (state == "pending")
+    return job + " has not started yet: it is " +
+           (r.value("held", false) ? "held (jobq release " + std::to_string(id) + ")"
+                                   : "pending (jobq show " + std::to_string(id) + ")");
+  if (state == "cancelled") return job + " never started: it was cancelled while pending";
+  if (state == "skipped") return job + " never started: it was skipped (" + reason + ")";
+  return job + " never started: it ended " + state + (reason.empty() ? "" : " (" + reason + ")");
+}
+
+}  // namespace
 
 void add_logs_command(CLI::App& root, Globals& g, std::function<int()>& action) {
   {
@@ -53,18 +71,7 @@ void add_logs_command(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*attempt > 0) args["attempt"] = *attempt;
         if (!tail->empty()) args["tail"] = *tail == "all" ? -1 : std::stoi(*tail);
         if (*timestamps) args["timestamps"] = true;
-        if (!since->empty()) {
-          const auto now = std::chrono::system_clock::now();
-          std::optional<std::int64_t> when;
-          if (auto d = parse_duration(*since)) {
-            when = now_unix_ns() - std::chrono::nanoseconds(*d).count();
-          } else if ((when = parse_when(*since, now)) && *when > now_unix_ns()) {
-            *when -= 86'400'000'000'000;  // "HH:MM" already passed today: today's, not tomorrow's
-          }
-          if (!when)
-            throw UsageError("--since '" + *since + "' is neither a duration (10m) nor a time");
-          args["since"] = format_unix_ns(*when);
-        }
+        if (!since->empty()) args["since"] = since_arg(*since, "--since");
         auto write = [](const std::string& stream, const std::string& bytes) {
           std::ostream& out = stream == "stderr" ? std::cerr : std::cout;
           out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -89,6 +96,10 @@ void add_logs_command(CLI::App& root, Globals& g, std::function<int()>& action) 
           if (std::string(stream) == "stdout" ? *err : !(*err || *both)) continue;
           args["stream"] = stream;
           const json r = g.client().call("logs", args);
+          if (!r.value("started", true)) {
+            std::cerr << "jobq: " << never_started(args["id"].get<std::int64_t>(), r) << '\n';
+            break;
+          }
           const auto data = base64_decode(r.value("data_base64", ""));
           if (!data) throw ProtocolError(ErrorCode::internal, "jobqd sent undecodable log data");
           write(*both ? stream : "stdout", *data);

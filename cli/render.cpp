@@ -1,6 +1,7 @@
 #include "render.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "job_cells.hpp"
 #include "model.hpp"
@@ -281,17 +282,93 @@ void job_detail(std::ostream& out, const json& job) {
   }
 }
 
-void job_table(std::ostream& out, const json& jobs) {
-  std::vector<std::vector<std::string>> rows{
-      {"ID", "APP", "STATE", "EXIT", "USER", "CREATED", "COMMAND"}};
+namespace {
+
+std::string labels_cell(const json& job) {
+  std::string s;
+  const json labels = job.value("labels", json::object());
+  for (const auto& [k, v] : labels.items())
+    s += (s.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  return s.empty() ? "-" : s;
+}
+
+}  // namespace
+
+const std::vector<JobColumn>& job_columns() {
+  static const std::vector<JobColumn> columns{
+      {"id", "ID", [](const json& j) { return str(j, "id"); }},
+      {"app", "APP", [](const json& j) { return str(j, "app"); }},
+      {"state", "STATE", state_cell},
+      {"exit", "EXIT", [](const json& j) { return str(j, "exit_code"); }},
+      {"user", "USER",
+       [](const json& j) { return str(j.value("submitted_by", json::object()), "user"); }},
+      {"uid", "UID",
+       [](const json& j) { return str(j.value("submitted_by", json::object()), "uid"); }},
+      {"created", "CREATED", [](const json& j) { return local_time(j, "created_at"); }},
+      {"started", "STARTED", [](const json& j) { return local_time(j, "started_at"); }},
+      {"finished", "FINISHED", [](const json& j) { return local_time(j, "finished_at"); }},
+      {"ran", "RAN", [](const json& j) { return run_time(j, now_unix_ns()); }},
+      {"queued", "QUEUED", [](const json& j) { return queue_time(j, now_unix_ns()); }},
+      {"pending", "WAITING FOR", [](const json& j) { return pending_short(j); }},
+      {"priority", "PRIORITY", [](const json& j) { return str(j, "priority", "0"); }},
+      {"held", "HELD",
+       [](const json& j) { return std::string(j.value("held", false) ? "yes" : "no"); }},
+      {"attempts", "ATTEMPTS",
+       [](const json& j) { return std::to_string(j.value("attempts", json::array()).size()); }},
+      {"labels", "LABELS", labels_cell},
+      {"key", "KEY", [](const json& j) { return str(j, "key"); }},
+      {"reason", "REASON", [](const json& j) { return str(j, "reason", "-"); }},
+      {"outcome", "OUTCOME", [](const json& j) { return outcome(j); }},
+      {"command", "COMMAND",
+       [](const json& j) {
+         std::string cmd = command_text(j);
+         if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
+         return cmd;
+       }},
+  };
+  return columns;
+}
+
+std::vector<const JobColumn*> parse_job_columns(std::string_view spec) {
+  std::vector<const JobColumn*> out;
+  std::string known;
+  for (const auto& c : job_columns()) known += (known.empty() ? "" : ", ") + std::string(c.name);
+  std::size_t pos = 0;
+  for (;;) {
+    const std::size_t comma = std::min(spec.find(',', pos), spec.size());
+    std::string name(spec.substr(pos, comma - pos));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const auto& all = job_columns();
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](const JobColumn& c) { return c.name == name; });
+    if (it == all.end())
+      throw std::invalid_argument((name.empty() ? std::string("an empty column name")
+                                                : "no column '" + visible(name) + "'") +
+                                  " (columns: " + known + ")");
+    out.push_back(&*it);
+    if (comma == spec.size()) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+void job_table(std::ostream& out, const json& jobs, const std::vector<const JobColumn*>& columns,
+               bool header) {
+  std::vector<std::vector<std::string>> rows;
+  if (header) {
+    rows.emplace_back();
+    for (const auto* c : columns) rows.back().emplace_back(c->header);
+  }
   for (const auto& j : jobs) {
-    std::string cmd = command_text(j);
-    if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-    const json by = j.value("submitted_by", json::object());
-    rows.push_back({str(j, "id"), str(j, "app"), state_cell(j), str(j, "exit_code"),
-                    str(by, "user"), local_time(j, "created_at"), cmd});
+    rows.emplace_back();
+    for (const auto* c : columns) rows.back().push_back(c->cell(j));
   }
   table(out, rows);
+}
+
+void job_table(std::ostream& out, const json& jobs) {
+  job_table(out, jobs, parse_job_columns(kDefaultJobColumns));
 }
 
 void app_detail(std::ostream& out, const json& app) {

@@ -5,8 +5,8 @@
 // terminal. `jobq logs` alone prints a job's output raw.
 #pragma once
 
-#include <ostream>
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +36,24 @@ std::string shell_join(const nlohmann::json& argv);
 std::string command_text(const nlohmann::json& job);
 
 void job_detail(std::ostream& out, const nlohmann::json& job);
+
+// A column of the job table (`jobq list --format`): its name, its header
+// and how a job's cell reads. Adding a column is one entry in render.cpp's
+// table of them; names are stable (scripts use them).
+struct JobColumn {
+  std::string_view name;
+  std::string_view header;
+  std::string (*cell)(const nlohmann::json& job);
+};
+// Every column, in the order `jobq list --help` names them.
+const std::vector<JobColumn>& job_columns();
+// The columns `jobq list` prints without --format.
+inline constexpr std::string_view kDefaultJobColumns = "id,app,state,exit,user,created,command";
+// "id,state,exit" (names, comma-separated, any case) -> those columns.
+// Throws std::invalid_argument naming an unknown or missing column and the known ones.
+std::vector<const JobColumn*> parse_job_columns(std::string_view spec);
+void job_table(std::ostream& out, const nlohmann::json& jobs,
+               const std::vector<const JobColumn*>& columns, bool header = true);
 void job_table(std::ostream& out, const nlohmann::json& jobs);
 void app_detail(std::ostream& out, const nlohmann::json& app);
 void app_table(std::ostream& out, const nlohmann::json& apps);

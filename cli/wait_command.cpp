@@ -112,6 +112,8 @@ json wait_through_restarts(Client client, json args) {
   }
 }
 
+}  // namespace
+
 int wait_exit_code(const json& jobs) {
   for (const auto& j : jobs) {
     const std::string state = j.value("state", "");
@@ -127,8 +129,6 @@ int wait_exit_code(const json& jobs) {
   }
   return exit_code::ok;
 }
-
-}  // namespace
 
 void add_wait_command(CLI::App& root, Globals& g, std::function<int()>& action) {
   {

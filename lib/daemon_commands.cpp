@@ -35,6 +35,7 @@ constexpr Command kCommands[] = {
     {.name = "app.resume", .admin = true, .handler = handlers::app_resume},
     {.name = "hold", .handler = handlers::hold},
     {.name = "release", .handler = handlers::release},
+    {.name = "update", .handler = handlers::update},
     {.name = "retry", .handler = handlers::retry},
     {.name = "enqueue", .handler = handlers::enqueue},
     {.name = "enqueue.batch", .handler = handlers::enqueue_batch},

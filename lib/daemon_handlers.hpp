@@ -2,7 +2,7 @@
 // the argument checks they share (daemon_args.cpp), and every handler. The
 // command table (daemon_commands.cpp) names each handler with its flags;
 // handlers live in one file per subject: daemon_apps, daemon_enqueue,
-// daemon_jobs (show, list, cancel, hold, release, retry), daemon_logs,
+// daemon_jobs (show, list, cancel, hold, release, update, retry), daemon_logs,
 // daemon_wait, daemon_insight (status, metrics, stats, prune).
 #pragma once
 
@@ -92,6 +92,7 @@ Result list(DaemonContext&, const Args&, const Call&);
 Result cancel(DaemonContext&, const Args&, const Call&);
 Result hold(DaemonContext&, const Args&, const Call&);
 Result release(DaemonContext&, const Args&, const Call&);
+Result update(DaemonContext&, const Args&, const Call&);
 Result retry(DaemonContext&, const Args&, const Call&);
 Result logs(DaemonContext&, const Args&, const Call&);
 Result wait(DaemonContext&, const Args&, const Call&);

@@ -1,6 +1,8 @@
-// Handlers for one job or a list of them: show, list (pages built off the
-// socket loop), cancel, hold, release, retry. Each job they answer carries
-// its pending_reason (pending_reason.hpp), from the load read once per reply.
+// Handlers for one job or a list of them: show, list (filtered in the
+// store's query, pages built off the socket loop), cancel, hold, release,
+// update (a pending job's priority and hold), retry. Each job they answer
+// carries its pending_reason (pending_reason.hpp), from the load read once
+// per reply.
 #include "daemon_handlers.hpp"
 
 #include <algorithm>
@@ -51,14 +53,32 @@ std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call)
 }
 
 std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"app", "state", "limit", "before_id"});
+  ArgReader r(args, {"app", "state", "states", "user", "labels", "since", "limit", "before_id"});
   JobFilter f;
   f.app = r.string("app");
-  if (auto s = r.string("state")) {
-    f.state = parse_job_state(*s);
-    if (!f.state)
-      bad("unknown state '" + *s +
+  auto state_of = [](const std::string& s) {
+    const auto state = parse_job_state(s);
+    if (!state)
+      bad("unknown state '" + s +
           "' (pending, starting, running, succeeded, failed, cancelled, lost, timed_out, skipped)");
+    return *state;
+  };
+  if (auto s = r.string("state")) f.state = state_of(*s);
+  for (const auto& s : r.string_list("states").value_or(std::vector<std::string>{}))
+    f.states.push_back(state_of(s));
+  f.user = r.string("user");
+  if (const json* labels = r.raw("labels")) {
+    if (!labels->is_object() || labels->size() > 16)
+      bad("'labels' must be an object of at most 16 labels, each a string or null (set at all)");
+    for (const auto& [key, value] : labels->items()) {
+      if (!value.is_string() && !value.is_null())
+        bad("'labels': the value of '" + key + "' must be a string or null");
+      f.labels[key] = value.is_string() ? std::optional(value.get<std::string>()) : std::nullopt;
+    }
+  }
+  if (auto since = r.string("since")) {
+    f.since_ns = parse_rfc3339_ns(*since);
+    if (!f.since_ns) bad("'since' must be an RFC 3339 time, e.g. 2026-11-21T02:00:00Z");
   }
   const auto limit = r.integer("limit").value_or(100);
   if (limit < 0 || limit > kMaxListed)
@@ -161,6 +181,22 @@ std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call
             "); only an admin may retry it (admins: " + admin_rule(ctx.info.access) + ")");
   Job job = ctx.store.retry_job(id, user_name(call.peer.uid));
   ctx.runner.kick();
+  return job_reply(ctx, job, call);
+}
+
+std::optional<json> update(DaemonContext& ctx, const json& args, const Call& call) {
+  ArgReader r(args, {"id", "priority", "held"});
+  const auto id = job_id_arg(r);
+  std::optional<int> priority;
+  if (auto p = r.integer("priority")) {
+    if (*p < -1000 || *p > 1000) bad("'priority' must be between -1000 and 1000");
+    priority = static_cast<int>(*p);
+  }
+  const auto held = r.boolean("held");
+  if (!priority && !held) bad("nothing to update: give 'priority' and/or 'held'");
+  check_owner(ctx, must_get_job(ctx, id), call, "update");
+  Job job = ctx.store.update_pending(id, priority, held);
+  ctx.runner.kick();  // a release, or a new order among the pending
   return job_reply(ctx, job, call);
 }
 

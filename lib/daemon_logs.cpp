@@ -67,7 +67,14 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   }
 
   const LogStream stream = req.want_stdout ? LogStream::stdout_stream : LogStream::stderr_stream;
-  if (job.attempts.empty()) return log_result({}, "none");
+  if (job.attempts.empty()) {  // never started: say why there is nothing
+    json none = log_result({}, "none");
+    none["started"] = false;
+    none["state"] = std::string(to_string(job.state));
+    none["reason"] = job.reason;
+    if (job.held) none["held"] = true;
+    return none;
+  }
   const Attempt* attempt = &job.attempts.back();
   for (const auto& a : job.attempts)
     if (req.attempt && a.number == *req.attempt) attempt = &a;

@@ -13,7 +13,7 @@ namespace jobq {
 HttpPostResult post_delivery(const Delivery& d, std::chrono::milliseconds timeout) {
   return http_post_json(d.url, d.body,
                         {"X-Jobq-Event: " + d.event, "X-Jobq-Job: " + std::to_string(d.job_id),
-                         "X-Jobq-Delivery: " + std::to_string(d.id)},
+                         "X-Jobq-Delivery: " + d.uuid},
                         timeout);
 }
 

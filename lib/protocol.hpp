@@ -29,7 +29,8 @@ inline constexpr int kProtocolVersion = 1;
 // Bumped when commands or fields are added compatibly (a newer CLI may ask
 // for something an older jobqd does not know): the CLI warns, once.
 // 3: list pages, wait answers per distinct id; 4: jobs' pending_reason and
-// numeric times (*_ns, run_ms, queue_ms).
+// numeric times (*_ns, run_ms, queue_ms), list filters (states, user,
+// labels, since), update.
 inline constexpr int kProtocolRevision = 4;
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;       // one request line, by default
 inline constexpr std::size_t kMaxRequestLimit = 64u << 20;     // the most jobqd --max-request allows

@@ -10,6 +10,7 @@
 #include "store_rows.hpp"
 #include "suggest.hpp"
 #include "time_util.hpp"
+#include "uuid.hpp"
 
 namespace jobq {
 
@@ -151,6 +152,17 @@ CREATE UNIQUE INDEX jobs_by_key ON jobs(app, submitter_uid, idem_key) WHERE idem
 ALTER TABLE jobs ADD COLUMN cancelled_by_uid INTEGER NOT NULL DEFAULT -1;
 ALTER TABLE jobs ADD COLUMN cancelled_by_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN cancelled_by_admin INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 7: listing by submitter and by creation time from an index; each
+    // webhook call's random id (X-Jobq-Delivery), unique across daemons and
+    // databases, unlike its row id (calls already queued get one here).
+    R"sql(
+CREATE INDEX jobs_by_user ON jobs(submitter_name, id);
+CREATE INDEX jobs_by_created ON jobs(created_at);
+ALTER TABLE deliveries ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
+UPDATE deliveries SET uuid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' ||
+  substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) ||
+  substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)));
 )sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
@@ -649,24 +661,25 @@ void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event)
            {"attempt", job.attempts.empty() ? json(nullptr) : json(job.attempts.back())}}
           .dump();
   Stmt ins(*statements_,
-           "INSERT INTO deliveries(job_id, event, url, body, next_ns, created_at) "
-           "VALUES(?,?,?,?,?,?)");
+           "INSERT INTO deliveries(job_id, event, url, body, next_ns, created_at, uuid) "
+           "VALUES(?,?,?,?,?,?,?)");
   for (const auto& url : hooks.urls) {
     ins.reset();
     ins.bind(1, job_id).bind(2, event).bind(3, url).bind(4, body).bind(5, now_unix_ns());
-    ins.bind(6, now_rfc3339()).run();
+    ins.bind(6, now_rfc3339()).bind(7, random_uuid()).run();
   }
 }
 
 std::vector<Delivery> Store::due_deliveries(std::int64_t now, int limit) {
   std::lock_guard lock(mu_);
   Stmt st(*statements_,
-          "SELECT id, job_id, event, url, body, tries FROM deliveries WHERE state='pending' AND "
-          "next_ns<=? ORDER BY next_ns, id LIMIT ?");
+          "SELECT id, uuid, job_id, event, url, body, tries FROM deliveries WHERE state='pending' "
+          "AND next_ns<=? ORDER BY next_ns, id LIMIT ?");
   st.bind(1, now).bind(2, limit);
   std::vector<Delivery> out;
   while (st.step())
-    out.push_back({st.i64(0), st.i64(1), st.text(2), st.text(3), st.text(4), st.i32(5)});
+    out.push_back(
+        {st.i64(0), st.text(1), st.i64(2), st.text(3), st.text(4), st.text(5), st.i32(6)});
   return out;
 }
 
@@ -714,6 +727,26 @@ Job Store::set_held(std::int64_t job_id, bool held) {
       .bind(1, held ? 1 : 0)
       .bind(2, now_rfc3339())
       .bind(3, job_id)
+      .run();
+  job = load_job_locked(job_id);
+  tx.commit();
+  return job;
+}
+
+Job Store::update_pending(std::int64_t job_id, std::optional<int> priority,
+                          std::optional<bool> held) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  Job job = load_job_locked(job_id);
+  if (job.state != JobState::pending)
+    throw StoreError(StoreError::Kind::conflict,
+                     "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
+                         "; only a pending (or held) job can be updated");
+  Stmt(*statements_, "UPDATE jobs SET priority=?1, held=?2, updated_at=?3 WHERE id=?4")
+      .bind(1, priority.value_or(job.priority))
+      .bind(2, held.value_or(job.held) ? 1 : 0)
+      .bind(3, now_rfc3339())
+      .bind(4, job_id)
       .run();
   job = load_job_locked(job_id);
   tx.commit();
@@ -786,23 +819,61 @@ bool Store::job_exists(std::int64_t id) {
 
 std::vector<Job> Store::list_jobs(const JobFilter& f) {
   std::lock_guard lock(mu_);
+  // Jobs are created in id order, so "created since" is also "id at least
+  // the first one created since" (read from jobs_by_created): the page is
+  // then a range of the index it is read from, whatever that index is.
+  std::optional<std::string> since;
+  std::int64_t min_id = 0;
+  if (f.since_ns) {
+    since = format_unix_ns(*f.since_ns);
+    Stmt first(*statements_, "SELECT MIN(id) FROM jobs WHERE created_at>=?1");
+    first.bind(1, *since);
+    if (!first.step() || first.is_null(0)) return {};
+    min_id = first.i64(0);
+  }
   std::string q = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE 1=1";
   if (f.app) q += " AND app=?1";
-  if (f.state) q += " AND state=?2";
+  if (f.state || !f.states.empty()) q += " AND state=?2";
   if (f.before_id) q += " AND id<?4";
+  if (f.user) q += " AND submitter_name=?5";
+  if (since) q += " AND id>=?6 AND created_at>=?7";
+  int param = 8;
+  for (const auto& [key, value] : f.labels) {
+    q += " AND EXISTS(SELECT 1 FROM json_each(labels) WHERE key=?" + std::to_string(param++);
+    if (value) q += " AND value=?" + std::to_string(param++);
+    q += ")";
+  }
   q += " ORDER BY id DESC LIMIT ?3";
-  Stmt st(*statements_, q.c_str());
-  if (f.app) st.bind(1, *f.app);
-  if (f.state) st.bind(2, to_string(*f.state));
-  st.bind(3, f.limit > 0 ? f.limit : -1);
-  if (f.before_id) st.bind(4, *f.before_id);
+  // Several states: one indexed read per state (jobs_by_state), each newest
+  // first, merged; a single IN (...) would sort every match.
+  std::vector<std::optional<JobState>> states(f.states.begin(), f.states.end());
+  if (f.state) states.push_back(*f.state);
+  std::sort(states.begin(), states.end());
+  states.erase(std::unique(states.begin(), states.end()), states.end());
+  if (states.empty()) states.push_back(std::nullopt);
   std::vector<Job> out;
-  while (st.step()) out.push_back(read_job(st));
+  for (const auto& state : states) {
+    Stmt st(*statements_, q.c_str());
+    if (f.app) st.bind(1, *f.app);
+    if (state) st.bind(2, to_string(*state));
+    st.bind(3, f.limit > 0 ? f.limit : -1);
+    if (f.before_id) st.bind(4, *f.before_id);
+    if (f.user) st.bind(5, *f.user);
+    if (since) st.bind(6, min_id).bind(7, *since);
+    param = 8;
+    for (const auto& [key, value] : f.labels) {
+      st.bind(param++, key);
+      if (value) st.bind(param++, *value);
+    }
+    while (st.step()) out.push_back(read_job(st));
+  }
+  std::sort(out.begin(), out.end(), [](const Job& a, const Job& b) { return a.id < b.id; });
+  if (f.limit > 0 && out.size() > static_cast<std::size_t>(f.limit))
+    out.erase(out.begin(), out.end() - f.limit);
   for (auto& j : out) {
     j.attempts = load_attempts_locked(j.id);
     load_deps_locked(j);
   }
-  std::reverse(out.begin(), out.end());
   return out;
 }
 

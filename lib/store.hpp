@@ -72,11 +72,20 @@ struct AppUpdate {
   std::vector<std::string> unset_env;
 };
 
+// Which jobs list_jobs reads: each given field must match. The app, state,
+// user and since filters are answered from indexes (by app and state, by
+// state, by submitter, by creation time) read newest first, so a page costs
+// the jobs it returns, not the table; labels are checked on those rows.
 struct JobFilter {
   std::optional<std::string> app;
   std::optional<JobState> state;
   int limit = 100;
   std::optional<std::int64_t> before_id;  // only jobs with a smaller id (list pages)
+  std::vector<JobState> states;           // any of these (with `state`, if given)
+  std::optional<std::string> user;        // submitted by this user (name)
+  // Each label must be set; to this value, unless it is nullopt.
+  std::map<std::string, std::optional<std::string>> labels;
+  std::optional<std::int64_t> since_ns;  // created at or after (the daemon's clock)
 };
 
 // A claimed launch: the attempt is committed as `starting` with this spec.
@@ -140,6 +149,7 @@ struct EndedJob {
 // A webhook call waiting in the outbox (committed with the job's end).
 struct Delivery {
   std::int64_t id = 0;
+  std::string uuid;  // X-Jobq-Delivery: random (v4), the same on every try of this call
   std::int64_t job_id = 0;
   std::string event;
   std::string url;
@@ -176,7 +186,7 @@ struct CancelledBy {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -218,6 +228,9 @@ class Store {
   Job retry_job(std::int64_t job_id, const std::string& by);
   // Hold (keep from starting) or release a pending job; conflict otherwise.
   Job set_held(std::int64_t job_id, bool held);
+  // A pending (or held) job's priority and/or hold, in one transaction;
+  // conflict when it is no longer pending.
+  Job update_pending(std::int64_t job_id, std::optional<int> priority, std::optional<bool> held);
   // The earliest not_before of a pending, unheld job still in the future
   // (unix ns), so the runner can wake for it; nullopt when none.
   std::optional<std::int64_t> next_due_ns();

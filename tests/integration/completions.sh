@@ -22,6 +22,17 @@ complete_line() {
     line=$2
     read -ra COMP_WORDS <<<"$line"
     [[ $line == *" " ]] && COMP_WORDS+=("")
+    if [[ ${SPLIT_BREAKS:-0} == 1 ]]; then  # as bash does: "--socket=x" is --socket, =, x
+      split=()
+      for w in "${COMP_WORDS[@]}"; do
+        if [[ $w == *[=@]* ]]; then
+          mapfile -t -O "${#split[@]}" split < <(grep -oE "[=@]|[^=@]+" <<<"$w")
+        else
+          split+=("$w")
+        fi
+      done
+      COMP_WORDS=("${split[@]}")
+    fi
     COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
     COMP_LINE=$line
     COMP_POINT=${#line}
@@ -102,6 +113,28 @@ assert_eq "$running" "$first" "first job id offered (the unfinished one)"
 offers_only "jobq list --state " pending starting running succeeded failed cancelled lost timed_out skipped
 offers_only "jobq list --state s" starting succeeded skipped
 
+# Files: after --batch, --socket (also --socket=PATH, which bash splits at
+# '=') and --message @ (bash splits at '@'): bash replaces only the part after
+# the break, so that part is what is offered.
+touch "$WORK/jobs.ndjson" "$WORK/jobs2.ndjson"
+offers_only "jobq enqueue --batch $WORK/jobs" "$WORK/jobs.ndjson" "$WORK/jobs2.ndjson"
+offers_only "jobq enqueue app --message @$WORK/jobs." "$WORK/jobs.ndjson"
+offers_only "jobq enqueue app --message x" # JSON itself: nothing to offer
+offers_only "jobq --socket $WORK/jobs." "$WORK/jobs.ndjson"
+offers_only "jobq --socket=$WORK/jobs." "$WORK/jobs.ndjson"
+offers_only "jobq list --app=rep" reports
+# The same, with COMP_WORDS split at '=' and '@' as bash splits them.
+export SPLIT_BREAKS=1
+offers_only "jobq --socket=$WORK/jobs." "$WORK/jobs.ndjson"
+offers_only "jobq enqueue app --message @$WORK/jobs." "$WORK/jobs.ndjson"
+offers_only "jobq list --app=rep" reports
+offers_only "jobq list --app=" reports reindex mail
+offers_only "jobq list --state failed,s" failed,starting failed,succeeded failed,skipped
+unset SPLIT_BREAKS
+# Job ids keep jobq's numeric order (unfinished first, then newest): no sorting by bash.
+complete_spec=$(bash --norc --noprofile -c 'source "$1"; complete -p jobq' _ "$SRC/completions/jobq.bash")
+[[ $complete_spec == *"-o nosort"* ]] || fail "bash sorts the candidates: $complete_spec"
+
 # --socket among the words wins over the environment.
 got=$(JOBQ_SOCKET=$WORK/nobody.sock "$JOBQ" __complete -- --socket "$JOBQ_SOCKET" enqueue "")
 assert_eq "$(printf '%s\n' mail reindex reports)" "$(sort <<<"$got")" "apps through --socket"
@@ -136,7 +169,7 @@ if command -v zsh >/dev/null; then
   zsh -n "$SRC/completions/_jobq" || fail "zsh -n completions/_jobq"
   # The function's own logic, with the completion system's _describe stubbed.
   got=$(PATH="$WORK/bin:$PATH" zsh -f -c '
-    _describe() { shift 3; print -l -- "${(@P)1}"; }
+    _describe() { shift 4; print -l -- "${(@P)1}"; }
     compdef() { :; }
     source "$1"
     words=(jobq app s) CURRENT=3 PREFIX=s

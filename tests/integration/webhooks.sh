@@ -39,6 +39,8 @@ assert_eq 4 "$(calls)" "distinct webhook deliveries"
 assert_eq 5 "$(jq -s length "$WORK/calls")" "requests (one repeated after a 500)"
 repeated=$(jq -rs 'group_by(.headers["x-jobq-delivery"]) | map(select(length > 1)) | length' "$WORK/calls")
 assert_eq 1 "$repeated" "deliveries sent twice"
+not_uuid=$(jq -rs 'map(.headers["x-jobq-delivery"]) | map(select(test("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$") | not)) | length' "$WORK/calls")
+assert_eq 0 "$not_uuid" "delivery ids that are not random UUIDs"
 events() { jq -rs --argjson id "$1" '[.[] | .body | fromjson | select(.job.id == $id) | .event] | unique | join(",")' "$WORK/calls"; }
 assert_eq success "$(events "$ok")" "events of the successful job"
 assert_eq "failure,final-failure" "$(events "$bad")" "events of the failing job"

@@ -38,11 +38,15 @@ struct Tree {
     enqueue->add_option("--retries", s, "retries");
     enqueue->add_option("--after", v, "after")->type_size(1)->allow_extra_args(false);
     enqueue->add_flag("-q,--quiet", b, "quiet");
+    enqueue->add_option("--batch", s, "batch");
+    enqueue->add_option("--message", s, "message");
     root.add_subcommand("show", "show a job")->add_option("id", s, "id");
     root.add_subcommand("wait", "wait")->add_option("ids", v, "ids");
     auto* list = root.add_subcommand("list", "list jobs");
     list->add_option("--app", s, "app");
-    list->add_option("--state", s, "state")->check(CLI::IsMember({"pending", "running", "failed"}));
+    list->add_option("--state", v, "state")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"pending", "running", "failed"}));
     list->add_flag("--json", b, "json");
     root.add_subcommand("status", "status")->add_flag("--json", b, "json");
     root.add_subcommand("__complete", "hidden")->group("");
@@ -159,6 +163,20 @@ TEST_CASE("the words of an IsMember check") {
   CHECK(values({"list", "--state", ""}) == Words{"pending", "running", "failed"});
   CHECK(values({"list", "--state", "p"}) == Words{"pending"});
   CHECK(values({"list", "--state=r"}) == Words{"--state=running"});
+}
+
+TEST_CASE("a state list completes after its last comma") {
+  CHECK(values({"list", "--state", "failed,r"}) == Words{"failed,running"});
+}
+
+TEST_CASE("where a file's path goes, the shell is asked to complete one") {
+  CHECK(values({"enqueue", "--batch", "jo"}) == Words{":files"});
+  CHECK(values({"enqueue", "--batch=jo"}) == Words{":files --batch="});
+  CHECK(values({"--socket", ""}) == Words{":files"});
+  CHECK(values({"--socket=/ru"}) == Words{":files --socket="});
+  CHECK(values({"enqueue", "--message", "@jo"}) == Words{":files @"});
+  CHECK(values({"enqueue", "--message=@"}) == Words{":files --message=@"});
+  CHECK(values({"enqueue", "--message", "{"}).empty());  // JSON itself
 }
 
 TEST_CASE("--socket among the words goes to the lookups") {

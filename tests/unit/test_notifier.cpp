@@ -3,14 +3,19 @@
 // max_tries; a slow receiver holds up neither other calls nor the caller.
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <regex>
+#include <set>
 
 #include "notifier.hpp"
 #include "policy.hpp"
 #include "test_support.hpp"
 #include "time_util.hpp"
+#include "uuid.hpp"
 
 using jobq::AttemptResult;
 using jobq::Delivery;
@@ -124,4 +129,64 @@ TEST_CASE("a slow receiver does not hold up another's calls") {
   release = true;
   CHECK(wait_until([&] { return !store.next_delivery_ns().has_value(); }));
   n.stop();
+}
+
+TEST_CASE("a delivery's id is a random UUID: the same on each try, new in another database") {
+  const std::regex uuid_v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  TempDir one, two;
+  Store a(one.file("jobq.db")), b(two.file("jobq.db"));
+  for (Store* s : {&a, &b}) {
+    hooked_app(*s, "a", {"http://hook.test/ok"});
+    finished_job(*s, "a", JobState::succeeded);
+  }
+  const auto due_a = a.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  const auto due_b = b.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  REQUIRE(due_a.size() == 1);
+  REQUIRE(due_b.size() == 1);
+  CHECK(due_a[0].id == due_b[0].id);  // the row ids repeat across databases...
+  CHECK(std::regex_match(due_a[0].uuid, uuid_v4));
+  CHECK(due_a[0].uuid != due_b[0].uuid);  // ... the delivery ids do not
+  a.delivery_failed(due_a[0].id, "HTTP 500", 0);
+  const auto again = a.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].uuid == due_a[0].uuid);
+}
+
+TEST_CASE("random_uuid: version 4, RFC 4122 variant, never the same twice") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string u = jobq::random_uuid();
+    REQUIRE(u.size() == 36);
+    CHECK(u[14] == '4');
+    CHECK(std::string("89ab").find(u[19]) != std::string::npos);
+    seen.insert(u);
+  }
+  CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("calls queued before schema 7 get a random UUID when the store is upgraded") {
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  {
+    Store store(path);
+    hooked_app(store, "a", {"http://hook.test/ok"});
+    finished_job(store, "a", JobState::succeeded);
+    finished_job(store, "a", JobState::succeeded);
+  }
+  {  // back to schema 6, as an older jobqd left it
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
+                         "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Store store(path);
+  const auto due = store.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  REQUIRE(due.size() == 2);
+  const std::regex uuid_v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  CHECK(std::regex_match(due[0].uuid, uuid_v4));
+  CHECK(std::regex_match(due[1].uuid, uuid_v4));
+  CHECK(due[0].uuid != due[1].uuid);
 }

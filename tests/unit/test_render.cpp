@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,45 @@ TEST_CASE("job_table shortens long commands; created_at in local time with its z
   else
     ::unsetenv("TZ");
   ::tzset();
+}
+
+TEST_CASE("job_table prints the columns asked for, in that order") {
+  const json jobs = json::array({json{{"id", 7},
+                                      {"app", "web"},
+                                      {"state", "failed"},
+                                      {"exit_code", 3},
+                                      {"priority", 5},
+                                      {"held", false},
+                                      {"labels", {{"team", "a"}, {"tier", "b"}}},
+                                      {"submitted_by", {{"uid", 1000}, {"user", "ann"}}},
+                                      {"attempts", json::array({json{{"started_at", "S"}}})}}});
+  std::ostringstream out;
+  render::job_table(out, jobs,
+                    render::parse_job_columns("exit,ID,labels,user,priority,attempts,started"));
+  CHECK(out.str() ==
+        "EXIT  ID  LABELS         USER  PRIORITY  ATTEMPTS  STARTED\n"
+        "3     7   team=a,tier=b  ann   5         1         S\n");
+  std::ostringstream bare;
+  render::job_table(bare, jobs, render::parse_job_columns("state"), false);
+  CHECK(bare.str() == "failed\n");
+}
+
+TEST_CASE("parse_job_columns refuses an unknown or empty column, naming the known ones") {
+  CHECK(render::parse_job_columns(render::kDefaultJobColumns).size() == 7);
+  for (const char* spec : {"id,colour", "id,", "", "id,,state"}) {
+    CAPTURE(spec);
+    try {
+      render::parse_job_columns(spec);
+      FAIL("accepted");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()).find("(columns: id, app, state, exit,") != std::string::npos);
+    }
+  }
+  try {
+    render::parse_job_columns("id,colour");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).rfind("no column 'colour'", 0) == 0);
+  }
 }
 
 TEST_CASE("envelope carries the schema version") {

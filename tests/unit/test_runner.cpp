@@ -67,7 +67,10 @@ struct Fixture {
   }
   int holding_slots(const std::string& app) {
     int n = 0;
-    for (const auto& j : store.list_jobs({app, std::nullopt, 0, std::nullopt})) n += jobq::holds_slot(j.state);
+    jobq::JobFilter f;
+    f.app = app;
+    f.limit = 0;
+    for (const auto& j : store.list_jobs(f)) n += jobq::holds_slot(j.state);
     return n;
   }
   // Runs jobs to completion: a pass, then one running container exits and

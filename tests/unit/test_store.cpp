@@ -12,6 +12,7 @@
 
 #include "store.hpp"
 #include "test_support.hpp"
+#include "time_util.hpp"
 
 using jobq::App;
 using jobq::JobState;
@@ -241,6 +242,94 @@ TEST_CASE("list_jobs filters by app and state; limit keeps the newest") {
   CHECK(store.list_jobs(f).empty());
 }
 
+TEST_CASE("list_jobs filters by several states, user, labels and creation time") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  store.create_app(app("a"));
+  auto make = [&](const std::string& user, jobq::LabelMap labels) {
+    NewJob j = job_for("a");
+    j.submitter_name = user;
+    j.labels = std::move(labels);
+    return store.enqueue(j).id;
+  };
+  const auto j1 = make("ann", {{"team", "x"}});
+  const auto j2 = make("ben", {{"team", "y"}, {"tier", "1"}});
+  const auto j3 = make("ann", {});
+  const auto j4 = make("ben", {{"team", "x"}});
+  store.request_cancel(j2);
+  store.set_held(j3, true);
+  auto ids = [&](const jobq::JobFilter& f) {
+    std::vector<std::int64_t> out;
+    for (const auto& j : store.list_jobs(f)) out.push_back(j.id);
+    return out;
+  };
+  using Ids = std::vector<std::int64_t>;
+  jobq::JobFilter f;
+  f.states = {JobState::cancelled, JobState::pending};
+  CHECK(ids(f) == Ids{j1, j2, j3, j4});
+  f.limit = 2;  // the most recent two across both states
+  CHECK(ids(f) == Ids{j3, j4});
+  f.limit = 100;
+  f.states = {JobState::cancelled, JobState::succeeded};
+  CHECK(ids(f) == Ids{j2});
+  f.state = JobState::pending;  // with `states`: any of them
+  CHECK(ids(f) == Ids{j1, j2, j3, j4});
+  f = {};
+  f.user = "ann";
+  CHECK(ids(f) == Ids{j1, j3});
+  f.user = "nobody";
+  CHECK(ids(f).empty());
+  f = {};
+  f.labels = {{"team", "x"}};
+  CHECK(ids(f) == Ids{j1, j4});
+  f.labels = {{"team", std::nullopt}};
+  CHECK(ids(f) == Ids{j1, j2, j4});
+  f.labels = {{"team", "y"}, {"tier", "1"}};
+  CHECK(ids(f) == Ids{j2});
+  f.labels = {{"team", "y"}, {"tier", "2"}};
+  CHECK(ids(f).empty());
+  f.user = "ben";
+  f.labels = {{"team", "x"}};
+  CHECK(ids(f) == Ids{j4});
+  f = {};
+  f.before_id = j4;
+  f.labels = {{"team", "x"}};
+  CHECK(ids(f) == Ids{j1});
+  // Since: from the creation time of the third job on.
+  f = {};
+  f.since_ns = jobq::parse_rfc3339_ns(store.get_job(j3)->created_at);
+  CHECK(ids(f) == Ids{j3, j4});
+  f.since_ns = *f.since_ns + 3'600'000'000'000;  // an hour later: none yet
+  CHECK(ids(f).empty());
+  f.since_ns = 0;
+  CHECK(ids(f) == Ids{j1, j2, j3, j4});
+}
+
+TEST_CASE("update_pending changes a pending job's priority and hold, and nothing else's") {
+  TempDir dir;
+  Store store(dir.file("jobq.db"));
+  store.create_app(app("a"));
+  const auto id = store.enqueue(job_for("a")).id;
+  auto job = store.update_pending(id, 9, std::nullopt);
+  CHECK(job.priority == 9);
+  CHECK_FALSE(job.held);
+  job = store.update_pending(id, std::nullopt, true);
+  CHECK(job.priority == 9);
+  CHECK(job.held);
+  job = store.update_pending(id, -3, false);
+  CHECK(job.priority == -3);
+  CHECK_FALSE(job.held);
+  store.request_cancel(id);
+  try {
+    store.update_pending(id, 1, std::nullopt);
+    FAIL("a cancelled job was updated");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == StoreError::Kind::conflict);
+    CHECK(std::string(e.what()).find("only a pending (or held) job") != std::string::npos);
+  }
+  CHECK(store.get_job(id)->priority == -3);
+}
+
 TEST_CASE("an enqueued job survives closing and reopening the store") {
   TempDir dir;
   const std::string path = dir.file("jobq.db");
@@ -371,8 +460,10 @@ TEST_CASE("migration 6 from a schema-5 database: keys per user, cancels remember
     store.request_cancel(old_id);
   }
   // Back to exactly what schema 5 had: the per-application key index and
-  // none of the canceller's columns.
+  // none of the canceller's columns (nor what later schemas added).
   exec_sql(path,
+           "DROP INDEX jobs_by_user; DROP INDEX jobs_by_created;"
+           "ALTER TABLE deliveries DROP COLUMN uuid;"
            "DROP INDEX jobs_by_key;"
            "CREATE UNIQUE INDEX jobs_by_key ON jobs(app, idem_key) WHERE idem_key IS NOT NULL;"
            "ALTER TABLE jobs DROP COLUMN cancelled_by_uid;"
@@ -381,7 +472,7 @@ TEST_CASE("migration 6 from a schema-5 database: keys per user, cancels remember
            "PRAGMA user_version=5");
   REQUIRE(user_version(path) == 5);
   Store store(path);
-  CHECK(user_version(path) == 6);
+  CHECK(user_version(path) == Store::kSchemaVersion);
   const auto old = store.get_job(old_id);
   REQUIRE(old);
   CHECK(old->state == JobState::cancelled);
