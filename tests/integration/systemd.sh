@@ -172,8 +172,8 @@ fi
 printf 'no_such_key = 1\n' >"$WORK/bad.conf"
 : >"$WORK/jobqd5b.log"
 rc=0
-JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/jobqd5b.log") "$JOBQD" --config "$WORK/bad.conf" \
-  2>>"$WORK/jobqd5b.log" >/dev/null </dev/null || rc=$?
+journal=$(stat -c '%d:%i' "$WORK/jobqd5b.log")
+JOURNAL_STREAM=$journal "$JOBQD" --config "$WORK/bad.conf" 2>>"$WORK/jobqd5b.log" >/dev/null </dev/null || rc=$?
 [[ $rc == 64 ]] || fail "a bad configuration file: exit $rc, not 64"
 grep -q "^<3>jobqd: .*bad.conf" "$WORK/jobqd5b.log" || fail "a bad configuration file is not a <3> error: $(cat "$WORK/jobqd5b.log")"
 echo "ok: journal priorities under JOURNAL_STREAM, timestamps otherwise"
