@@ -29,7 +29,8 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
     while (true) {
       const std::size_t end = text.find('\n', start);
       lines += prefix;
-      lines.append(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+      lines.append(
+          text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
       lines += '\n';
       if (end == std::string_view::npos || end + 1 == text.size()) break;
       start = end + 1;
@@ -51,11 +52,16 @@ LogStyle daemon_log_style() {
 
 int journal_priority(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::critical: return 2;  // LOG_CRIT
-    case spdlog::level::err: return 3;       // LOG_ERR
-    case spdlog::level::warn: return 4;      // LOG_WARNING
-    case spdlog::level::info: return 6;      // LOG_INFO
-    default: return 7;                       // LOG_DEBUG: debug and trace
+    case spdlog::level::critical:
+      return 2;  // LOG_CRIT
+    case spdlog::level::err:
+      return 3;  // LOG_ERR
+    case spdlog::level::warn:
+      return 4;  // LOG_WARNING
+    case spdlog::level::info:
+      return 6;  // LOG_INFO
+    default:
+      return 7;  // LOG_DEBUG: debug and trace
   }
 }
 
@@ -68,7 +74,8 @@ void setup_daemon_log(const std::string& level) {
   if (daemon_log_style() == LogStyle::journal)
     logger = make_journal_logger(stderr);
   else
-    logger = std::make_shared<spdlog::logger>("jobqd", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    logger = std::make_shared<spdlog::logger>(
+        "jobqd", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
 }

@@ -108,7 +108,7 @@ bool is_journal_stream(int fd, const char* journal_stream) {
   unsigned long long dev = 0;
   unsigned long long ino = 0;
   if (!decimal(value.substr(0, colon), dev) || !decimal(value.substr(colon + 1), ino)) return false;
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return false;
   return static_cast<unsigned long long>(st.st_dev) == dev &&
          static_cast<unsigned long long>(st.st_ino) == ino;

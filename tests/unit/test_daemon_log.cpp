@@ -28,7 +28,7 @@ namespace {
 
 // "DEVICE:INODE" of a file, as systemd writes JOURNAL_STREAM.
 std::string dev_ino(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
@@ -39,23 +39,29 @@ std::string dev_ino(const std::string& path) {
 class LogCapture {
  public:
   LogCapture(const std::string& path, const std::optional<std::string>& journal)
-      : saved_stderr_(::dup(STDERR_FILENO)), logger_(spdlog::default_logger()), level_(spdlog::get_level()) {
+      : saved_stderr_(::dup(STDERR_FILENO)),
+        logger_(spdlog::default_logger()),
+        level_(spdlog::get_level()) {
     if (const char* old = std::getenv("JOURNAL_STREAM")) old_env_ = old;
     std::fflush(stderr);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     REQUIRE(fd >= 0);
     REQUIRE(::dup2(fd, STDERR_FILENO) == STDERR_FILENO);
     ::close(fd);
-    if (journal) ::setenv("JOURNAL_STREAM", journal->c_str(), 1);
-    else ::unsetenv("JOURNAL_STREAM");
+    if (journal)
+      ::setenv("JOURNAL_STREAM", journal->c_str(), 1);
+    else
+      ::unsetenv("JOURNAL_STREAM");
   }
   ~LogCapture() {
     spdlog::default_logger()->flush();
     std::fflush(stderr);
     ::dup2(saved_stderr_, STDERR_FILENO);
     ::close(saved_stderr_);
-    if (old_env_) ::setenv("JOURNAL_STREAM", old_env_->c_str(), 1);
-    else ::unsetenv("JOURNAL_STREAM");
+    if (old_env_)
+      ::setenv("JOURNAL_STREAM", old_env_->c_str(), 1);
+    else
+      ::unsetenv("JOURNAL_STREAM");
     spdlog::set_default_logger(logger_);
     spdlog::set_level(level_);
   }
@@ -78,7 +84,8 @@ std::vector<std::string> lines_of(const std::string& path) {
 
 // jobqd's setup at level debug, then one message at each level and one of
 // two lines; returns what reached stderr.
-std::vector<std::string> log_through_setup(const std::string& path, const std::optional<std::string>& journal) {
+std::vector<std::string> log_through_setup(const std::string& path,
+                                           const std::optional<std::string>& journal) {
   {
     LogCapture capture(path, journal);
     jobq::setup_daemon_log("debug");
@@ -101,9 +108,9 @@ TEST_CASE("JOURNAL_STREAM names stderr: each line carries its priority and no ti
   { std::ofstream(path).put('x'); }  // exists, so that its inode is known
   const auto lines = log_through_setup(path, dev_ino(path));
   const std::vector<std::string> expected = {
-      "<7>a debug message",        "<6>listening on /run/jobq/jobq.sock",
-      "<4>engine unreachable",     "<3>a failed webhook",
-      "<2>cannot open the store",  "<6>first line",
+      "<7>a debug message",       "<6>listening on /run/jobq/jobq.sock",
+      "<4>engine unreachable",    "<3>a failed webhook",
+      "<2>cannot open the store", "<6>first line",
       "<6>second line",
   };
   CHECK(lines == expected);
@@ -115,14 +122,15 @@ TEST_CASE("without JOURNAL_STREAM, or naming another file: timestamped lines as 
   const std::string other = dir.file("other");
   { std::ofstream(path).put('x'); }
   { std::ofstream(other).put('x'); }
-  for (const auto& journal : {std::optional<std::string>{}, std::optional<std::string>{dev_ino(other)}}) {
+  for (const auto& journal :
+       {std::optional<std::string>{}, std::optional<std::string>{dev_ino(other)}}) {
     CAPTURE(journal.value_or("(unset)"));
     const auto lines = log_through_setup(path, journal);
     REQUIRE(lines.size() == 7);
     const std::regex stamp(R"(\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \[jobqd\] \[(\w+)\] (.*))");
     const std::vector<std::pair<std::string, std::string>> expected = {
-        {"debug", "a debug message"},   {"info", "listening on /run/jobq/jobq.sock"},
-        {"warning", "engine unreachable"}, {"error", "a failed webhook"},
+        {"debug", "a debug message"},          {"info", "listening on /run/jobq/jobq.sock"},
+        {"warning", "engine unreachable"},     {"error", "a failed webhook"},
         {"critical", "cannot open the store"}, {"info", "first line"}};
     for (std::size_t i = 0; i < expected.size(); ++i) {
       std::smatch m;
@@ -141,15 +149,22 @@ TEST_CASE("is_journal_stream: only DEVICE:INODE of that very file") {
   { std::ofstream(path).put('x'); }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(fd >= 0);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::fstat(fd, &st) == 0);
   const std::string dev = std::to_string(st.st_dev);
   const std::string ino = std::to_string(st.st_ino);
   CHECK(jobq::systemd::is_journal_stream(fd, (dev + ":" + ino).c_str()));
   CHECK_FALSE(jobq::systemd::is_journal_stream(fd, nullptr));
-  const std::vector<std::string> malformed_or_other = {
-      "", dev, dev + ":", ":" + ino, dev + ":" + ino + ":1", dev + ":" + ino + "x", " " + dev + ":" + ino,
-      dev + ":-" + ino, dev + ":" + std::to_string(st.st_ino + 1), "99999999999999999999999:1"};
+  const std::vector<std::string> malformed_or_other = {"",
+                                                       dev,
+                                                       dev + ":",
+                                                       ":" + ino,
+                                                       dev + ":" + ino + ":1",
+                                                       dev + ":" + ino + "x",
+                                                       " " + dev + ":" + ino,
+                                                       dev + ":-" + ino,
+                                                       dev + ":" + std::to_string(st.st_ino + 1),
+                                                       "99999999999999999999999:1"};
   for (const std::string& bad : malformed_or_other) {
     CAPTURE(bad);
     CHECK_FALSE(jobq::systemd::is_journal_stream(fd, bad.c_str()));
