@@ -19,7 +19,8 @@
 # build's run covers it.
 # The chroot's base is cached in /var/cache/jobq-test (JOBQ_TEST_CACHE): one
 # tarball a day, made by debootstrap and apt-get update (older ones are
-# removed), and apt's downloaded packages. Needs no Docker engine.
+# removed), and apt's downloaded packages (kept 30 days). Needs no Docker
+# engine.
 set -euo pipefail
 
 : "${JOBQ:?path to the jobq binary}"
@@ -204,6 +205,7 @@ base=$CACHE/bookworm-minbase-$(date -u +%Y%m%d).tar
     mv "$base.tmp" "$base"
     rm -rf "$WORK/base"
     find "$CACHE" -maxdepth 1 -name 'bookworm-minbase-*.tar' ! -path "$base" -delete
+    find "$CACHE/apt-archives" -name '*.deb' -mtime +30 -delete
     echo "made the base in $((SECONDS - start)) s" >&2
   fi
 ) 9>"$CACHE/lock"
