@@ -18,11 +18,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "access.hpp"
 #include "config_file.hpp"
+#include "daemon_log.hpp"
 #include "daemon_commands.hpp"
 #include "docker_engine.hpp"
 #include "event_watcher.hpp"
@@ -175,7 +175,9 @@ std::optional<int> parse_options(CLI::App& app, const Options& o, int argc, char
       app.parse(argc, argv);
     }
   } catch (const ConfigFileError& e) {
-    std::fprintf(stderr, "jobqd: %s\n", e.what());
+    // Before the log is set up; still an error in the journal.
+    const char* priority = daemon_log_style() == LogStyle::journal ? "<3>" : "";
+    std::fprintf(stderr, "%sjobqd: %s\n", priority, e.what());
     return 64;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 64;
@@ -481,9 +483,7 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   if (auto code = parse_options(app, o, argc, argv)) return *code;
-  auto logger = spdlog::stderr_color_mt("jobqd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  setup_daemon_log(o.log_level);
   try {
     return serve(o);
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <stdexcept>
 
 namespace jobq::systemd {
@@ -89,6 +91,31 @@ bool notify(const std::string& state) {
   if (static_cast<std::size_t>(n) != state.size())
     throw std::runtime_error("cannot notify systemd at " + target + ": short send");
   return true;
+}
+
+bool is_journal_stream(int fd, const char* journal_stream) {
+  if (!journal_stream) return false;
+  const std::string value = journal_stream;
+  const auto colon = value.find(':');
+  if (colon == std::string::npos) return false;
+  const auto decimal = [](const std::string& s, unsigned long long& out) {
+    if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    errno = 0;
+    out = std::strtoull(s.c_str(), nullptr, 10);
+    return errno == 0;
+  };
+  unsigned long long dev = 0;
+  unsigned long long ino = 0;
+  if (!decimal(value.substr(0, colon), dev) || !decimal(value.substr(colon + 1), ino)) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+bool stderr_is_journal_stream() {
+  return is_journal_stream(STDERR_FILENO, std::getenv("JOURNAL_STREAM"));
 }
 
 }  // namespace jobq::systemd

@@ -4,8 +4,9 @@
 //   LISTEN_FDS sockets were passed to us, starting at fd 3;
 // - readiness notification (sd_notify(3)): datagrams such as "READY=1" or
 //   "STOPPING=1" sent to the Unix socket named by $NOTIFY_SOCKET (a path, or
-//   an abstract name written with a leading '@').
-// Outside systemd (neither variable set) both are no-ops.
+//   an abstract name written with a leading '@');
+// and whether stderr goes to the journal (systemd.exec(5), JOURNAL_STREAM).
+// Outside systemd (no such variable set) these are no-ops.
 #pragma once
 
 #include <string>
@@ -28,5 +29,15 @@ std::vector<int> take_listen_fds();
 // systemd, nothing to do); throws std::runtime_error when the variable is
 // set but the message cannot be delivered. Safe to call from any thread.
 bool notify(const std::string& state);
+
+// True when `journal_stream` (JOURNAL_STREAM's value, "DEVICE:INODE" in
+// decimal, as systemd sets it for a unit whose output goes to the journal)
+// names the file open as `fd`. False when it is null, malformed or names
+// another file: output redirected elsewhere by the unit's command keeps the
+// variable but is no longer the journal.
+bool is_journal_stream(int fd, const char* journal_stream);
+
+// is_journal_stream(2, getenv("JOURNAL_STREAM")).
+bool stderr_is_journal_stream();
 
 }  // namespace jobq::systemd

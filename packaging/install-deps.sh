@@ -9,10 +9,12 @@ packages=(
   docker.io busybox-static
   jq socat sqlite3 procps
 )
-# The test command also fuzzes, with clang's libFuzzer, and renders the
-# manual pages with groff (tests/man).
+# The test command also fuzzes, with clang's libFuzzer, renders the manual
+# pages with groff (tests/man), and builds the Debian package (debhelper),
+# checks it with lintian and installs it into a Debian 12 made by debootstrap
+# (tests/integration/package.sh; ccache keeps its rebuilds quick).
 if [[ ${1:-} == --test ]]; then
-  packages+=(clang libclang-rt-14-dev groff-base)
+  packages+=(clang libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache)
 fi
 
 missing=()

@@ -7,8 +7,13 @@
 #   installed; a passed socket of the wrong kind is refused;
 # - readiness: READY=1 arrives on $NOTIFY_SOCKET (a path, and an abstract
 #   name) when jobqd answers, STOPPING=1 when it stops;
+# - logging: with stderr being the stream JOURNAL_STREAM names, every line
+#   is "<priority>text" (<4> a warning, <6> info, <3> a bad configuration)
+#   without a timestamp; otherwise timestamped "[...] [jobqd] [level]" lines;
 # - packaging/jobqd.service and jobqd.socket pass `systemd-analyze verify`
-#   (when installed; ExecStart= pointed at the built jobqd).
+#   (when installed; ExecStart= pointed at the built jobqd); the socket is
+#   not stopped with the service (no PartOf=), so that it keeps listening
+#   while jobqd restarts.
 # Needs no Docker engine: jobqd is pointed at a socket nobody serves.
 set -euo pipefail
 
@@ -139,7 +144,41 @@ else
   echo "skipped: systemd-socket-activate is not installed"
 fi
 
-# 5. The units.
+# 5. Logging. Without JOURNAL_STREAM (runs 1 and 2): jobqd's own timestamps.
+stamp='^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\] \[jobqd\] \[(debug|info|warning|error|critical)\] '
+grep -Eq "${stamp}jobqd .* listening on $WORK/own.sock" "$WORK/jobqd2.log" || fail "no timestamped 'listening' line"
+if grep -Ev "$stamp" "$WORK/jobqd1.log" | grep -v '^systemd_helper: '; then
+  fail "jobqd wrote lines without its timestamp and level outside the journal"
+fi
+# With JOURNAL_STREAM naming its stderr, as systemd sets it: priorities, no
+# timestamps. The engine is unreachable here: a warning.
+: >"$WORK/jobqd5.log"
+journal=$(stat -c '%d:%i' "$WORK/jobqd5.log")
+# shellcheck disable=SC2046
+JOURNAL_STREAM=$journal setsid "$JOBQD" $(daemon_args five) --socket "$WORK/journal.sock" \
+  2>>"$WORK/jobqd5.log" >/dev/null </dev/null &
+pid=$!
+PIDS+=("$pid")
+for _ in $(seq 1 200); do grep -q '^<6>jobqd .* listening on' "$WORK/jobqd5.log" && break; sleep 0.05; done
+grep -Eq "^<6>jobqd .* listening on $WORK/journal.sock" "$WORK/jobqd5.log" || fail "no '<6>' line saying jobqd listens"
+stop "$pid"
+grep -q '^<4>.*jobs are accepted and will start when the engine answers' "$WORK/jobqd5.log" ||
+  fail "the unreachable engine is not a <4> warning"
+grep -q '^<7>' "$WORK/jobqd5.log" || fail "no <7> debug line at --log-level debug"
+if grep -Ev '^<[0-7]>' "$WORK/jobqd5.log"; then fail "lines without a priority prefix in the journal"; fi
+if grep -E '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}|\[jobqd\]|\[(info|warning)\]' "$WORK/jobqd5.log"; then
+  fail "jobqd wrote its own timestamp, name or level to the journal"
+fi
+printf 'no_such_key = 1\n' >"$WORK/bad.conf"
+: >"$WORK/jobqd5b.log"
+rc=0
+journal=$(stat -c '%d:%i' "$WORK/jobqd5b.log")
+JOURNAL_STREAM=$journal "$JOBQD" --config "$WORK/bad.conf" 2>>"$WORK/jobqd5b.log" >/dev/null </dev/null || rc=$?
+[[ $rc == 64 ]] || fail "a bad configuration file: exit $rc, not 64"
+grep -q "^<3>jobqd: .*bad.conf" "$WORK/jobqd5b.log" || fail "a bad configuration file is not a <3> error: $(cat "$WORK/jobqd5b.log")"
+echo "ok: journal priorities under JOURNAL_STREAM, timestamps otherwise"
+
+# 6. The units.
 if command -v systemd-analyze >/dev/null; then
   mkdir "$WORK/units"
   cp "$SRC/packaging/jobqd.socket" "$WORK/units/"
@@ -160,4 +199,15 @@ done
 for key in "ListenStream=/run/jobq/jobq.sock" "SocketMode=0660" "SocketGroup=jobq"; do
   grep -qx "$key" "$SRC/packaging/jobqd.socket" || fail "jobqd.socket lacks $key"
 done
+# The socket outlives jobqd's restarts: the service needs it and starts after
+# it, the socket is not part of the service (PartOf= would propagate `systemctl
+# restart jobqd` to it and close it meanwhile), and the service does not
+# pull it into its own enable/restart with Also=.
+grep -qx "Requires=jobqd.socket" "$SRC/packaging/jobqd.service" || fail "jobqd.service lacks Requires=jobqd.socket"
+grep -Eqx "After=(.* )?jobqd.socket( .*)?" "$SRC/packaging/jobqd.service" || fail "jobqd.service is not After=jobqd.socket"
+if grep -E "^(PartOf|BindsTo)=" "$SRC/packaging/jobqd.socket"; then
+  fail "jobqd.socket is stopped or restarted with jobqd.service"
+fi
+if grep -E "^Also=" "$SRC/packaging/jobqd.service"; then fail "jobqd.service has Also= (restarts the socket on upgrades)"; fi
+echo "ok: the socket unit is independent of the service's restarts"
 echo "PASS"
