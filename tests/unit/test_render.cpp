@@ -156,6 +156,10 @@ TEST_CASE("job_table shortens long commands; created_at in local time with its z
 }
 
 TEST_CASE("job_table prints the columns asked for, in that order") {
+  const char* old_tz = ::getenv("TZ");
+  const std::string saved = old_tz ? old_tz : "";
+  ::setenv("TZ", "CET-1", 1);
+  ::tzset();
   const json jobs = json::array({json{{"id", 7},
                                       {"app", "web"},
                                       {"state", "failed"},
@@ -164,13 +168,19 @@ TEST_CASE("job_table prints the columns asked for, in that order") {
                                       {"held", false},
                                       {"labels", {{"team", "a"}, {"tier", "b"}}},
                                       {"submitted_by", {{"uid", 1000}, {"user", "ann"}}},
+                                      {"started_at", "2026-11-21T00:32:00.5Z"},
                                       {"attempts", json::array({json{{"started_at", "S"}}})}}});
   std::ostringstream out;
   render::job_table(out, jobs,
                     render::parse_job_columns("exit,ID,labels,user,priority,attempts,started"));
   CHECK(out.str() ==
         "EXIT  ID  LABELS         USER  PRIORITY  ATTEMPTS  STARTED\n"
-        "3     7   team=a,tier=b  ann   5         1         S\n");
+        "3     7   team=a,tier=b  ann   5         1         2026-11-21 01:32:00 CET\n");
+  if (old_tz)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
   std::ostringstream bare;
   render::job_table(bare, jobs, render::parse_job_columns("state"), false);
   CHECK(bare.str() == "failed\n");
