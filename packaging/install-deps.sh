@@ -9,10 +9,12 @@ packages=(
   docker.io busybox-static
   jq socat sqlite3 procps
 )
-# The test command also fuzzes, with clang's libFuzzer, and renders the
-# manual pages with groff (tests/man).
+# The test command also fuzzes, with clang's libFuzzer, renders the manual
+# pages with groff (tests/man), and pulls through a registry of its own on
+# loopback (docker-registry, htpasswd from apache2-utils, curl, script from
+# util-linux: tests/integration/registry_pull.sh).
 if [[ ${1:-} == --test ]]; then
-  packages+=(clang libclang-rt-14-dev groff-base)
+  packages+=(clang libclang-rt-14-dev groff-base docker-registry apache2-utils curl util-linux)
 fi
 
 missing=()
@@ -31,3 +33,8 @@ fi
 echo "jobq: installing ${missing[*]}"
 "${sudo[@]}" apt-get update -q
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The registry test runs registries of its own on loopback; the package's
+# service (an open registry on every address, port 5000) is not wanted.
+if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
+  "${sudo[@]}" systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi
