@@ -1,17 +1,57 @@
 // jobq app create|update|delete|pause|resume|list|show.
 #include "commands.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
 #include "policy_options.hpp"
 #include "protocol.hpp"
+#include "pull_progress.hpp"
 #include "render.hpp"
 
 namespace jobq {
 
 using nlohmann::json;
+
+namespace {
+
+// --pull and --no-image-check, shared by app create and update.
+struct ImageOptions {
+  std::string pull;
+  bool no_check = false;
+
+  static std::shared_ptr<ImageOptions> add_to(CLI::App& c) {
+    auto o = std::make_shared<ImageOptions>();
+    c.add_option("--pull", o->pull,
+                 "When jobqd pulls the image, as docker run --pull: missing (when the engine "
+                 "lacks it; the default), always (before each launch), never")
+        ->check(CLI::IsMember({"missing", "always", "never"}));
+    c.add_flag("--no-image-check", o->no_check,
+               "Do not make sure now that the image can be had (jobqd otherwise inspects it, "
+               "and pulls it unless --pull never)");
+    return o;
+  }
+  void to_args(json& args) const {
+    if (!pull.empty()) args["pull"] = pull;
+    if (no_check) args["check_image"] = false;
+  }
+};
+
+// app.create/app.update: on a terminal, the image pull's progress is shown
+// on stderr while jobqd checks the image.
+json call_showing_pull(Globals& g, const char* cmd, json args) {
+  if (!::isatty(STDERR_FILENO)) return g.client().call(cmd, args);
+  args["progress"] = true;
+  PullProgressView view(std::cerr, true);
+  return g.client().stream(cmd, args, [&](const json& partial) {
+    if (auto it = partial.find("pull"); it != partial.end()) view.update(*it);
+  });
+}
+
+}  // namespace
 
 void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) {
   auto* app = root.add_subcommand("app", "Create and manage applications (admin)");
@@ -35,6 +75,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--timeout", *timeout,
                   "Longest a job may run (e.g. 30m); then SIGTERM, grace, SIGKILL");
     auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_create);
+    auto image_opts = ImageOptions::add_to(*c);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
@@ -44,7 +85,8 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
                   {"env", parse_pairs(*env, "--env")}};
         if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
         policy->to_args(args);
-        const json app_json = g.client().call("app.create", args);
+        image_opts->to_args(args);
+        const json app_json = call_showing_pull(g, "app.create", args);
         if (*as_json)
           print_json(render::envelope("app", app_json));
         else
@@ -74,6 +116,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     auto timeout = std::make_shared<std::string>();
     c->add_option("--timeout", *timeout, "Longest a job may run (0 = no limit)");
     auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_update);
+    auto image_opts = ImageOptions::add_to(*c);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
@@ -85,7 +128,8 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*max >= 0) args["max_running"] = *max;
         if (!env->empty()) args["env"] = parse_pairs(*env, "--env");
         if (!unset->empty()) args["unset_env"] = *unset;
-        const json app_json = g.client().call("app.update", args);
+        image_opts->to_args(args);
+        const json app_json = call_showing_pull(g, "app.update", args);
         if (*as_json)
           print_json(render::envelope("app", app_json));
         else

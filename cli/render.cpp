@@ -376,6 +376,7 @@ void app_detail(std::ostream& out, const json& app) {
   std::vector<std::vector<std::string>> rows{
       {"app:", str(app, "name")},
       {"image:", str(app, "image")},
+      {"pull:", app.value("pull", "missing")},
       {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
       {"timeout:", app.value("timeout_ms", 0) > 0 ? str(app, "timeout_ms") + " ms" : "none"},
       {"paused:",

@@ -45,6 +45,7 @@ struct Options {
   std::string state_dir;
   int max_running = 0;
   int launch_workers = 4;
+  int max_pulls = 2;
   std::string poll_interval = "1s";
   std::string stop_grace = "10s";
   std::string idle_timeout = "60s";
@@ -307,7 +308,13 @@ int serve(const Options& o) {
   popts.engine_busy = [&] { return runner_ptr && runner_ptr->in_flight() > 0; };
   Poller poller(store, engine, popts, on_final);
   poller_ptr = &poller;
+  ImagePullerOptions pull_opts;
+  pull_opts.workers = o.max_pulls;
+  ImagePuller puller(engine, pull_opts, [&] {
+    if (runner_ptr) runner_ptr->kick();
+  });
   RunnerOptions ropts;
+  ropts.puller = &puller;
   ropts.global_max_running = o.max_running;
   ropts.launch_workers = o.launch_workers;
   ropts.keep_containers = o.keep_containers;
@@ -329,6 +336,7 @@ int serve(const Options& o) {
                     followers,
                     metrics,
                     committer,
+                    puller,
                     DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
                                popts.log_cap, popts.retention.count(),
                                size_option("--max-request", o.max_request)}};
@@ -394,6 +402,7 @@ int serve(const Options& o) {
   committer.stop();  // what was acknowledged is committed; the rest was never acknowledged
   followers.stop();
   runner.stop();  // lets launches in flight commit; queued ones resume next start
+  puller.stop();  // pulls in flight end; their jobs are still pending
   poller.stop();
   waits.stop();
   notifier.stop();  // calls not yet delivered stay in the outbox for the next start
@@ -425,6 +434,9 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--max-running", o.max_running, "Containers running at once across all applications (0 = unlimited)")
       ->check(CLI::Range(0, 100000));
   app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")->check(CLI::Range(1, 64));
+  app.add_option("--max-pulls", o.max_pulls,
+                 "Image pulls at once (each image is pulled by one at a time); launches never wait for them")
+      ->check(CLI::Range(1, 64));
   const auto duration = [](const char* name) {
     return checked_by([name](const std::string& v) { duration_option(name, v); }, "DURATION");
   };

@@ -12,6 +12,7 @@
 #include "engine_health.hpp"
 #include "enqueue_committer.hpp"
 #include "fair_pool.hpp"
+#include "image_puller.hpp"
 #include "log_follow.hpp"
 #include "metrics.hpp"
 #include "pending_replies.hpp"
@@ -46,6 +47,7 @@ struct DaemonContext {
   LogFollowers& followers;  // jobq logs -f
   Metrics& metrics;
   EnqueueCommitter& committer;  // group commit of enqueues
+  ImagePuller& puller;          // applications' images (app create/update checks them)
   DaemonInfo info;
 };
 

@@ -87,9 +87,10 @@ DockerEngine::DockerEngine(std::string socket_path) : http_(std::move(socket_pat
 HttpResponse DockerEngine::call(const std::string& method, const std::string& path,
                                 const std::string* body, long timeout_ms,
                                 const std::function<void(std::string_view)>& on_body,
-                                const std::function<bool()>& keep_going) {
+                                const std::function<bool()>& keep_going,
+                                const std::vector<std::string>& headers) {
   try {
-    return http_.request(method, path, body, timeout_ms, on_body, keep_going);
+    return http_.request(method, path, body, timeout_ms, on_body, keep_going, headers);
   } catch (const std::runtime_error& e) {
     throw EngineError(EngineError::Kind::unreachable, 0,
                       std::string("cannot reach the Docker engine: ") + e.what());
@@ -365,6 +366,69 @@ std::optional<std::int64_t> DockerEngine::boot_time_ns() {
   const long hz = ::sysconf(_SC_CLK_TCK);
   if (btime < 0 || start_ticks == 0 || hz <= 0) return std::nullopt;
   return btime * 1'000'000'000LL + static_cast<std::int64_t>(start_ticks) * (1'000'000'000LL / hz);
+}
+
+namespace {
+// An image reference in a URL path: Docker's router takes its '/' and ':' as they are.
+std::string image_path(const std::string& image) {
+  std::string out;
+  for (const char ch : image) {
+    if (ch == '/' || ch == ':' || ch == '@') {
+      out += ch;
+    } else {
+      out += url_escape(std::string(1, ch));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+bool DockerEngine::has_image(const std::string& image) {
+  const auto r = call("GET", prefix() + "/images/" + image_path(image) + "/json", nullptr, 30'000);
+  if (r.status == 200) return true;
+  if (r.status == 404) return false;
+  throw_for(r, "inspect image " + image);
+}
+
+void DockerEngine::pull(const std::string& image, const std::string& registry_auth,
+                        const PullProgressFn& progress, const std::function<bool()>& keep_going) {
+  const auto [from, tag] = pull_reference(image);
+  std::vector<std::string> headers;
+  if (!registry_auth.empty()) headers.push_back("X-Registry-Auth: " + registry_auth);
+  // One JSON object a line; an error may come in the stream after a 200.
+  std::string pending;
+  std::optional<std::string> error;
+  std::exception_ptr failure;  // from `progress`: must not cross libcurl
+  const auto line_done = [&](std::string_view line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.empty()) return;
+    PullLine parsed = parse_pull_line(line);
+    if (parsed.error && !error) error = std::move(parsed.error);
+    if (parsed.progress && progress && !failure) {
+      try {
+        progress(*parsed.progress);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+  };
+  const auto r = call(
+      "POST", prefix() + "/images/create?fromImage=" + url_escape(from) + "&tag=" + url_escape(tag),
+      nullptr, 0,
+      [&](std::string_view bytes) {
+        pending.append(bytes);
+        std::size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+          line_done(std::string_view(pending).substr(0, nl));
+          pending.erase(0, nl + 1);
+        }
+        if (pending.size() > (1u << 20)) pending.clear();
+      },
+      keep_going ? keep_going : std::function<bool()>([] { return true; }), headers);
+  line_done(pending);
+  if (failure) std::rethrow_exception(failure);
+  if (r.status != 200) throw_for(r, "pull " + image);
+  if (error) throw EngineError(EngineError::Kind::rejected, 200, "pull " + image + ": " + *error);
 }
 
 void DockerEngine::remove(const std::string& id) {

@@ -40,6 +40,9 @@ class DockerEngine final : public Engine {
                                      const std::string& label_value) override;
   std::vector<ContainerSummary> list_exited(const std::string& label_key,
                                             const std::string& label_value) override;
+  bool has_image(const std::string& image) override;
+  void pull(const std::string& image, const std::string& registry_auth,
+            const PullProgressFn& progress, const std::function<bool()>& keep_going) override;
   void watch_deaths(const std::string& instance, const std::function<bool()>& keep_going,
                     const DeathEvent& on_event, const SignalEvent& on_signal) override;
   // From the socket's peer (SO_PEERCRED) and its /proc entry, when that is
@@ -54,7 +57,8 @@ class DockerEngine final : public Engine {
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string* body = nullptr, long timeout_ms = 60'000,
                     const std::function<void(std::string_view)>& on_body = {},
-                    const std::function<bool()>& keep_going = {});
+                    const std::function<bool()>& keep_going = {},
+                    const std::vector<std::string>& headers = {});
 
   UnixHttpClient http_;
   std::mutex mu_;

@@ -78,6 +78,57 @@ std::string action_of_event(std::string_view line) {
   return "";
 }
 
+std::pair<std::string, std::string> pull_reference(const std::string& image) {
+  if (const auto at = image.find('@'); at != std::string::npos) {
+    std::string name = image.substr(0, at);  // a tag beside the digest does not count
+    const auto colon = name.rfind(':');
+    const auto slash = name.rfind('/');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) name.resize(colon);
+    return {name, image.substr(at + 1)};
+  }
+  const auto colon = image.rfind(':');
+  const auto slash = image.rfind('/');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+    return {image.substr(0, colon), image.substr(colon + 1)};
+  return {image, "latest"};
+}
+
+PullLine parse_pull_line(std::string_view line) {
+  PullLine out;
+  const auto doc = nlohmann::json::parse(line, nullptr, false);
+  if (!doc.is_object()) return out;
+  const auto str = [&](const nlohmann::json& o, const char* key) -> std::string {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (auto detail = doc.find("errorDetail"); detail != doc.end() && detail->is_object()) {
+    if (auto msg = str(*detail, "message"); !msg.empty()) out.error = msg;
+  }
+  if (!out.error && doc.contains("error")) {
+    const std::string msg = str(doc, "error");
+    out.error = msg.empty() ? std::string("the pull failed (Docker gave no message)") : msg;
+  }
+  if (out.error) return out;
+  PullProgress p;
+  p.id = str(doc, "id");
+  p.status = str(doc, "status");
+  if (auto detail = doc.find("progressDetail"); detail != doc.end() && detail->is_object()) {
+    const auto num = [&](const char* key) -> std::int64_t {
+      auto it = detail->find(key);
+      return it != detail->end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+    };
+    p.current = num("current");
+    p.total = num("total");
+  }
+  if (!p.status.empty()) out.progress = std::move(p);
+  return out;
+}
+
+bool is_missing_image(const EngineError& e) {
+  return e.kind() == EngineError::Kind::not_found &&
+         std::string_view(e.what()).find("No such image") != std::string_view::npos;
+}
+
 bool never_ran(const ContainerState& st) {
   return st.status == "created" && parse_rfc3339_ns(st.started_at).value_or(0) <= 0;
 }

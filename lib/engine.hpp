@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model.hpp"
@@ -64,6 +65,15 @@ class EngineError : public std::runtime_error {
 };
 
 enum class LogStream { stdout_stream = 1, stderr_stream = 2 };
+
+// One line of an image pull's progress, as Docker streams it.
+struct PullProgress {
+  std::string id;      // a layer's id, or "" for the pull as a whole
+  std::string status;  // "Pulling fs layer", "Downloading", "Pull complete", "Digest: ..."
+  std::int64_t current = 0;  // bytes so far, when Docker says (Downloading, Extracting)
+  std::int64_t total = 0;
+};
+using PullProgressFn = std::function<void(const PullProgress&)>;
 using LogChunkFn = std::function<void(LogStream, std::string_view)>;
 
 class Engine {
@@ -111,6 +121,25 @@ class Engine {
     (void)on_event;
     (void)on_signal;
   }
+  // Whether the engine has this image (GET /images/{name}/json). Throws
+  // EngineError when the engine cannot tell. The default has every image.
+  virtual bool has_image(const std::string& image) {
+    (void)image;
+    return true;
+  }
+  // Pulls the image (POST /images/create), as `docker pull` does; calls
+  // `progress` for each line Docker streams. `registry_auth` is the
+  // X-Registry-Auth header's value ("" for none: an anonymous pull). Throws
+  // EngineError carrying Docker's message when the pull fails (also one
+  // reported inside the stream), kind unreachable when the engine could not
+  // be asked or keep_going() turned false. The default cannot pull.
+  virtual void pull(const std::string& image, const std::string& registry_auth,
+                    const PullProgressFn& progress, const std::function<bool()>& keep_going) {
+    (void)registry_auth;
+    (void)progress;
+    (void)keep_going;
+    throw EngineError(EngineError::Kind::rejected, 0, "pull " + image + ": this engine cannot pull images");
+  }
   // When the engine's process started (Unix ns), or nullopt when that cannot
   // be known (another PID namespace, a proxy). The Engine API does not say
   // (/info has no such field, and dockerd logs no event when it starts).
@@ -149,6 +178,24 @@ ContainerState parse_inspect(std::string_view body);
 std::optional<std::int64_t> job_of_event(std::string_view line);
 // The event's action ("die", "kill"...), or "" when the line does not say.
 std::string action_of_event(std::string_view line);
+
+// The fromImage and tag of POST /images/create for an image reference, as
+// Docker's client splits it: "reg:5000/a/b:1" -> {"reg:5000/a/b", "1"},
+// "a@sha256:..." -> {"a", "sha256:..."}, "busybox" -> {"busybox", "latest"}
+// (an empty tag would pull every tag).
+std::pair<std::string, std::string> pull_reference(const std::string& image);
+
+// One line of POST /images/create's stream: its progress, or the error
+// Docker reports in it (`error`, `errorDetail.message`), or neither (a line
+// that is not a JSON object).
+struct PullLine {
+  std::optional<PullProgress> progress;
+  std::optional<std::string> error;
+};
+PullLine parse_pull_line(std::string_view line);
+
+// Whether an engine error says that the image is missing ("No such image").
+bool is_missing_image(const EngineError& e);
 
 // A container that never ran: `created`, its StartedAt unset. A failed start
 // leaves it so (State.Error set, exit code 126, 127 or 128).

@@ -41,9 +41,25 @@ void to_json(nlohmann::json& j, const Webhooks& w) {
   j = nlohmann::json{{"urls", w.urls}, {"on", w.on}};
 }
 
+const char* to_string(PullPolicy p) {
+  switch (p) {
+    case PullPolicy::always: return "always";
+    case PullPolicy::never: return "never";
+    case PullPolicy::missing: break;
+  }
+  return "missing";
+}
+
+std::optional<PullPolicy> parse_pull_policy(const std::string& s) {
+  for (const auto p : {PullPolicy::missing, PullPolicy::always, PullPolicy::never})
+    if (s == to_string(p)) return p;
+  return std::nullopt;
+}
+
 void to_json(nlohmann::json& j, const App& a) {
   j = nlohmann::json{{"name", a.name},
                      {"image", a.image},
+                     {"pull", to_string(a.pull)},
                      {"max_running", a.max_running},
                      {"env", a.env},
                      {"paused", a.paused},

@@ -57,9 +57,17 @@ struct Webhooks {
 };
 inline const std::vector<std::string> kWebhookEvents{"success", "failure", "final-failure"};
 
+// When jobqd pulls an application's image, as `docker run --pull`: when
+// the engine does not have it (missing), before every launch (always), or
+// never (a missing image is then a launch failure).
+enum class PullPolicy { missing, always, never };
+const char* to_string(PullPolicy p);
+std::optional<PullPolicy> parse_pull_policy(const std::string& s);
+
 struct App {
   std::string name;
   std::string image;
+  PullPolicy pull = PullPolicy::missing;
   int max_running = 0;  // 0 = unlimited
   EnvMap env;
   bool paused = false;  // no new launches; running jobs finish

@@ -119,7 +119,14 @@ void Runner::pass() {
     room = opts_.launch_workers - static_cast<int>(in_flight_.size());
   }
   if (room <= 0) return;
-  for (const auto& t : store_.claim_pending(opts_.global_max_running, room)) {
+  ClaimGate gate;
+  if (opts_.puller) {
+    gate = [this](const App& app) {
+      const auto v = opts_.puller->gate(app.image, app.pull);
+      return ClaimVerdict{v.claim, v.error, v.error_for_jobs_before_ns};
+    };
+  }
+  for (const auto& t : store_.claim_pending(opts_.global_max_running, room, gate)) {
     spdlog::debug("job {}: claimed attempt {} as {}", t.job_id, t.attempt, t.spec.name);
     dispatch(t);
   }
@@ -170,6 +177,21 @@ bool Runner::lost_before_start(const LaunchTicket& t) {
   return true;
 }
 
+bool Runner::wait_for_image(const LaunchTicket& t) {
+  if (!opts_.puller) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (!sent_back_for_image_.insert(t.job_id).second) return false;  // it was, once: fails now
+  }
+  const auto app = store_.get_app(t.app);
+  if (!app || app->pull == PullPolicy::never) return false;
+  opts_.puller->forget(t.spec.image);
+  if (!store_.unclaim(t.job_id, t.attempt)) return false;
+  spdlog::info("job {}: the engine has no image {}; pending again until it is pulled", t.job_id,
+               t.spec.image);
+  return true;
+}
+
 bool Runner::launch(const LaunchTicket& t) {
   const std::string& name = t.spec.name;
   const auto began = std::chrono::steady_clock::now();
@@ -200,6 +222,8 @@ bool Runner::launch(const LaunchTicket& t) {
       on_started_(t.job_id);
       return true;
     }
+    // The pull of its image failed when it was claimed.
+    if (!t.pull_error.empty()) throw EngineError(EngineError::Kind::rejected, 0, t.pull_error);
     // The id is recorded before the start call: if the container is then
     // removed behind jobq's back, the next look knows it existed.
     const ContainerState st = launch_container(engine_, t.spec, [&](const std::string& id) {
@@ -207,6 +231,10 @@ bool Runner::launch(const LaunchTicket& t) {
     });
     if (!store_.mark_running(t.job_id, t.attempt, st.id, st.started_at))
       return recorded_meanwhile(t);
+    {
+      std::lock_guard lock(mu_);
+      sent_back_for_image_.erase(t.job_id);
+    }
     if (opts_.metrics) {
       ++opts_.metrics->launches;
       opts_.metrics->launch_latency.observe(
@@ -255,6 +283,8 @@ bool Runner::launch(const LaunchTicket& t) {
       failed.started_at = st->started_at;
       failed.finished_at = st->finished_at;
       failed.reason = "could not start: " + st->error;
+    } else if (!st && is_missing_image(e) && wait_for_image(t)) {
+      return true;
     } else if (e.transient()) {
       spdlog::warn("job {}: launch will be retried: {}", t.job_id, e.what());
       return false;
@@ -264,6 +294,10 @@ bool Runner::launch(const LaunchTicket& t) {
     }
   }
   spdlog::warn("job {}: {}", t.job_id, failed.reason);
+  {
+    std::lock_guard lock(mu_);
+    sent_back_for_image_.erase(t.job_id);
+  }
   failed.state = JobState::failed;
   failed.launch_error = true;
   if (opts_.metrics) ++opts_.metrics->launch_failures;

@@ -13,6 +13,13 @@
 // created again, up to kEngineStartTries times. None of this counts
 // against the job's retry policy. Attempts left `starting` by an earlier
 // jobqd are picked up the same way on start.
+// Images: with a puller, an application's jobs are claimed only once its
+// image is there (pulled when missing, or before each launch with --pull
+// always), so a pull holds no launch worker and no slot; a failed pull is
+// the attempt's launch failure, with Docker's message. A create the engine
+// refuses with "No such image" (the image was removed behind jobq's back,
+// or an attempt left starting across a restart) sends the job back to
+// pending, once, to wait for the pull: its container was never created.
 #pragma once
 
 #include <chrono>
@@ -24,6 +31,7 @@
 #include <thread>
 
 #include "engine.hpp"
+#include "image_puller.hpp"
 #include "metrics.hpp"
 #include "store.hpp"
 #include "work_pool.hpp"
@@ -38,6 +46,9 @@ struct RunnerOptions {
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{30'000};
   Metrics* metrics = nullptr;  // launches, their latency, engine errors (optional)
+  // Gets images before their jobs are claimed (see image_puller.hpp); none:
+  // jobs are claimed at once, and a missing image is a launch failure.
+  ImagePuller* puller = nullptr;
 };
 
 class Runner {
@@ -73,6 +84,9 @@ class Runner {
   bool lost_before_start(const LaunchTicket& t);
   // Counts the engine's failures to start this job's container; returns the count.
   int note_engine_start_failure(std::int64_t job_id);
+  // The engine lacked the image at create: the job goes back to pending
+  // until its image is pulled (once per job; true when it did).
+  bool wait_for_image(const LaunchTicket& t);
 
   Store& store_;
   Engine& engine_;
@@ -92,6 +106,7 @@ class Runner {
     int engine_start_failures = 0;
   };
   std::map<std::int64_t, Backoff> backoff_;
+  std::set<std::int64_t> sent_back_for_image_;  // jobs wait_for_image() sent back
 };
 
 }  // namespace jobq

@@ -164,6 +164,10 @@ UPDATE deliveries SET uuid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2
   substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) ||
   substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)));
 )sql",
+    // 8: when an application's image is pulled (missing, always, never).
+    R"sql(
+ALTER TABLE apps ADD COLUMN pull TEXT NOT NULL DEFAULT 'missing';
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -251,10 +255,11 @@ void Store::write_app_locked(const App& a) {
   Stmt(
       *statements_,
       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
-      "retry, resources, webhooks) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+      "retry, resources, webhooks, pull) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
       "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
       "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
-      "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks")
+      "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks, "
+      "pull=excluded.pull")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -266,6 +271,7 @@ void Store::write_app_locked(const App& a) {
       .bind(9, json(a.retry).dump())
       .bind(10, json(a.resources).dump())
       .bind(11, json(a.webhooks).dump())
+      .bind(12, std::string(to_string(a.pull)))
       .run();
 }
 
@@ -332,6 +338,7 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   if (!get.step()) throw no_such_app_locked(name);
   App a = read_app(get);
   if (update.image) a.image = *update.image;
+  if (update.pull) a.pull = *update.pull;
   if (update.max_running) a.max_running = *update.max_running;
   if (update.paused) a.paused = *update.paused;
   if (update.timeout_ms) a.timeout_ms = *update.timeout_ms;

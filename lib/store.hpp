@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,7 @@ struct NewJob {
 
 struct AppUpdate {
   std::optional<std::string> image;
+  std::optional<PullPolicy> pull;
   std::optional<int> max_running;
   std::optional<bool> paused;
   std::optional<std::int64_t> timeout_ms;
@@ -97,7 +99,23 @@ struct LaunchTicket {
   // The container's id, recorded once it was created (before its start);
   // "" when it never was (as far as the store knows).
   std::string container_id;
+  // Not stored: the application's image could not be pulled (Docker's
+  // message, from the claim's gate); the launch fails with it.
+  std::string pull_error;
 };
+
+// Asked by claim_pending for each application that has jobs it would claim:
+// whether to claim them now (false: they stay pending, holding no slot), and
+// with what pull error. Called under the store's lock: it must not block or
+// call the store.
+struct ClaimVerdict {
+  bool claim = true;
+  std::string pull_error;
+  // With pull_error, > 0: only jobs pending since before then (Unix ns, by
+  // their updated_at) get it; later ones stay pending.
+  std::int64_t pull_error_before_ns = 0;
+};
+using ClaimGate = std::function<ClaimVerdict(const App&)>;
 
 struct ActiveAttempt {
   std::int64_t job_id = 0;
@@ -186,7 +204,7 @@ struct CancelledBy {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -245,7 +263,14 @@ class Store {
   // jobs, jobs not yet due and paused applications are skipped. Within an
   // application: priority, then FIFO. Across applications: round robin, one
   // job per application per round, so a flood in one cannot starve another.
-  std::vector<LaunchTicket> claim_pending(int global_max, int max_claims);
+  // `gate`, when given, may keep an application's jobs pending (see ClaimGate).
+  std::vector<LaunchTicket> claim_pending(int global_max, int max_claims,
+                                          const ClaimGate& gate = {});
+  // Undoes the claim of a starting attempt that never got a container (the
+  // engine lacked its image): the attempt is forgotten and the job is
+  // pending again, as if never claimed. False (nothing changed) unless the
+  // attempt is starting with no container recorded.
+  bool unclaim(std::int64_t job_id, int attempt);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();
   // The starting attempt's container was created with this id ("" : the

@@ -16,7 +16,8 @@ using sql::Stmt;
 using sql::Transaction;
 using namespace rows;
 
-std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
+std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
+                                               const ClaimGate& gate) {
   std::lock_guard lock(mu_);
   if (max_claims <= 0) return {};
   Transaction tx(db_);
@@ -48,6 +49,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   // takes at most one slot a round from another's single job.
   const std::int64_t now_ns = now_unix_ns();
   std::vector<std::vector<Job>> queues;
+  std::map<std::string, std::string> pull_errors;  // by application
   // Delayed jobs whose time has come join the startable ones (jobs_claim).
   Stmt(*statements_,
        "UPDATE jobs INDEXED BY jobs_delayed SET due=1 WHERE state='pending' AND due=0 AND "
@@ -68,7 +70,20 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
     pending.bind(1, name).bind(2, room);
     std::vector<Job> q;
     while (pending.step()) q.push_back(read_job(pending));
-    if (!q.empty()) queues.push_back(std::move(q));
+    if (q.empty()) continue;
+    if (gate) {
+      ClaimVerdict v = gate(app);
+      if (!v.claim) continue;
+      if (!v.pull_error.empty()) {
+        if (v.pull_error_before_ns > 0)
+          std::erase_if(q, [&](const Job& j) {
+            return parse_rfc3339_ns(j.updated_at).value_or(0) > v.pull_error_before_ns;
+          });
+        if (q.empty()) continue;
+        pull_errors[name] = std::move(v.pull_error);
+      }
+    }
+    queues.push_back(std::move(q));
   }
   // Rounds visit the least recently served app first (then the one whose
   // next job is oldest), remembered across claims: under a tight global
@@ -125,6 +140,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
     t.spec.labels["jobq.app"] = job.app;
     t.spec.labels["jobq.instance"] = instance_;
     t.spec.resources = effective_resources(app.resources, job.resources);
+    if (auto e = pull_errors.find(job.app); e != pull_errors.end()) t.pull_error = e->second;
 
     ins.reset();
     ins.bind(1, job.id).bind(2, number).bind(3, t.spec.name).bind(4, spec_to_json(t.spec).dump());
@@ -135,6 +151,25 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims) {
   }
   tx.commit();
   return out;
+}
+
+bool Store::unclaim(std::int64_t job_id, int attempt) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  Stmt(*statements_,
+       "DELETE FROM attempts WHERE job_id=? AND number=? AND state='starting' AND container_id=''")
+      .bind(1, job_id)
+      .bind(2, attempt)
+      .run();
+  if (sqlite3_changes(db_) == 0) return false;
+  Stmt(*statements_,
+       "UPDATE jobs SET state='pending', attempts=?, updated_at=? WHERE id=? AND state='starting'")
+      .bind(1, attempt - 1)
+      .bind(2, now_rfc3339())
+      .bind(3, job_id)
+      .run();
+  tx.commit();
+  return true;
 }
 
 std::optional<std::int64_t> Store::next_due_ns() {

@@ -69,12 +69,13 @@ inline App read_app(const Stmt& st) {
   a.retry = apply_retry({}, json::parse(st.text(8)));
   a.resources = apply_resources({}, json::parse(st.text(9)));
   a.webhooks = apply_webhooks({}, json::parse(st.text(10)));
+  a.pull = parse_pull_policy(st.text(11)).value_or(PullPolicy::missing);
   return a;
 }
 
 inline constexpr const char* kAppColumns =
     "name, image, max_running, env, created_at, updated_at, paused, timeout_ms, retry, resources, "
-    "webhooks";
+    "webhooks, pull";
 
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "

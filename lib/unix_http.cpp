@@ -129,7 +129,8 @@ void UnixHttpClient::release(void* handle) {
 HttpResponse UnixHttpClient::request(const std::string& method, const std::string& path,
                                      const std::string* json_body, long timeout_ms,
                                      const std::function<void(std::string_view)>& on_body,
-                                     const std::function<bool()>& keep_going) {
+                                     const std::function<bool()>& keep_going,
+                                     const std::vector<std::string>& extra_headers) {
   CURL* h = static_cast<CURL*>(acquire());
   curl_easy_reset(h);
   HttpResponse response;
@@ -154,6 +155,7 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t{0});
   }
+  for (const auto& header : extra_headers) headers = curl_slist_append(headers, header.c_str());
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   const CURLcode rc = keep_going ? perform_while(h, keep_going, transfer) : curl_easy_perform(h);
   curl_slist_free_all(headers);

@@ -31,10 +31,12 @@ class UnixHttpClient {
   // (and HttpResponse::body stays empty); other bodies land in `body`.
   // `keep_going`, when given, is asked every 100 ms at most; false aborts the
   // transfer (for endless streams such as /events). timeout_ms 0: no limit.
+  // `headers`: more request headers, each "Name: value".
   HttpResponse request(const std::string& method, const std::string& path,
                        const std::string* json_body = nullptr, long timeout_ms = 60'000,
                        const std::function<void(std::string_view)>& on_body = {},
-                       const std::function<bool()>& keep_going = {});
+                       const std::function<bool()>& keep_going = {},
+                       const std::vector<std::string>& headers = {});
 
   const std::string& socket_path() const { return socket_path_; }
 

@@ -10,11 +10,14 @@ packages=(
   jq socat sqlite3 procps
 )
 # The test command also fuzzes, with clang's libFuzzer, renders the manual
-# pages with groff (tests/man), and builds the Debian package (debhelper),
+# pages with groff (tests/man), builds the Debian package (debhelper),
 # checks it with lintian and installs it into a Debian 12 made by debootstrap
-# (tests/integration/package.sh; ccache keeps its rebuilds quick).
+# (tests/integration/package.sh; ccache keeps its rebuilds quick), and pulls
+# through a registry of its own on loopback (docker-registry, htpasswd from
+# apache2-utils, script from util-linux: tests/integration/registry_pull.sh).
 if [[ ${1:-} == --test ]]; then
-  packages+=(clang libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache)
+  packages+=(clang libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache
+    docker-registry apache2-utils util-linux)
 fi
 
 missing=()
@@ -33,3 +36,8 @@ fi
 echo "jobq: installing ${missing[*]}"
 "${sudo[@]}" apt-get update -q
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# The registry test runs registries of its own on loopback; the package's
+# service (an open registry on every address, port 5000) is not wanted.
+if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
+  "${sudo[@]}" systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi

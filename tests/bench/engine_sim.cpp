@@ -1050,6 +1050,16 @@ bool handle(Connection& conn, const Request& r) {
   if (p == "/events" && m == "GET") return handle_events(conn, r);
   if (p == "/containers/create" && m == "POST") return conn.respond(r, handle_create(r));
   if (p == "/containers/json" && m == "GET") return conn.respond(r, handle_list(r));
+  // Images: the simulator has every image, so a pull only says so.
+  if (p == "/images/create" && m == "POST") {
+    const std::string name = param(r, "fromImage") + ":" + param(r, "tag");
+    return conn.respond(r, {200,
+                            json{{"status", "Pulling from " + param(r, "fromImage")}, {"id", param(r, "tag")}}.dump() +
+                                "\r\n" + json{{"status", "Status: Image is up to date for " + name}}.dump() + "\r\n"});
+  }
+  if (p.rfind("/images/", 0) == 0 && p.size() > 13 && p.compare(p.size() - 5, 5, "/json") == 0 && m == "GET")
+    return conn.respond(r, {200, json{{"Id", "sha256:" + std::string(64, '0')},
+                                      {"RepoTags", {p.substr(8, p.size() - 13)}}}.dump() + "\n"});
   const std::string prefix = "/containers/";
   if (p.rfind(prefix, 0) == 0) {
     const std::string rest = p.substr(prefix.size());

@@ -10,6 +10,14 @@
 // trimmed ("2026-11-21T00:00:07.8577215Z"), from a counter, so every event
 // has a distinct, increasing time.
 //
+// Images: by default it has every image (as before images mattered). After
+// track_images(), only those given to add_image() or pulled: create() of
+// another throws not_found "No such image: ...", as dockerd's 404 does.
+// pull() streams a few progress lines, then adds the image; it can be held
+// (hold_pulls(): it waits until release_pulls() or keep_going() is false)
+// or made to fail with Docker's message (fail_pull_with()). pulls_of()
+// counts pulls per image, last_pull_auth() is the last X-Registry-Auth.
+//
 // Test controls: exit(), vanish(), set_logs(), set_unreachable(),
 // fail_create_with(), fail_start_with(), fail_next_starts(), set_remove_hook(),
 // set_start_hook(), set_inspect_hook(), set_boot_time(), use_real_clock()
@@ -28,6 +36,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -55,6 +64,9 @@ class FakeEngine final : public Engine {
     check_reachable();
     ++create_calls_;
     if (create_failure_) throw *create_failure_;
+    if (tracking_images_ && !images_.count(spec.image))
+      throw EngineError(EngineError::Kind::not_found, 404,
+                        "create " + spec.name + ": engine answered 404: No such image: " + spec.image);
     if (find(spec.name))
       throw EngineError(EngineError::Kind::conflict, 409,
                         "Conflict. The container name \"/" + spec.name + "\" is already in use");
@@ -231,7 +243,90 @@ class FakeEngine final : public Engine {
     }
   }
 
+  bool has_image(const std::string& image) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++has_image_calls_;
+    return !tracking_images_ || images_.count(image) > 0;
+  }
+
+  void pull(const std::string& image, const std::string& registry_auth,
+            const PullProgressFn& progress, const std::function<bool()>& keep_going) override {
+    std::optional<std::string> failure;
+    {
+      std::unique_lock lock(mu_);
+      check_reachable();
+      ++pulls_[image];
+      ++pulls_now_;
+      max_pulls_at_once_ = std::max(max_pulls_at_once_, pulls_now_);
+      last_pull_auth_ = registry_auth;
+      if (auto it = pull_failures_.find(image); it != pull_failures_.end()) failure = it->second;
+    }
+    struct Done {
+      FakeEngine* e;
+      ~Done() {
+        std::lock_guard lock(e->mu_);
+        --e->pulls_now_;
+      }
+    } done{this};
+    if (progress) {
+      progress({"", "Pulling from " + image, 0, 0});
+      progress({"0123456789ab", "Pulling fs layer", 0, 0});
+      progress({"0123456789ab", "Downloading", 512, 1024});
+    }
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (!pulls_held_) break;
+      }
+      if (keep_going && !keep_going())
+        throw EngineError(EngineError::Kind::unreachable, 0, "pull " + image + ": stopped");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (failure) throw EngineError(EngineError::Kind::rejected, 200, "pull " + image + ": " + *failure);
+    if (progress) progress({"0123456789ab", "Pull complete", 0, 0});
+    std::lock_guard lock(mu_);
+    images_.insert(image);
+  }
+
   // ---- test controls ---------------------------------------------------------
+  void track_images() {
+    std::lock_guard lock(mu_);
+    tracking_images_ = true;
+  }
+  void add_image(const std::string& image) {
+    std::lock_guard lock(mu_);
+    images_.insert(image);
+  }
+  void remove_image(const std::string& image) {
+    std::lock_guard lock(mu_);
+    images_.erase(image);
+  }
+  void hold_pulls(bool hold) {
+    std::lock_guard lock(mu_);
+    pulls_held_ = hold;
+  }
+  void release_pulls() { hold_pulls(false); }
+  // nullopt: pulls of the image succeed again.
+  void fail_pull_with(const std::string& image, std::optional<std::string> message) {
+    std::lock_guard lock(mu_);
+    if (message)
+      pull_failures_[image] = *message;
+    else
+      pull_failures_.erase(image);
+  }
+  int pulls_of(const std::string& image) {
+    std::lock_guard lock(mu_);
+    auto it = pulls_.find(image);
+    return it == pulls_.end() ? 0 : it->second;
+  }
+  int pulls_now() { return get(pulls_now_); }
+  int max_pulls_at_once() { return get(max_pulls_at_once_); }
+  int has_image_calls() { return get(has_image_calls_); }
+  std::string last_pull_auth() {
+    std::lock_guard lock(mu_);
+    return last_pull_auth_;
+  }
   // The container's process ends with `code` (and OOMKilled when `oom`).
   void exit(const std::string& name, int code, bool oom = false) {
     std::lock_guard lock(mu_);
@@ -464,6 +559,15 @@ class FakeEngine final : public Engine {
   std::size_t chunk_ = 7;
   bool unreachable_ = false;
   std::optional<EngineError> create_failure_;
+  bool tracking_images_ = false;
+  std::set<std::string> images_;
+  bool pulls_held_ = false;
+  std::map<std::string, std::string> pull_failures_;
+  std::map<std::string, int> pulls_;
+  int pulls_now_ = 0;
+  int max_pulls_at_once_ = 0;
+  int has_image_calls_ = 0;
+  std::string last_pull_auth_;
   std::optional<std::string> start_failure_;
   int failing_starts_ = 0;
   std::string failing_start_error_;

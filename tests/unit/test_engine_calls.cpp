@@ -130,8 +130,10 @@ struct Fixture {
   jobq::EngineHealth health{engine};
   jobq::LogFollowers followers{store, engine, 64, 8};
   jobq::EnqueueCommitter committer{store, [] {}};
-  jobq::DaemonContext ctx{store,       engine, runner,    poller,  waits,     engine_calls,
-                          store_scans, health, followers, metrics, committer, jobq::DaemonInfo{}};
+  jobq::ImagePuller puller{engine, {}, {}};
+  jobq::DaemonContext ctx{store,     engine,    runner, poller, waits,
+                          engine_calls, store_scans, health, followers, metrics,
+                          committer, puller, jobq::DaemonInfo{}};
   std::shared_ptr<jobq::Mailbox> box = std::make_shared<jobq::Mailbox>();
   std::uint64_t next_conn = 1;
 
