@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 proxy=$WORK/docker.sock
 DOCKER_HOST=unix://$proxy start_daemon
 assert_eq false "$("$JOBQ" status --json | jq .status.engine.reachable)" "engine reachable while down"
-"$JOBQ" app create t --image "$TEST_IMAGE" >/dev/null
+"$JOBQ" app create t --image "$TEST_IMAGE" --no-image-check >/dev/null  # the engine is down
 id=$(enq t -- sh -c 'exit 6')
 sleep 1
 state=$(job_field "$id" .state)

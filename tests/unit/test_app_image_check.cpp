@@ -207,6 +207,8 @@ TEST_CASE("the claim gate keeps an application's jobs pending, or hands them a p
   CHECK(asked.size() == 3);
   REQUIRE(tickets.size() == 2);
   for (const auto& t : tickets) CHECK(t.pull_error == (t.app == "broken" ? "pull failed" : ""));
-  CHECK(store.list_jobs({std::string("held"), std::nullopt, 10, std::nullopt})[0].state ==
-        jobq::JobState::pending);
+  jobq::JobFilter held;
+  held.app = "held";
+  held.limit = 10;
+  CHECK(store.list_jobs(held)[0].state == jobq::JobState::pending);
 }
