@@ -177,7 +177,7 @@ TEST_CASE("calls queued before schema 7 get a random UUID when the store is upgr
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
-                         "DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
+                         "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
                          "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);

@@ -469,7 +469,7 @@ TEST_CASE("migration 6 from a schema-5 database: keys per user, cancels remember
            "ALTER TABLE jobs DROP COLUMN cancelled_by_uid;"
            "ALTER TABLE jobs DROP COLUMN cancelled_by_name;"
            "ALTER TABLE jobs DROP COLUMN cancelled_by_admin;"
-           "ALTER TABLE apps DROP COLUMN pull;"  // schema 7's
+           "ALTER TABLE apps DROP COLUMN pull;"  // schema 8's
            "PRAGMA user_version=5");
   REQUIRE(user_version(path) == 5);
   Store store(path);
@@ -494,16 +494,18 @@ TEST_CASE("migration 6 from a schema-5 database: keys per user, cancels remember
   CHECK(got->cancelled_by_admin);
 }
 
-TEST_CASE("migration 7 from a schema-6 database: applications pull missing images") {
+TEST_CASE("migrations 7 and 8 from a schema-6 database: applications pull missing images") {
   TempDir dir;
   const std::string path = dir.file("jobq.db");
   {
     Store store(path);
     store.create_app(app("web"));
   }
-  exec_sql(path, "ALTER TABLE apps DROP COLUMN pull; PRAGMA user_version=6");
+  exec_sql(path,
+           "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
+           "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6");
   Store store(path);
-  CHECK(user_version(path) == 7);
+  CHECK(user_version(path) == Store::kSchemaVersion);
   CHECK(store.get_app("web")->pull == jobq::PullPolicy::missing);
   jobq::AppUpdate u;
   u.pull = jobq::PullPolicy::never;
