@@ -82,17 +82,34 @@ void check_image_then(DaemonContext& ctx, const Call& call, const std::string& i
     auto relay = std::make_shared<ProgressRelay>(call.reply);
     on_progress = [relay](const PullProgress& p) { (*relay)(p); };
   }
-  ctx.puller.check(image, policy, on_progress,
-                   [reply = call.reply, then = std::move(then),
-                    image](const std::optional<std::string>& error) {
-                     if (error) {
-                       reply(encode_error(ErrorCode::engine,
-                                          "image " + image + " cannot be had: " + *error +
-                                              " (--no-image-check skips this check)"));
-                       return;
-                     }
-                     answer(reply, then);
-                   });
+  using Kind = ImagePuller::CheckOutcome::Kind;
+  ctx.puller.check(
+      image, policy, on_progress,
+      [reply = call.reply, then = std::move(then), image](const ImagePuller::CheckOutcome& out) {
+        switch (out.kind) {
+          case Kind::ok:
+            answer(reply, then);
+            return;
+          case Kind::unreachable:
+            // As jobs are, the application is accepted while the engine is
+            // down; its image is looked at when a job needs it.
+            answer(reply, [&] {
+              json app = then();
+              app["warnings"] = json::array(
+                  {"image " + image + " was not checked: " + out.message +
+                   "; it will be looked at (and pulled) when a job needs it"});
+              return app;
+            });
+            return;
+          case Kind::stopping:
+            reply(encode_error(ErrorCode::unavailable, out.message));
+            return;
+          case Kind::failed:
+            break;
+        }
+        reply(encode_error(ErrorCode::engine, "image " + image + " cannot be had: " + out.message +
+                                                  " (--no-image-check skips this check)"));
+      });
 }
 
 }  // namespace

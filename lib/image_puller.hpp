@@ -68,8 +68,15 @@ class ImagePuller {
   // Whether the image is being looked at or pulled now (a pending job's reason).
   bool pulling(const std::string& image);
 
-  // error: nullopt when the image can be had, else why not (Docker's message).
-  using Done = std::function<void(const std::optional<std::string>& error)>;
+  struct CheckOutcome {
+    // ok: the image can be had (it is there now); failed: it cannot (the
+    // message says why: Docker's, or the policy's); unreachable: the engine
+    // did not answer, so nobody knows; stopping: jobqd stops.
+    enum class Kind { ok, failed, unreachable, stopping };
+    Kind kind = Kind::ok;
+    std::string message;
+  };
+  using Done = std::function<void(const CheckOutcome&)>;
   // Runs on the puller's threads: progress for each line of a pull, then
   // done exactly once (also when jobqd stops first).
   void check(const std::string& image, PullPolicy policy, PullProgressFn progress, Done done);
@@ -103,8 +110,8 @@ class ImagePuller {
   // Under mu_: queues a task for the image; false when stopping.
   bool start_locked(const std::string& image, Entry& e, Mode mode);
   void run(const std::string& image);
-  // One task's work; returns nullopt or the error for its waiters.
-  std::optional<std::string> work(const std::string& image, Mode mode,
+  // One task's work; returns what its waiters are told.
+  CheckOutcome work(const std::string& image, Mode mode,
                                   const std::function<void(const PullProgress&)>& progress);
 
   Engine& engine_;

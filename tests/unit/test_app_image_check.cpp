@@ -137,6 +137,15 @@ TEST_CASE_FIXTURE(Fixture, "app create refuses an image it cannot have, with Doc
   CHECK(r["error"]["code"] == "bad_request");
 }
 
+TEST_CASE_FIXTURE(Fixture, "app create while the engine is down: created, with a warning that the image was not checked") {
+  engine.set_unreachable(true);
+  const json r = wait_reply(send("app.create", {{"name", "a"}, {"image", "reg:5000/a:1"}}));
+  REQUIRE(r["ok"] == true);
+  REQUIRE(r["result"]["warnings"].size() == 1);
+  CHECK(r["result"]["warnings"][0].get<std::string>().find("was not checked") != std::string::npos);
+  CHECK(store.get_app("a").has_value());
+}
+
 TEST_CASE_FIXTURE(Fixture, "app update checks the image it will run, under the policy it will have") {
   engine.add_image("img:1");
   REQUIRE(wait_reply(send("app.create", {{"name", "a"}, {"image", "img:1"}}))["ok"] == true);

@@ -275,9 +275,10 @@ TEST_CASE("check: never wants the image there; missing pulls it with progress; c
   fake.track_images();
   ImagePuller puller(fake, {}, {});
   std::mutex mu;
-  std::vector<std::optional<std::string>> results;
+  using Kind = ImagePuller::CheckOutcome::Kind;
+  std::vector<ImagePuller::CheckOutcome> results;
   std::vector<std::string> statuses;
-  const auto done = [&](const std::optional<std::string>& e) {
+  const auto done = [&](const ImagePuller::CheckOutcome& e) {
     std::lock_guard l(mu);
     results.push_back(e);
   };
@@ -287,8 +288,8 @@ TEST_CASE("check: never wants the image there; missing pulls it with progress; c
   };
   puller.check("x:1", PullPolicy::never, {}, done);
   REQUIRE(wait_until([&] { return count() == 1; }));
-  REQUIRE(results[0].has_value());
-  CHECK(results[0]->find("pull policy is never") != std::string::npos);
+  CHECK(results[0].kind == Kind::failed);
+  CHECK(results[0].message.find("pull policy is never") != std::string::npos);
   CHECK(fake.pulls_of("x:1") == 0);
 
   fake.hold_pulls(true);
@@ -302,7 +303,7 @@ TEST_CASE("check: never wants the image there; missing pulls it with progress; c
   puller.check("x:1", PullPolicy::missing, {}, done);
   fake.release_pulls();
   REQUIRE(wait_until([&] { return count() == 4; }));
-  for (std::size_t i = 1; i < 4; ++i) CHECK_FALSE(results[i].has_value());
+  for (std::size_t i = 1; i < 4; ++i) CHECK(results[i].kind == Kind::ok);
   CHECK(fake.pulls_of("x:1") == 1);
   std::lock_guard l(mu);
   CHECK(std::find(statuses.begin(), statuses.end(), "Downloading") != statuses.end());
@@ -314,26 +315,31 @@ TEST_CASE("check reports Docker's message when the pull fails, and stop answers 
   fake.track_images();
   auto puller = std::make_unique<ImagePuller>(fake, jobq::ImagePullerOptions{}, [] {});
   fake.fail_pull_with("r:5000/a:1", "no basic auth credentials");
-  std::optional<std::string> error;
+  using Kind = ImagePuller::CheckOutcome::Kind;
+  ImagePuller::CheckOutcome outcome;
   std::atomic<bool> answered{false};
-  puller->check("r:5000/a:1", PullPolicy::missing, {}, [&](const std::optional<std::string>& e) {
-    error = e;
+  const auto done = [&](const ImagePuller::CheckOutcome& e) {
+    outcome = e;
     answered = true;
-  });
+  };
+  puller->check("r:5000/a:1", PullPolicy::missing, {}, done);
   REQUIRE(wait_until([&] { return answered.load(); }));
-  REQUIRE(error.has_value());
-  CHECK(error->find("no basic auth credentials") != std::string::npos);
+  CHECK(outcome.kind == Kind::failed);
+  CHECK(outcome.message.find("no basic auth credentials") != std::string::npos);
+
+  // An engine that does not answer: nobody knows, which is not a failure.
+  fake.set_unreachable(true);
+  answered = false;
+  puller->check("r:5000/c:1", PullPolicy::missing, {}, done);
+  REQUIRE(wait_until([&] { return answered.load(); }));
+  CHECK(outcome.kind == Kind::unreachable);
+  fake.set_unreachable(false);
 
   fake.hold_pulls(true);
-  std::optional<std::string> stopped;
   answered = false;
-  puller->check("r:5000/b:1", PullPolicy::missing, {}, [&](const std::optional<std::string>& e) {
-    stopped = e;
-    answered = true;
-  });
+  puller->check("r:5000/b:1", PullPolicy::missing, {}, done);
   REQUIRE(wait_until([&] { return fake.pulls_now() == 1; }));
   puller->stop();
   CHECK(answered.load());
-  REQUIRE(stopped.has_value());
-  CHECK(stopped->find("stopping") != std::string::npos);
+  CHECK(outcome.kind == Kind::stopping);
 }
