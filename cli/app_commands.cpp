@@ -57,7 +57,8 @@ json call_showing_pull(Globals& g, const char* cmd, json args) {
   if (auto it = app.find("warnings"); it != app.end()) {
     if (it->is_array())
       for (const auto& w : *it)
-        if (w.is_string()) std::cerr << "jobq: warning: " << render::visible(w.get<std::string>()) << '\n';
+        if (w.is_string())
+          std::cerr << "jobq: warning: " << render::visible(w.get<std::string>()) << '\n';
     app.erase(it);
   }
   return app;

@@ -44,11 +44,9 @@ class ProgressRelay {
       at = now;
     }
     if (reply_.backlog() > kProgressBacklogCap) return;
-    reply_.partial(encode_partial(json{{"pull",
-                                        {{"id", p.id},
-                                         {"status", p.status},
-                                         {"current", p.current},
-                                         {"total", p.total}}}}));
+    reply_.partial(encode_partial(
+        json{{"pull",
+              {{"id", p.id}, {"status", p.status}, {"current", p.current}, {"total", p.total}}}}));
   }
 
  private:
@@ -95,9 +93,9 @@ void check_image_then(DaemonContext& ctx, const Call& call, const std::string& i
             // down; its image is looked at when a job needs it.
             answer(reply, [&] {
               json app = then();
-              app["warnings"] = json::array(
-                  {"image " + image + " was not checked: " + out.message +
-                   "; it will be looked at (and pulled) when a job needs it"});
+              app["warnings"] =
+                  json::array({"image " + image + " was not checked: " + out.message +
+                               "; it will be looked at (and pulled) when a job needs it"});
               return app;
             });
             return;
@@ -138,7 +136,8 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   const bool progress = r.boolean("progress").value_or(false);
   if (!r.boolean("check_image").value_or(true))
     return app_view(ctx.store.create_app(a), Viewer{-1, true});  // admins only
-  if (ctx.store.get_app(a.name))  // said before a pull, not after
+  // Said before a pull, not after it.
+  if (ctx.store.get_app(a.name))
     throw ProtocolError(ErrorCode::conflict, "application '" + a.name + "' already exists");
   check_image_then(ctx, call, a.image, a.pull, progress, [&ctx, a] {
     App made = ctx.store.create_app(a);

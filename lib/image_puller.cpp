@@ -25,7 +25,9 @@ ImagePuller::ImagePuller(Engine& engine, ImagePullerOptions opts, std::function<
   if (!opts_.auth) opts_.auth = registry_auth_for;
 }
 
-ImagePuller::~ImagePuller() { stop(); }
+ImagePuller::~ImagePuller() {
+  stop();
+}
 
 bool ImagePuller::start_locked(const std::string& image, Entry& e, Mode mode) {
   e.busy = true;
@@ -94,8 +96,8 @@ void ImagePuller::check(const std::string& image, PullPolicy policy, PullProgres
   done(kStoppingOutcome);
 }
 
-ImagePuller::CheckOutcome ImagePuller::work(const std::string& image, Mode mode,
-                                             const std::function<void(const PullProgress&)>& progress) {
+ImagePuller::CheckOutcome ImagePuller::work(
+    const std::string& image, Mode mode, const std::function<void(const PullProgress&)>& progress) {
   Entry::Known known = Entry::Known::unknown;
   bool pulled = false;
   bool unreachable = false;

@@ -94,17 +94,17 @@ class ImagePuller {
   struct Entry {
     enum class Known { unknown, present, absent, failed };
     Known known = Known::unknown;
-    bool busy = false;        // a task is queued or running
-    Mode running = Mode::none;  // the mode of the task running now
-    bool pulling = false;       // and it has got as far as pulling
-    Mode next = Mode::none;     // asked for while busy: run again after
+    bool busy = false;                 // a task is queued or running
+    Mode running = Mode::none;         // the mode of the task running now
+    bool pulling = false;              // and it has got as far as pulling
+    Mode next = Mode::none;            // asked for while busy: run again after
     std::vector<Waiter> waiters;       // of the task running now
     std::vector<Waiter> next_waiters;  // of the next task
     std::chrono::steady_clock::time_point settled_at{};
     std::chrono::steady_clock::time_point pulled_at{};
     std::chrono::steady_clock::time_point retry_after{};
     std::string error;
-    std::int64_t began_ns = 0;  // when the task running now began (Unix ns)
+    std::int64_t began_ns = 0;        // when the task running now began (Unix ns)
     std::int64_t error_began_ns = 0;  // when the failed one began
   };
   // Under mu_: queues a task for the image; false when stopping.
@@ -112,7 +112,7 @@ class ImagePuller {
   void run(const std::string& image);
   // One task's work; returns what its waiters are told.
   CheckOutcome work(const std::string& image, Mode mode,
-                                  const std::function<void(const PullProgress&)>& progress);
+                    const std::function<void(const PullProgress&)>& progress);
 
   Engine& engine_;
   ImagePullerOptions opts_;

@@ -46,8 +46,8 @@ struct Fixture {
     ro.retry_max = 4ms;
     ro.launch_workers = launch_workers;
     ro.puller = puller.get();
-    runner = std::make_unique<jobq::Runner>(store, fake, ro, [](std::int64_t) {},
-                                            [](std::int64_t) {});
+    runner = std::make_unique<jobq::Runner>(
+        store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
   }
   ~Fixture() {
     fake.release_pulls();
@@ -86,7 +86,8 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("a missing image is pulled once while its jobs stay pending, and other apps launch meanwhile") {
+TEST_CASE(
+    "a missing image is pulled once while its jobs stay pending, and other apps launch meanwhile") {
   Fixture f({}, 1);  // a single launch worker: the pull must not take it
   f.make_app("big", "reg:5000/big:1");
   f.make_app("small", "small:1");
@@ -100,7 +101,7 @@ TEST_CASE("a missing image is pulled once while its jobs stay pending, and other
   const auto small = f.enqueue("small");
   REQUIRE(f.pass_until_claimed(small));
   CHECK(f.job(small).state == JobState::running);  // not held up by the pull
-  CHECK(f.fake.pulls_now() == 1);                   // which is still going on
+  CHECK(f.fake.pulls_now() == 1);                  // which is still going on
   for (auto id : big) {
     CHECK(f.job(id).state == JobState::pending);  // no slot taken, no attempt made
     CHECK(f.job(id).attempts.empty());
@@ -127,7 +128,8 @@ TEST_CASE("an image already there is inspected once and never pulled") {
   CHECK(f.fake.has_image_calls() == 1);
 }
 
-TEST_CASE("a failed pull fails the attempt with Docker's message and is retried per the job's policy") {
+TEST_CASE(
+    "a failed pull fails the attempt with Docker's message and is retried per the job's policy") {
   jobq::ImagePullerOptions po;
   po.failure_hold = 300ms;
   Fixture f(po);
@@ -256,7 +258,8 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
   ImagePuller puller(fake, {}, {});
   jobq::RunnerOptions ro;
   ro.puller = &puller;
-  jobq::Runner runner(store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
+  jobq::Runner runner(
+      store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
   runner.pass();
   runner.drain();
   CHECK(store.get_job(id)->state == JobState::pending);
@@ -270,7 +273,8 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
   puller.stop();
 }
 
-TEST_CASE("check: never wants the image there; missing pulls it with progress; checks share one pull") {
+TEST_CASE(
+    "check: never wants the image there; missing pulls it with progress; checks share one pull") {
   FakeEngine fake;
   fake.track_images();
   ImagePuller puller(fake, {}, {});
