@@ -42,13 +42,26 @@ struct ImageOptions {
 
 // app.create/app.update: on a terminal, the image pull's progress is shown
 // on stderr while jobqd checks the image.
+// The daemon's warnings (an image it could not check) go to stderr.
 json call_showing_pull(Globals& g, const char* cmd, json args) {
-  if (!::isatty(STDERR_FILENO)) return g.client().call(cmd, args);
-  args["progress"] = true;
-  PullProgressView view(std::cerr, true);
-  return g.client().stream(cmd, args, [&](const json& partial) {
-    if (auto it = partial.find("pull"); it != partial.end()) view.update(*it);
-  });
+  json app;
+  if (!::isatty(STDERR_FILENO)) {
+    app = g.client().call(cmd, args);
+  } else {
+    args["progress"] = true;
+    PullProgressView view(std::cerr, true);
+    app = g.client().stream(cmd, args, [&](const json& partial) {
+      if (auto it = partial.find("pull"); it != partial.end()) view.update(*it);
+    });
+  }
+  if (auto it = app.find("warnings"); it != app.end()) {
+    if (it->is_array())
+      for (const auto& w : *it)
+        if (w.is_string())
+          std::cerr << "jobq: warning: " << render::visible(w.get<std::string>()) << '\n';
+    app.erase(it);
+  }
+  return app;
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ class PullProgressView {
  private:
   std::ostream& out_;
   bool terminal_;
-  std::vector<std::string> lines_;       // layer ids ("" for a line of its own), top to bottom
+  std::vector<std::string> lines_;          // layer ids ("" for a line of its own), top to bottom
   std::map<std::string, std::size_t> row_;  // layer id -> its line
   std::map<std::string, std::string> shown_status_;  // off a terminal: the last status shown
 };

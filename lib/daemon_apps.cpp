@@ -44,11 +44,9 @@ class ProgressRelay {
       at = now;
     }
     if (reply_.backlog() > kProgressBacklogCap) return;
-    reply_.partial(encode_partial(json{{"pull",
-                                        {{"id", p.id},
-                                         {"status", p.status},
-                                         {"current", p.current},
-                                         {"total", p.total}}}}));
+    reply_.partial(encode_partial(
+        json{{"pull",
+              {{"id", p.id}, {"status", p.status}, {"current", p.current}, {"total", p.total}}}}));
   }
 
  private:
@@ -82,17 +80,34 @@ void check_image_then(DaemonContext& ctx, const Call& call, const std::string& i
     auto relay = std::make_shared<ProgressRelay>(call.reply);
     on_progress = [relay](const PullProgress& p) { (*relay)(p); };
   }
-  ctx.puller.check(image, policy, on_progress,
-                   [reply = call.reply, then = std::move(then),
-                    image](const std::optional<std::string>& error) {
-                     if (error) {
-                       reply(encode_error(ErrorCode::engine,
-                                          "image " + image + " cannot be had: " + *error +
-                                              " (--no-image-check skips this check)"));
-                       return;
-                     }
-                     answer(reply, then);
-                   });
+  using Kind = ImagePuller::CheckOutcome::Kind;
+  ctx.puller.check(
+      image, policy, on_progress,
+      [reply = call.reply, then = std::move(then), image](const ImagePuller::CheckOutcome& out) {
+        switch (out.kind) {
+          case Kind::ok:
+            answer(reply, then);
+            return;
+          case Kind::unreachable:
+            // As jobs are, the application is accepted while the engine is
+            // down; its image is looked at when a job needs it.
+            answer(reply, [&] {
+              json app = then();
+              app["warnings"] =
+                  json::array({"image " + image + " was not checked: " + out.message +
+                               "; it will be looked at (and pulled) when a job needs it"});
+              return app;
+            });
+            return;
+          case Kind::stopping:
+            reply(encode_error(ErrorCode::unavailable, out.message));
+            return;
+          case Kind::failed:
+            break;
+        }
+        reply(encode_error(ErrorCode::engine, "image " + image + " cannot be had: " + out.message +
+                                                  " (--no-image-check skips this check)"));
+      });
 }
 
 }  // namespace
@@ -121,7 +136,8 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   const bool progress = r.boolean("progress").value_or(false);
   if (!r.boolean("check_image").value_or(true))
     return app_view(ctx.store.create_app(a), Viewer{-1, true});  // admins only
-  if (ctx.store.get_app(a.name))  // said before a pull, not after
+  // Said before a pull, not after it.
+  if (ctx.store.get_app(a.name))
     throw ProtocolError(ErrorCode::conflict, "application '" + a.name + "' already exists");
   check_image_then(ctx, call, a.image, a.pull, progress, [&ctx, a] {
     App made = ctx.store.create_app(a);

@@ -83,7 +83,8 @@ std::pair<std::string, std::string> pull_reference(const std::string& image) {
     std::string name = image.substr(0, at);  // a tag beside the digest does not count
     const auto colon = name.rfind(':');
     const auto slash = name.rfind('/');
-    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) name.resize(colon);
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+      name.resize(colon);
     return {name, image.substr(at + 1)};
   }
   const auto colon = image.rfind(':');

@@ -68,8 +68,8 @@ enum class LogStream { stdout_stream = 1, stderr_stream = 2 };
 
 // One line of an image pull's progress, as Docker streams it.
 struct PullProgress {
-  std::string id;      // a layer's id, or "" for the pull as a whole
-  std::string status;  // "Pulling fs layer", "Downloading", "Pull complete", "Digest: ..."
+  std::string id;            // a layer's id, or "" for the pull as a whole
+  std::string status;        // "Pulling fs layer", "Downloading", "Pull complete", "Digest: ..."
   std::int64_t current = 0;  // bytes so far, when Docker says (Downloading, Extracting)
   std::int64_t total = 0;
 };
@@ -138,7 +138,8 @@ class Engine {
     (void)registry_auth;
     (void)progress;
     (void)keep_going;
-    throw EngineError(EngineError::Kind::rejected, 0, "pull " + image + ": this engine cannot pull images");
+    throw EngineError(EngineError::Kind::rejected, 0,
+                      "pull " + image + ": this engine cannot pull images");
   }
   // When the engine's process started (Unix ns), or nullopt when that cannot
   // be known (another PID namespace, a proxy). The Engine API does not say

@@ -13,6 +13,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const char* const kStopping = "jobqd is stopping";
+using Outcome = ImagePuller::CheckOutcome;
+const Outcome kStoppingOutcome{Outcome::Kind::stopping, kStopping};
 }  // namespace
 
 ImagePuller::ImagePuller(Engine& engine, ImagePullerOptions opts, std::function<void()> on_settled)
@@ -23,7 +25,9 @@ ImagePuller::ImagePuller(Engine& engine, ImagePullerOptions opts, std::function<
   if (!opts_.auth) opts_.auth = registry_auth_for;
 }
 
-ImagePuller::~ImagePuller() { stop(); }
+ImagePuller::~ImagePuller() {
+  stop();
+}
 
 bool ImagePuller::start_locked(const std::string& image, Entry& e, Mode mode) {
   e.busy = true;
@@ -89,11 +93,11 @@ void ImagePuller::check(const std::string& image, PullPolicy policy, PullProgres
       }
     }
   }
-  done(std::string(kStopping));
+  done(kStoppingOutcome);
 }
 
-std::optional<std::string> ImagePuller::work(const std::string& image, Mode mode,
-                                             const std::function<void(const PullProgress&)>& progress) {
+ImagePuller::CheckOutcome ImagePuller::work(
+    const std::string& image, Mode mode, const std::function<void(const PullProgress&)>& progress) {
   Entry::Known known = Entry::Known::unknown;
   bool pulled = false;
   bool unreachable = false;
@@ -144,8 +148,9 @@ std::optional<std::string> ImagePuller::work(const std::string& image, Mode mode
     e.error_began_ns = e.began_ns;
   }
   if (unreachable) e.retry_after = now + opts_.unreachable_wait;
-  if (stopping_ && error) error = std::string(kStopping) + " (" + *error + ")";
-  return error;
+  if (stopping_ && error) return kStoppingOutcome;
+  if (!error) return {};
+  return {unreachable ? Outcome::Kind::unreachable : Outcome::Kind::failed, *error};
 }
 
 void ImagePuller::run(const std::string& image) {
@@ -165,7 +170,7 @@ void ImagePuller::run(const std::string& image) {
       }
       for (const auto& sink : sinks) sink(p);
     };
-    const std::optional<std::string> error = work(image, mode, progress);
+    const Outcome outcome = work(image, mode, progress);
     std::vector<Waiter> finished, dropped;
     bool again = false;
     {
@@ -185,15 +190,15 @@ void ImagePuller::run(const std::string& image) {
         e.running = Mode::none;
       }
     }
-    const auto answer = [&](const Waiter& w, const std::optional<std::string>& result) {
+    const auto answer = [&](const Waiter& w, const Outcome& result) {
       try {
         w.done(result);
       } catch (const std::exception& ex) {
         spdlog::error("image {}: answering a check: {}", image, ex.what());
       }
     };
-    for (const auto& w : finished) answer(w, error);
-    for (const auto& w : dropped) answer(w, std::string(kStopping));
+    for (const auto& w : finished) answer(w, outcome);
+    for (const auto& w : dropped) answer(w, kStoppingOutcome);
     if (on_settled_) on_settled_();
     if (!again) return;
   }
@@ -218,7 +223,7 @@ void ImagePuller::stop() {
       e.busy = false;
     }
   }
-  for (const auto& w : left) w.done(std::string(kStopping));
+  for (const auto& w : left) w.done(kStoppingOutcome);
 }
 
 }  // namespace jobq

@@ -68,8 +68,15 @@ class ImagePuller {
   // Whether the image is being looked at or pulled now (a pending job's reason).
   bool pulling(const std::string& image);
 
-  // error: nullopt when the image can be had, else why not (Docker's message).
-  using Done = std::function<void(const std::optional<std::string>& error)>;
+  struct CheckOutcome {
+    // ok: the image can be had (it is there now); failed: it cannot (the
+    // message says why: Docker's, or the policy's); unreachable: the engine
+    // did not answer, so nobody knows; stopping: jobqd stops.
+    enum class Kind { ok, failed, unreachable, stopping };
+    Kind kind = Kind::ok;
+    std::string message;
+  };
+  using Done = std::function<void(const CheckOutcome&)>;
   // Runs on the puller's threads: progress for each line of a pull, then
   // done exactly once (also when jobqd stops first).
   void check(const std::string& image, PullPolicy policy, PullProgressFn progress, Done done);
@@ -87,25 +94,25 @@ class ImagePuller {
   struct Entry {
     enum class Known { unknown, present, absent, failed };
     Known known = Known::unknown;
-    bool busy = false;        // a task is queued or running
-    Mode running = Mode::none;  // the mode of the task running now
-    bool pulling = false;       // and it has got as far as pulling
-    Mode next = Mode::none;     // asked for while busy: run again after
+    bool busy = false;                 // a task is queued or running
+    Mode running = Mode::none;         // the mode of the task running now
+    bool pulling = false;              // and it has got as far as pulling
+    Mode next = Mode::none;            // asked for while busy: run again after
     std::vector<Waiter> waiters;       // of the task running now
     std::vector<Waiter> next_waiters;  // of the next task
     std::chrono::steady_clock::time_point settled_at{};
     std::chrono::steady_clock::time_point pulled_at{};
     std::chrono::steady_clock::time_point retry_after{};
     std::string error;
-    std::int64_t began_ns = 0;  // when the task running now began (Unix ns)
+    std::int64_t began_ns = 0;        // when the task running now began (Unix ns)
     std::int64_t error_began_ns = 0;  // when the failed one began
   };
   // Under mu_: queues a task for the image; false when stopping.
   bool start_locked(const std::string& image, Entry& e, Mode mode);
   void run(const std::string& image);
-  // One task's work; returns nullopt or the error for its waiters.
-  std::optional<std::string> work(const std::string& image, Mode mode,
-                                  const std::function<void(const PullProgress&)>& progress);
+  // One task's work; returns what its waiters are told.
+  CheckOutcome work(const std::string& image, Mode mode,
+                    const std::function<void(const PullProgress&)>& progress);
 
   Engine& engine_;
   ImagePullerOptions opts_;

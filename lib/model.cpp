@@ -43,9 +43,12 @@ void to_json(nlohmann::json& j, const Webhooks& w) {
 
 const char* to_string(PullPolicy p) {
   switch (p) {
-    case PullPolicy::always: return "always";
-    case PullPolicy::never: return "never";
-    case PullPolicy::missing: break;
+    case PullPolicy::always:
+      return "always";
+    case PullPolicy::never:
+      return "never";
+    case PullPolicy::missing:
+      break;
   }
   return "missing";
 }

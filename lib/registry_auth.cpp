@@ -15,8 +15,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "protocol.hpp"
 
@@ -197,14 +197,17 @@ std::string registry_of(const std::string& image) {
   const auto slash = image.find('/');
   if (slash == std::string::npos) return kDockerHub;
   const std::string first = image.substr(0, slash);
-  const bool lower = std::none_of(first.begin(), first.end(), [](unsigned char c) { return std::isupper(c); });
-  if (first.find_first_of(".:") == std::string::npos && first != "localhost" && lower) return kDockerHub;
+  const bool lower =
+      std::none_of(first.begin(), first.end(), [](unsigned char c) { return std::isupper(c); });
+  if (first.find_first_of(".:") == std::string::npos && first != "localhost" && lower)
+    return kDockerHub;
   if (first == "docker.io" || first == "index.docker.io") return kDockerHub;
   return first;
 }
 
 std::string docker_config_path() {
-  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir && *dir) return std::string(dir) + "/config.json";
+  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir && *dir)
+    return std::string(dir) + "/config.json";
   std::string home;
   if (const char* h = std::getenv("HOME"); h && *h) {
     home = h;
@@ -231,7 +234,8 @@ CredentialLookup find_credentials(const std::string& config_path, const std::str
   if (auto helpers = doc.find("credHelpers"); helpers != doc.end() && helpers->is_object()) {
     helper = str(*helpers, registry.c_str());
     for (auto it = helpers->begin(); helper.empty() && it != helpers->end(); ++it)
-      if (host_of(it.key()) == host_of(registry) && it->is_string()) helper = it->get<std::string>();
+      if (host_of(it.key()) == host_of(registry) && it->is_string())
+        helper = it->get<std::string>();
   }
   if (helper.empty()) helper = str(doc, "credsStore");
   if (!helper.empty()) {
@@ -263,7 +267,8 @@ std::string registry_auth_for(const std::string& image) {
   const std::string registry = registry_of(image);
   const std::string path = docker_config_path();
   const CredentialLookup found = find_credentials(path, registry);
-  if (!found.warning.empty()) spdlog::warn("registry credentials for {}: {}", registry, found.warning);
+  if (!found.warning.empty())
+    spdlog::warn("registry credentials for {}: {}", registry, found.warning);
   if (!found.credentials) return "";
   spdlog::debug("registry credentials for {} from {}", registry, found.source);
   return registry_auth_header(*found.credentials);

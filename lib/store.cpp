@@ -255,7 +255,8 @@ void Store::write_app_locked(const App& a) {
   Stmt(
       *statements_,
       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
-      "retry, resources, webhooks, pull) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+      "retry, resources, webhooks, pull) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO "
+      "UPDATE SET "
       "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
       "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
       "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks, "

@@ -1053,13 +1053,18 @@ bool handle(Connection& conn, const Request& r) {
   // Images: the simulator has every image, so a pull only says so.
   if (p == "/images/create" && m == "POST") {
     const std::string name = param(r, "fromImage") + ":" + param(r, "tag");
-    return conn.respond(r, {200,
-                            json{{"status", "Pulling from " + param(r, "fromImage")}, {"id", param(r, "tag")}}.dump() +
-                                "\r\n" + json{{"status", "Status: Image is up to date for " + name}}.dump() + "\r\n"});
+    return conn.respond(
+        r,
+        {200,
+         json{{"status", "Pulling from " + param(r, "fromImage")}, {"id", param(r, "tag")}}.dump() +
+             "\r\n" + json{{"status", "Status: Image is up to date for " + name}}.dump() + "\r\n"});
   }
-  if (p.rfind("/images/", 0) == 0 && p.size() > 13 && p.compare(p.size() - 5, 5, "/json") == 0 && m == "GET")
+  if (p.rfind("/images/", 0) == 0 && p.size() > 13 && p.compare(p.size() - 5, 5, "/json") == 0 &&
+      m == "GET")
     return conn.respond(r, {200, json{{"Id", "sha256:" + std::string(64, '0')},
-                                      {"RepoTags", {p.substr(8, p.size() - 13)}}}.dump() + "\n"});
+                                      {"RepoTags", {p.substr(8, p.size() - 13)}}}
+                                         .dump() +
+                                     "\n"});
   const std::string prefix = "/containers/";
   if (p.rfind(prefix, 0) == 0) {
     const std::string rest = p.substr(prefix.size());

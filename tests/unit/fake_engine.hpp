@@ -65,8 +65,9 @@ class FakeEngine final : public Engine {
     ++create_calls_;
     if (create_failure_) throw *create_failure_;
     if (tracking_images_ && !images_.count(spec.image))
-      throw EngineError(EngineError::Kind::not_found, 404,
-                        "create " + spec.name + ": engine answered 404: No such image: " + spec.image);
+      throw EngineError(
+          EngineError::Kind::not_found, 404,
+          "create " + spec.name + ": engine answered 404: No such image: " + spec.image);
     if (find(spec.name))
       throw EngineError(EngineError::Kind::conflict, 409,
                         "Conflict. The container name \"/" + spec.name + "\" is already in use");
@@ -283,7 +284,8 @@ class FakeEngine final : public Engine {
         throw EngineError(EngineError::Kind::unreachable, 0, "pull " + image + ": stopped");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    if (failure) throw EngineError(EngineError::Kind::rejected, 200, "pull " + image + ": " + *failure);
+    if (failure)
+      throw EngineError(EngineError::Kind::rejected, 200, "pull " + image + ": " + *failure);
     if (progress) progress({"0123456789ab", "Pull complete", 0, 0});
     std::lock_guard lock(mu_);
     images_.insert(image);

@@ -36,9 +36,9 @@ struct Fixture {
   jobq::LogFollowers followers{store, engine, 64, 8};
   jobq::EnqueueCommitter committer{store, [] {}};
   jobq::ImagePuller puller{engine, {}, {}};
-  jobq::DaemonContext ctx{store,     engine,    runner, poller, waits,
-                          engine_calls, store_scans, health, followers, metrics,
-                          committer, puller, jobq::DaemonInfo{}};
+  jobq::DaemonContext ctx{
+      store,  engine,    runner,  poller,    waits,  engine_calls,      store_scans,
+      health, followers, metrics, committer, puller, jobq::DaemonInfo{}};
   std::shared_ptr<jobq::Mailbox> box = std::make_shared<jobq::Mailbox>();
   std::uint64_t next_conn = 1;
 
@@ -80,7 +80,8 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE_FIXTURE(Fixture, "app create pulls a missing image, streaming its progress when asked") {
-  const json r = wait_reply(send("app.create", {{"name", "a"}, {"image", "reg:5000/a:1"}, {"progress", true}}));
+  const json r = wait_reply(
+      send("app.create", {{"name", "a"}, {"image", "reg:5000/a:1"}, {"progress", true}}));
   REQUIRE(r["ok"] == true);
   CHECK(r["result"]["pull"] == "missing");
   CHECK(engine.pulls_of("reg:5000/a:1") == 1);
@@ -122,8 +123,9 @@ TEST_CASE_FIXTURE(Fixture, "app create refuses an image it cannot have, with Doc
 
   // Told not to check: created as it is.
   const int looks = engine.has_image_calls();
-  r = wait_reply(send("app.create",
-                      {{"name", "c"}, {"image", "absent:1"}, {"pull", "never"}, {"check_image", false}}));
+  r = wait_reply(
+      send("app.create",
+           {{"name", "c"}, {"image", "absent:1"}, {"pull", "never"}, {"check_image", false}}));
   REQUIRE(r["ok"] == true);
   CHECK(r["result"]["pull"] == "never");
   CHECK(engine.has_image_calls() == looks);  // not looked at
@@ -137,7 +139,19 @@ TEST_CASE_FIXTURE(Fixture, "app create refuses an image it cannot have, with Doc
   CHECK(r["error"]["code"] == "bad_request");
 }
 
-TEST_CASE_FIXTURE(Fixture, "app update checks the image it will run, under the policy it will have") {
+TEST_CASE_FIXTURE(
+    Fixture,
+    "app create while the engine is down: created, with a warning that the image was not checked") {
+  engine.set_unreachable(true);
+  const json r = wait_reply(send("app.create", {{"name", "a"}, {"image", "reg:5000/a:1"}}));
+  REQUIRE(r["ok"] == true);
+  REQUIRE(r["result"]["warnings"].size() == 1);
+  CHECK(r["result"]["warnings"][0].get<std::string>().find("was not checked") != std::string::npos);
+  CHECK(store.get_app("a").has_value());
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "app update checks the image it will run, under the policy it will have") {
   engine.add_image("img:1");
   REQUIRE(wait_reply(send("app.create", {{"name", "a"}, {"image", "img:1"}}))["ok"] == true);
   CHECK(engine.pulls_of("img:1") == 0);  // there: only inspected
@@ -146,7 +160,8 @@ TEST_CASE_FIXTURE(Fixture, "app update checks the image it will run, under the p
   engine.fail_pull_with("img:2", "manifest for img:2 not found");
   json r = wait_reply(send("app.update", {{"name", "a"}, {"image", "img:2"}}));
   CHECK(r["ok"] == false);
-  CHECK(r["error"]["message"].get<std::string>().find("manifest for img:2 not found") != std::string::npos);
+  CHECK(r["error"]["message"].get<std::string>().find("manifest for img:2 not found") !=
+        std::string::npos);
   CHECK(store.get_app("a")->image == "img:1");
 
   // --pull always alone: the current image is pulled now.

@@ -46,8 +46,8 @@ struct Fixture {
     ro.retry_max = 4ms;
     ro.launch_workers = launch_workers;
     ro.puller = puller.get();
-    runner = std::make_unique<jobq::Runner>(store, fake, ro, [](std::int64_t) {},
-                                            [](std::int64_t) {});
+    runner = std::make_unique<jobq::Runner>(
+        store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
   }
   ~Fixture() {
     fake.release_pulls();
@@ -86,7 +86,8 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("a missing image is pulled once while its jobs stay pending, and other apps launch meanwhile") {
+TEST_CASE(
+    "a missing image is pulled once while its jobs stay pending, and other apps launch meanwhile") {
   Fixture f({}, 1);  // a single launch worker: the pull must not take it
   f.make_app("big", "reg:5000/big:1");
   f.make_app("small", "small:1");
@@ -100,7 +101,7 @@ TEST_CASE("a missing image is pulled once while its jobs stay pending, and other
   const auto small = f.enqueue("small");
   REQUIRE(f.pass_until_claimed(small));
   CHECK(f.job(small).state == JobState::running);  // not held up by the pull
-  CHECK(f.fake.pulls_now() == 1);                   // which is still going on
+  CHECK(f.fake.pulls_now() == 1);                  // which is still going on
   for (auto id : big) {
     CHECK(f.job(id).state == JobState::pending);  // no slot taken, no attempt made
     CHECK(f.job(id).attempts.empty());
@@ -127,7 +128,8 @@ TEST_CASE("an image already there is inspected once and never pulled") {
   CHECK(f.fake.has_image_calls() == 1);
 }
 
-TEST_CASE("a failed pull fails the attempt with Docker's message and is retried per the job's policy") {
+TEST_CASE(
+    "a failed pull fails the attempt with Docker's message and is retried per the job's policy") {
   jobq::ImagePullerOptions po;
   po.failure_hold = 300ms;
   Fixture f(po);
@@ -256,7 +258,8 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
   ImagePuller puller(fake, {}, {});
   jobq::RunnerOptions ro;
   ro.puller = &puller;
-  jobq::Runner runner(store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
+  jobq::Runner runner(
+      store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
   runner.pass();
   runner.drain();
   CHECK(store.get_job(id)->state == JobState::pending);
@@ -270,14 +273,16 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
   puller.stop();
 }
 
-TEST_CASE("check: never wants the image there; missing pulls it with progress; checks share one pull") {
+TEST_CASE(
+    "check: never wants the image there; missing pulls it with progress; checks share one pull") {
   FakeEngine fake;
   fake.track_images();
   ImagePuller puller(fake, {}, {});
   std::mutex mu;
-  std::vector<std::optional<std::string>> results;
+  using Kind = ImagePuller::CheckOutcome::Kind;
+  std::vector<ImagePuller::CheckOutcome> results;
   std::vector<std::string> statuses;
-  const auto done = [&](const std::optional<std::string>& e) {
+  const auto done = [&](const ImagePuller::CheckOutcome& e) {
     std::lock_guard l(mu);
     results.push_back(e);
   };
@@ -287,8 +292,8 @@ TEST_CASE("check: never wants the image there; missing pulls it with progress; c
   };
   puller.check("x:1", PullPolicy::never, {}, done);
   REQUIRE(wait_until([&] { return count() == 1; }));
-  REQUIRE(results[0].has_value());
-  CHECK(results[0]->find("pull policy is never") != std::string::npos);
+  CHECK(results[0].kind == Kind::failed);
+  CHECK(results[0].message.find("pull policy is never") != std::string::npos);
   CHECK(fake.pulls_of("x:1") == 0);
 
   fake.hold_pulls(true);
@@ -302,7 +307,7 @@ TEST_CASE("check: never wants the image there; missing pulls it with progress; c
   puller.check("x:1", PullPolicy::missing, {}, done);
   fake.release_pulls();
   REQUIRE(wait_until([&] { return count() == 4; }));
-  for (std::size_t i = 1; i < 4; ++i) CHECK_FALSE(results[i].has_value());
+  for (std::size_t i = 1; i < 4; ++i) CHECK(results[i].kind == Kind::ok);
   CHECK(fake.pulls_of("x:1") == 1);
   std::lock_guard l(mu);
   CHECK(std::find(statuses.begin(), statuses.end(), "Downloading") != statuses.end());
@@ -314,26 +319,31 @@ TEST_CASE("check reports Docker's message when the pull fails, and stop answers 
   fake.track_images();
   auto puller = std::make_unique<ImagePuller>(fake, jobq::ImagePullerOptions{}, [] {});
   fake.fail_pull_with("r:5000/a:1", "no basic auth credentials");
-  std::optional<std::string> error;
+  using Kind = ImagePuller::CheckOutcome::Kind;
+  ImagePuller::CheckOutcome outcome;
   std::atomic<bool> answered{false};
-  puller->check("r:5000/a:1", PullPolicy::missing, {}, [&](const std::optional<std::string>& e) {
-    error = e;
+  const auto done = [&](const ImagePuller::CheckOutcome& e) {
+    outcome = e;
     answered = true;
-  });
+  };
+  puller->check("r:5000/a:1", PullPolicy::missing, {}, done);
   REQUIRE(wait_until([&] { return answered.load(); }));
-  REQUIRE(error.has_value());
-  CHECK(error->find("no basic auth credentials") != std::string::npos);
+  CHECK(outcome.kind == Kind::failed);
+  CHECK(outcome.message.find("no basic auth credentials") != std::string::npos);
+
+  // An engine that does not answer: nobody knows, which is not a failure.
+  fake.set_unreachable(true);
+  answered = false;
+  puller->check("r:5000/c:1", PullPolicy::missing, {}, done);
+  REQUIRE(wait_until([&] { return answered.load(); }));
+  CHECK(outcome.kind == Kind::unreachable);
+  fake.set_unreachable(false);
 
   fake.hold_pulls(true);
-  std::optional<std::string> stopped;
   answered = false;
-  puller->check("r:5000/b:1", PullPolicy::missing, {}, [&](const std::optional<std::string>& e) {
-    stopped = e;
-    answered = true;
-  });
+  puller->check("r:5000/b:1", PullPolicy::missing, {}, done);
   REQUIRE(wait_until([&] { return fake.pulls_now() == 1; }));
   puller->stop();
   CHECK(answered.load());
-  REQUIRE(stopped.has_value());
-  CHECK(stopped->find("stopping") != std::string::npos);
+  CHECK(outcome.kind == Kind::stopping);
 }

@@ -25,10 +25,13 @@ TEST_CASE("on a terminal each layer keeps its line, rewritten in place") {
   view.update(line("bbb", "Pulling fs layer"));
   view.update(line("aaa", "Downloading", 500, 1000));
   const std::string text = out.str();
-  CHECK(text.find("1: Pulling from jobq-test/x\naaa: Pulling fs layer\nbbb: Pulling fs layer\n") == 0);
+  CHECK(text.find("1: Pulling from jobq-test/x\naaa: Pulling fs layer\nbbb: Pulling fs layer\n") ==
+        0);
   // aaa's line is two lines up: up 2, clear it, write, back down 2.
-  CHECK(text.find("\x1b[2A\r\x1b[2Kaaa: Downloading [===============>              ] 500B/1kB\r\x1b[2B") !=
-        std::string::npos);
+  CHECK(
+      text.find(
+          "\x1b[2A\r\x1b[2Kaaa: Downloading [===============>              ] 500B/1kB\r\x1b[2B") !=
+      std::string::npos);
 }
 
 TEST_CASE("off a terminal a layer's status is printed when it changes, never escapes") {

@@ -85,8 +85,10 @@ TEST_CASE("credentials from auths: base64 user:password, matched exactly or by h
   jobq::test::TempDir dir;
   const std::string cfg = dir.file("config.json");
   write_file(cfg, R"({"auths": {
-      "https://127.0.0.1:5000/v2/": {"auth": ")" + jobq::base64_encode("alice:s3:cret") + R"("},
-      "https://index.docker.io/v1/": {"auth": ")" + jobq::base64_encode("hub:pw") + R"("},
+      "https://127.0.0.1:5000/v2/": {"auth": ")" +
+                      jobq::base64_encode("alice:s3:cret") + R"("},
+      "https://index.docker.io/v1/": {"auth": ")" +
+                      jobq::base64_encode("hub:pw") + R"("},
       "other.example": {"identitytoken": "tok"}}})");
   auto found = jobq::find_credentials(cfg, "127.0.0.1:5000");
   REQUIRE(found.credentials.has_value());
@@ -94,7 +96,8 @@ TEST_CASE("credentials from auths: base64 user:password, matched exactly or by h
   CHECK(found.credentials->password == "s3:cret");
   CHECK(found.warning.empty());
   const json h = decode_header(jobq::registry_auth_header(*found.credentials));
-  CHECK(h == json{{"username", "alice"}, {"password", "s3:cret"}, {"serveraddress", "127.0.0.1:5000"}});
+  CHECK(h ==
+        json{{"username", "alice"}, {"password", "s3:cret"}, {"serveraddress", "127.0.0.1:5000"}});
 
   found = jobq::find_credentials(cfg, "https://index.docker.io/v1/");
   REQUIRE(found.credentials.has_value());
@@ -106,7 +109,8 @@ TEST_CASE("credentials from auths: base64 user:password, matched exactly or by h
         json{{"identitytoken", "tok"}, {"serveraddress", "other.example"}});
 
   CHECK_FALSE(jobq::find_credentials(cfg, "unknown:1").credentials.has_value());
-  CHECK_FALSE(jobq::find_credentials(dir.file("none.json"), "127.0.0.1:5000").credentials.has_value());
+  CHECK_FALSE(
+      jobq::find_credentials(dir.file("none.json"), "127.0.0.1:5000").credentials.has_value());
   write_file(cfg, "{not json");
   CHECK_FALSE(jobq::find_credentials(cfg, "127.0.0.1:5000").warning.empty());
 }
@@ -114,18 +118,20 @@ TEST_CASE("credentials from auths: base64 user:password, matched exactly or by h
 TEST_CASE("credentials from a credential helper (credHelpers, then credsStore)") {
   jobq::test::TempDir dir;
   // A helper that answers for one registry, as docker-credential-* do.
-  write_file(dir.file("docker-credential-fake"),
-             "#!/bin/sh\n"
-             "[ \"$1\" = get ] || exit 2\n"
-             "read server\n"
-             "if [ \"$server\" = reg.example:5000 ]; then\n"
-             "  echo '{\"ServerURL\":\"reg.example:5000\",\"Username\":\"bob\",\"Secret\":\"pw\"}'\n"
-             "else echo 'credentials not found in native keychain'; exit 1; fi\n",
-             0755);
+  write_file(
+      dir.file("docker-credential-fake"),
+      "#!/bin/sh\n"
+      "[ \"$1\" = get ] || exit 2\n"
+      "read server\n"
+      "if [ \"$server\" = reg.example:5000 ]; then\n"
+      "  echo '{\"ServerURL\":\"reg.example:5000\",\"Username\":\"bob\",\"Secret\":\"pw\"}'\n"
+      "else echo 'credentials not found in native keychain'; exit 1; fi\n",
+      0755);
   const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
   ::setenv("PATH", (dir.file("") + ":" + old_path).c_str(), 1);
   const std::string cfg = dir.file("config.json");
-  write_file(cfg, R"({"credHelpers": {"reg.example:5000": "fake"}, "credsStore": "missing-helper"})");
+  write_file(cfg,
+             R"({"credHelpers": {"reg.example:5000": "fake"}, "credsStore": "missing-helper"})");
   auto found = jobq::find_credentials(cfg, "reg.example:5000");
   REQUIRE(found.credentials.has_value());
   CHECK(found.credentials->username == "bob");
@@ -183,12 +189,15 @@ struct ScriptedEngine {
         }
         std::string out;
         if (req.rfind("GET /_ping", 0) == 0) {
-          out = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK";
+          out =
+              "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\nConnection: "
+              "close\r\n\r\nOK";
         } else {
           std::lock_guard l(mu);
           requests.push_back(req);
           out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
-                "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+                "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                body;
         }
         (void)::write(c, out.data(), out.size());
         ::close(c);
@@ -209,20 +218,24 @@ struct ScriptedEngine {
 
 }  // namespace
 
-TEST_CASE("DockerEngine pulls with the tag split off and X-Registry-Auth, and reports Docker's errors") {
+TEST_CASE(
+    "DockerEngine pulls with the tag split off and X-Registry-Auth, and reports Docker's errors") {
   jobq::test::TempDir dir;
   const std::string sock = dir.file("d.sock");
   ScriptedEngine server(sock);
   jobq::DockerEngine engine(sock);
   server.body =
       "{\"status\":\"Pulling from jobq-test/x\",\"id\":\"1\"}\r\n"
-      "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":5,\"total\":9},\"id\":\"abc\"}\r\n"
+      "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":5,\"total\":9},\"id\":\"abc\"}"
+      "\r\n"
       "{\"status\":\"Status: Downloaded newer image for 127.0.0.1:5000/jobq-test/x:1\"}\r\n";
   std::vector<jobq::PullProgress> seen;
-  engine.pull("127.0.0.1:5000/jobq-test/x:1", "SECRET", [&](const jobq::PullProgress& p) { seen.push_back(p); },
-              [] { return true; });
+  engine.pull(
+      "127.0.0.1:5000/jobq-test/x:1", "SECRET",
+      [&](const jobq::PullProgress& p) { seen.push_back(p); }, [] { return true; });
   const std::string req = server.last();
-  CHECK(req.rfind("POST /v1.41/images/create?fromImage=127.0.0.1%3A5000%2Fjobq-test%2Fx&tag=1 ", 0) == 0);
+  CHECK(req.rfind("POST /v1.41/images/create?fromImage=127.0.0.1%3A5000%2Fjobq-test%2Fx&tag=1 ",
+                  0) == 0);
   CHECK(req.find("X-Registry-Auth: SECRET\r\n") != std::string::npos);
   REQUIRE(seen.size() == 3);
   CHECK(seen[1].current == 5);
@@ -230,7 +243,8 @@ TEST_CASE("DockerEngine pulls with the tag split off and X-Registry-Auth, and re
   // An anonymous pull sends no header; an error inside the 200 stream throws.
   server.body =
       "{\"status\":\"Pulling from jobq-test/x\",\"id\":\"1\"}\r\n"
-      "{\"errorDetail\":{\"message\":\"no basic auth credentials\"},\"error\":\"no basic auth credentials\"}\r\n";
+      "{\"errorDetail\":{\"message\":\"no basic auth credentials\"},\"error\":\"no basic auth "
+      "credentials\"}\r\n";
   CHECK_THROWS_WITH_AS(engine.pull("127.0.0.1:5000/jobq-test/x:1", "", {}, {}),
                        doctest::Contains("no basic auth credentials"), jobq::EngineError);
   CHECK(server.last().find("X-Registry-Auth") == std::string::npos);
@@ -238,8 +252,8 @@ TEST_CASE("DockerEngine pulls with the tag split off and X-Registry-Auth, and re
   // An error before the stream: Docker's message from the JSON body.
   server.status = 404;
   server.body = R"({"message":"pull access denied for nope, repository does not exist"})";
-  CHECK_THROWS_WITH_AS(engine.pull("nope", "", {}, {}), doctest::Contains("pull access denied for nope"),
-                       jobq::EngineError);
+  CHECK_THROWS_WITH_AS(engine.pull("nope", "", {}, {}),
+                       doctest::Contains("pull access denied for nope"), jobq::EngineError);
   CHECK(server.last().find("fromImage=nope&tag=latest") != std::string::npos);
 
   // Image inspect: 404 is "not there", 200 is there.
