@@ -421,6 +421,7 @@ void SocketServer::write_to(Conn& c) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     c.peer_closed = true;
+    c.write_failed = true;
     c.out.clear();
     c.out_sent = 0;
     return;
@@ -540,7 +541,7 @@ void SocketServer::run(const std::atomic<bool>& stop) {
       // A peer that closed only its writing side still gets its reply.
       const bool done = c.out.empty() && !c.draining &&
                         (c.close_after_write || (c.peer_closed && !c.busy));
-      if (done || drained || idle) close_conn(ids[i]);
+      if (done || drained || idle || c.write_failed) close_conn(ids[i]);
     }
   }
 }

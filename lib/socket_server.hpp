@@ -164,6 +164,9 @@ class SocketServer {
     bool busy = false;          // a request is being served
     bool close_after_write = false;
     bool peer_closed = false;
+    // A send failed (EPIPE, ECONNRESET): nothing can reach the peer any more,
+    // so the connection is closed even mid-stream and its producer told.
+    bool write_failed = false;
     bool draining = false;  // error sent, write side shut: discard input until EOF
     std::chrono::steady_clock::time_point last_activity;
     std::optional<std::chrono::steady_clock::time_point> request_began;

@@ -80,7 +80,8 @@ rc=0; timeout 10 "$JOBQD" --socket "$WORK/other.sock" --state-dir "$WORK/state" 
 assert_eq 1 "$rc" "second daemon on one state dir"
 grep -q "already using the state directory" "$WORK/err" || fail "second daemon message: $(cat "$WORK/err")"
 
-long=$(enq t -- sh -c 'sleep 3; exit 5')
+# Long enough to still run when jobqd stops below, on a loaded machine too.
+long=$(enq t -- sh -c 'sleep 12; exit 5')
 queued=$(enq t -- sh -c 'exit 0')
 rc=0; "$JOBQ" wait --timeout 200ms "$long" 2>/dev/null || rc=$?; assert_eq 124 "$rc" "wait timed out"
 rc=0; "$JOBQ" wait --timeout 200ms --json "$long" >"$WORK/out" 2>/dev/null || rc=$?
