@@ -14,10 +14,11 @@ packages=(
 # checks it with lintian and installs it into a Debian 12 made by debootstrap
 # (tests/integration/package.sh; ccache keeps its rebuilds quick), and pulls
 # through a registry of its own on loopback (docker-registry, htpasswd from
-# apache2-utils, script from util-linux: tests/integration/registry_pull.sh).
+# apache2-utils, script from util-linux: tests/integration/registry_pull.sh),
+# and runs the zsh and fish completion scripts (tests/integration/completions.sh).
 if [[ ${1:-} == --test ]]; then
   packages+=(clang libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache
-    docker-registry apache2-utils util-linux)
+    docker-registry apache2-utils util-linux zsh fish)
 fi
 
 missing=()

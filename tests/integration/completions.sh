@@ -164,24 +164,50 @@ assert_eq "" "$out" "__complete output with jobqd stopped"
 [[ ! -s $WORK/direct.err ]] || fail "__complete wrote to stderr: $(cat "$WORK/direct.err")"
 offers "jobq " enqueue status   # what needs no jobqd still works
 
-# zsh and fish, where installed.
+# zsh and fish (packaging/install-deps.sh --test installs both).
 if command -v zsh >/dev/null; then
   zsh -n "$SRC/completions/_jobq" || fail "zsh -n completions/_jobq"
-  # The function's own logic, with the completion system's _describe stubbed.
-  got=$(PATH="$WORK/bin:$PATH" zsh -f -c '
-    _describe() { shift 4; print -l -- "${(@P)1}"; }
-    compdef() { :; }
-    source "$1"
-    words=(jobq app s) CURRENT=3 PREFIX=s
-    _jobq' zsh "$SRC/completions/_jobq")
+  # The function's own logic, with the completion system stubbed: _describe
+  # prints its candidates, compset -P moves a matched lead from PREFIX to
+  # IPREFIX as zsh's does, and _files says what it would complete.
+  zsh_complete() {  # the words after "jobq", the last being the one completed
+    PATH="$WORK/bin:$PATH" zsh -f -c '
+      _describe() { shift 4; print -l -- "${(@P)1}"; }
+      _files() { print -r -- "files:$IPREFIX|$PREFIX"; }
+      compdef() { :; }
+      compset() {
+        [[ $1 == -P ]] || return 1
+        local m=${(M)PREFIX##${~2}}
+        [[ -n $m ]] || return 1
+        IPREFIX+=$m PREFIX=${PREFIX#$m}
+      }
+      source "$1"; shift
+      words=(jobq "$@") CURRENT=$(( $# + 1 )) PREFIX=${@[-1]} IPREFIX=
+      _jobq' zsh "$SRC/completions/_jobq" "$@"
+  }
+  got=$(zsh_complete app s)
   grep -q '^show:' <<<"$got" || fail "zsh: 'jobq app s' gave: $got"
+  assert_eq "files:|$WORK/jobs" "$(zsh_complete enqueue --batch "$WORK/jobs")" "zsh: --batch FILE"
+  assert_eq "files:|$WORK/jo" "$(zsh_complete --socket "$WORK/jo")" "zsh: --socket FILE"
+  assert_eq "files:--socket=|$WORK/jobs." "$(zsh_complete "--socket=$WORK/jobs.")" "zsh: --socket=FILE"
+  assert_eq "files:@|$WORK/jobs." "$(zsh_complete enqueue app --message "@$WORK/jobs.")" "zsh: --message @FILE"
 else
   echo "note: zsh not installed, its script not checked"
 fi
 if command -v fish >/dev/null; then
   fish -n "$SRC/completions/jobq.fish" || fail "fish -n completions/jobq.fish"
-  got=$(PATH="$WORK/bin:$PATH" fish --no-config -c 'source $argv[1]; complete -C"jobq app s"' "$SRC/completions/jobq.fish")
+  fish_complete() {  # a command line to complete
+    PATH="$WORK/bin:$PATH" fish --no-config -c 'source $argv[1]; complete -C"$argv[2]"' \
+      "$SRC/completions/jobq.fish" "$1"
+  }
+  got=$(fish_complete "jobq app s")
   grep -q '^show' <<<"$got" || fail "fish: 'jobq app s' gave: $got"
+  assert_eq "$(printf '%s\n' "$WORK/jobs.ndjson" "$WORK/jobs2.ndjson")" \
+    "$(fish_complete "jobq enqueue --batch $WORK/jobs" | sort)" "fish: --batch FILE"
+  assert_eq "$WORK/jobs.ndjson" "$(fish_complete "jobq --socket $WORK/jobs.")" "fish: --socket FILE"
+  assert_eq "--socket=$WORK/jobs.ndjson" "$(fish_complete "jobq --socket=$WORK/jobs.")" "fish: --socket=FILE"
+  assert_eq "@$WORK/jobs.ndjson" "$(fish_complete "jobq enqueue app --message @$WORK/jobs.")" \
+    "fish: --message @FILE"
 else
   echo "note: fish not installed, its script not checked"
 fi
