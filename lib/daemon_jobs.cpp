@@ -166,7 +166,7 @@ std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const 
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
   check_owner(ctx, must_get_job(ctx, id), call, hold ? "hold" : "release");
-  Job job = ctx.store.set_held(id, hold);
+  Job job = ctx.store.update_pending(id, std::nullopt, hold);
   if (!hold) ctx.runner.kick();
   return job_reply(ctx, job, call);
 }

@@ -182,7 +182,8 @@ std::string random_instance_id() {
 }  // namespace
 
 Store::Store(const std::string& path) {
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -723,33 +724,19 @@ void Store::delivery_failed(std::int64_t id, const std::string& error,
       .run();
 }
 
-Job Store::set_held(std::int64_t job_id, bool held) {
-  std::lock_guard lock(mu_);
-  Transaction tx(db_);
-  Job job = load_job_locked(job_id);
-  if (job.state != JobState::pending)
-    throw StoreError(StoreError::Kind::conflict,
-                     "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
-                         "; only a pending job can be " + (held ? "held" : "released"));
-  Stmt(*statements_, "UPDATE jobs SET held=?, updated_at=? WHERE id=?")
-      .bind(1, held ? 1 : 0)
-      .bind(2, now_rfc3339())
-      .bind(3, job_id)
-      .run();
-  job = load_job_locked(job_id);
-  tx.commit();
-  return job;
-}
-
 Job Store::update_pending(std::int64_t job_id, std::optional<int> priority,
                           std::optional<bool> held) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Job job = load_job_locked(job_id);
-  if (job.state != JobState::pending)
-    throw StoreError(StoreError::Kind::conflict,
-                     "job " + std::to_string(job_id) + " is " + std::string(to_string(job.state)) +
-                         "; only a pending (or held) job can be updated");
+  if (job.state != JobState::pending) {
+    const std::string only = priority || !held ? "a pending (or held) job can be updated"
+                             : *held           ? "a pending job can be held"
+                                               : "a pending job can be released";
+    throw StoreError(StoreError::Kind::conflict, "job " + std::to_string(job_id) + " is " +
+                                                     std::string(to_string(job.state)) + "; only " +
+                                                     only);
+  }
   Stmt(*statements_, "UPDATE jobs SET priority=?1, held=?2, updated_at=?3 WHERE id=?4")
       .bind(1, priority.value_or(job.priority))
       .bind(2, held.value_or(job.held) ? 1 : 0)
@@ -926,15 +913,14 @@ Job Store::request_cancel(std::int64_t job_id, const CancelledBy& by) {
     // Asked twice while it stops: the first asker is kept, unless the
     // second is an admin other than the owner (the owner cannot launder an
     // admin's cancel by asking too).
-    Stmt(
-        *statements_,
-        "UPDATE jobs SET cancel_requested=1, updated_at=?1, cancel_requested_ns=CASE WHEN "
-        "cancel_requested_ns=0 THEN ?2 ELSE cancel_requested_ns END, "
-        "cancelled_by_uid=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?4 "
-        "ELSE cancelled_by_uid END, "
-        "cancelled_by_name=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?5 "
-        "ELSE cancelled_by_name END, "
-        "cancelled_by_admin=MAX(cancelled_by_admin, ?6) WHERE id=?3")
+    Stmt(*statements_,
+         "UPDATE jobs SET cancel_requested=1, updated_at=?1, cancel_requested_ns=CASE WHEN "
+         "cancel_requested_ns=0 THEN ?2 ELSE cancel_requested_ns END, "
+         "cancelled_by_uid=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?4 "
+         "ELSE cancelled_by_uid END, "
+         "cancelled_by_name=CASE WHEN cancelled_by_uid=-1 OR ?6=1 THEN ?5 "
+         "ELSE cancelled_by_name END, "
+         "cancelled_by_admin=MAX(cancelled_by_admin, ?6) WHERE id=?3")
         .bind(1, now)
         .bind(2, now_unix_ns())
         .bind(3, job_id)

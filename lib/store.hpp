@@ -244,10 +244,8 @@ class Store {
   // A finished job runs again: pending, a fresh retry budget, no hold, no
   // delay. Conflict when it has not finished or its application is gone.
   Job retry_job(std::int64_t job_id, const std::string& by);
-  // Hold (keep from starting) or release a pending job; conflict otherwise.
-  Job set_held(std::int64_t job_id, bool held);
-  // A pending (or held) job's priority and/or hold, in one transaction;
-  // conflict when it is no longer pending.
+  // A pending (or held) job's priority and/or hold (held: kept from
+  // starting), in one transaction; conflict when it is no longer pending.
   Job update_pending(std::int64_t job_id, std::optional<int> priority, std::optional<bool> held);
   // The earliest not_before of a pending, unheld job still in the future
   // (unix ns), so the runner can wake for it; nullopt when none.

@@ -101,11 +101,11 @@ TEST_CASE("a held job does not start until released; only pending jobs can be he
   Fixture f;
   f.make_app("a");
   const auto id = f.enqueue("a");
-  CHECK(f.store.set_held(id, true).held);
+  CHECK(f.store.update_pending(id, std::nullopt, true).held);
   CHECK(f.claim(10).empty());
-  CHECK_FALSE(f.store.set_held(id, false).held);
+  CHECK_FALSE(f.store.update_pending(id, std::nullopt, false).held);
   CHECK(f.claim(10) == std::vector<std::int64_t>{id});
-  CHECK_THROWS_AS(f.store.set_held(id, true), jobq::StoreError);  // starting now
+  CHECK_THROWS_AS(f.store.update_pending(id, std::nullopt, true), jobq::StoreError);  // starting now
 }
 
 TEST_CASE("a paused application launches nothing until resumed") {

@@ -257,7 +257,7 @@ TEST_CASE("list_jobs filters by several states, user, labels and creation time")
   const auto j3 = make("ann", {});
   const auto j4 = make("ben", {{"team", "x"}});
   store.request_cancel(j2);
-  store.set_held(j3, true);
+  store.update_pending(j3, std::nullopt, true);
   auto ids = [&](const jobq::JobFilter& f) {
     std::vector<std::int64_t> out;
     for (const auto& j : store.list_jobs(f)) out.push_back(j.id);
