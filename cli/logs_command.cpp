@@ -7,6 +7,7 @@
 #include "exit_codes.hpp"
 #include "protocol.hpp"
 #include "render.hpp"
+#include "base64.hpp"
 
 namespace jobq {
 

@@ -22,6 +22,7 @@
 #include "exit_codes.hpp"
 #include "protocol.hpp"
 #include "render.hpp"
+#include "base64.hpp"
 
 namespace jobq {
 

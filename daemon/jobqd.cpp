@@ -28,6 +28,7 @@
 #include "event_watcher.hpp"
 #include "notifier.hpp"
 #include "paths.hpp"
+#include "registry_auth.hpp"
 #include "suggest.hpp"
 #include "systemd.hpp"
 #include "time_util.hpp"
@@ -310,6 +311,7 @@ int serve(const Options& o) {
   poller_ptr = &poller;
   ImagePullerOptions pull_opts;
   pull_opts.workers = o.max_pulls;
+  pull_opts.auth = registry_auth_for;
   ImagePuller puller(engine, pull_opts, [&] {
     if (runner_ptr) runner_ptr->kick();
   });

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "socket_server.hpp"
+#include "users.hpp"
 
 namespace jobq {
 
@@ -23,13 +24,5 @@ struct AccessPolicy {
 bool is_admin(const AccessPolicy& policy, const PeerCred& peer);
 // "root", "jobqd's own user", "a member of group jobq-admin": why peer is an admin, or "".
 std::string admin_rule(const AccessPolicy& policy);
-
-// The user name of a uid, or the number as text when it has none.
-std::string user_name(uid_t uid);
-// Whether the user (by uid, with primary gid) is a member of gid, counting
-// supplementary groups. False when the user cannot be looked up.
-bool in_group(uid_t uid, gid_t primary_gid, gid_t gid);
-// Resolves a group name; throws std::runtime_error naming it when unknown.
-gid_t group_id(const std::string& name);
 
 }  // namespace jobq

@@ -2,11 +2,11 @@
 #include "daemon_handlers.hpp"
 
 #include "live_logs.hpp"
-#include "log_demux.hpp"
 #include "log_filter.hpp"
 #include "log_follow.hpp"
 #include "time_util.hpp"
 #include "visibility.hpp"
+#include "base64.hpp"
 
 namespace jobq::handlers {
 

@@ -134,7 +134,7 @@ std::string DockerEngine::server_version() {
 
 std::string DockerEngine::prefix() { return "/v" + api_version(); }
 
-std::string DockerEngine::create(const ContainerSpec& spec) {
+std::string DockerEngine::create(const RunSpec& spec) {
   nlohmann::json body{{"Image", spec.image},
                       {"Env", spec.env},
                       {"Labels", spec.labels},

@@ -30,7 +30,7 @@ class DockerEngine final : public Engine {
   std::string api_version() override;
   std::string ping() override;
   std::string server_version() override;
-  std::string create(const ContainerSpec& spec) override;
+  std::string create(const RunSpec& spec) override;
   void start(const std::string& id_or_name) override;
   std::optional<ContainerState> inspect(const std::string& id_or_name) override;
   void stop(const std::string& id_or_name, int grace_seconds) override;

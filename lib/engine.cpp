@@ -142,7 +142,7 @@ ContainerState parse_inspect(std::string_view body) {
   }
 }
 
-ContainerState launch_container(Engine& engine, const ContainerSpec& spec,
+ContainerState launch_container(Engine& engine, const RunSpec& spec,
                                 const std::function<void(const std::string& id)>& on_created) {
   bool adopted = false;
   try {

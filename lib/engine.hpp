@@ -15,17 +15,9 @@
 #include <vector>
 
 #include "model.hpp"
+#include "run_spec.hpp"
 
 namespace jobq {
-
-struct ContainerSpec {
-  std::string name;
-  std::string image;
-  std::optional<std::vector<std::string>> cmd;  // nullopt: the image's default
-  std::vector<std::string> env;                 // "K=V"
-  LabelMap labels;
-  Resources resources;  // limits, network, read-only root, user
-};
 
 struct ContainerState {
   std::string id;
@@ -64,8 +56,6 @@ class EngineError : public std::runtime_error {
   int status_;
 };
 
-enum class LogStream { stdout_stream = 1, stderr_stream = 2 };
-
 // One line of an image pull's progress, as Docker streams it.
 struct PullProgress {
   std::string id;            // a layer's id, or "" for the pull as a whole
@@ -87,7 +77,7 @@ class Engine {
   // The engine's own version (e.g. "20.10.24"); "" when it does not say.
   virtual std::string server_version() { return ""; }
   // Returns the new container's id. A name already taken throws kind conflict.
-  virtual std::string create(const ContainerSpec& spec) = 0;
+  virtual std::string create(const RunSpec& spec) = 0;
   virtual void start(const std::string& id_or_name) = 0;
   // nullopt when no such container exists.
   virtual std::optional<ContainerState> inspect(const std::string& id_or_name) = 0;
@@ -102,7 +92,8 @@ class Engine {
   virtual std::vector<ContainerSummary> list_exited(const std::string& label_key,
                                                     const std::string& label_value) {
     auto all = list(label_key, label_value);
-    std::erase_if(all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
+    std::erase_if(
+        all, [](const ContainerSummary& c) { return c.state != "exited" && c.state != "dead"; });
     return all;
   }
   // Blocks, calling on_event each time a container labelled
@@ -147,8 +138,8 @@ class Engine {
   virtual std::optional<std::int64_t> boot_time_ns() { return std::nullopt; }
 
   struct LogOptions {
-    bool follow = false;      // go on streaming while the container runs
-    bool timestamps = false;  // each line starts with its RFC 3339 time and a space
+    bool follow = false;        // go on streaming while the container runs
+    bool timestamps = false;    // each line starts with its RFC 3339 time and a space
     std::int64_t since_ns = 0;  // Unix time in ns; 0: from the start
     int tail = -1;              // the last N lines only; -1: all
   };
@@ -165,7 +156,8 @@ class Engine {
                            const LogChunkFn& sink, const std::function<bool()>& keep_going) {
     (void)keep_going;
     if (opts.follow)
-      throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot follow a container's output");
+      throw EngineError(EngineError::Kind::rejected, 0,
+                        "this engine cannot follow a container's output");
     logs(id_or_name, sink);
   }
 };
@@ -206,7 +198,7 @@ bool never_ran(const ContainerState& st);
 // container that already has this name), then start it unless it already ran.
 // on_created(id) runs once the container exists, before it is started (so
 // its id can be recorded first). Returns the container's state after the launch.
-ContainerState launch_container(Engine& engine, const ContainerSpec& spec,
+ContainerState launch_container(Engine& engine, const RunSpec& spec,
                                 const std::function<void(const std::string& id)>& on_created = {});
 
 }  // namespace jobq

@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "registry_auth.hpp"
 #include "time_util.hpp"
 
 namespace jobq {
@@ -22,7 +21,7 @@ ImagePuller::ImagePuller(Engine& engine, ImagePullerOptions opts, std::function<
       opts_(std::move(opts)),
       on_settled_(std::move(on_settled)),
       pool_(std::max(1, opts_.workers)) {
-  if (!opts_.auth) opts_.auth = registry_auth_for;
+  if (!opts_.auth) opts_.auth = [](const std::string&) { return std::string(); };
 }
 
 ImagePuller::~ImagePuller() {

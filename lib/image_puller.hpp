@@ -43,7 +43,8 @@ struct ImagePullerOptions {
   // After the engine did not answer, the image is not asked about again before this.
   std::chrono::milliseconds unreachable_wait{2000};
   // The X-Registry-Auth value for a pull of an image ("" for none);
-  // default: registry_auth_for (jobqd's user's ~/.docker/config.json).
+  // default: none (anonymous pulls); jobqd passes registry_auth_for
+  // (its user's ~/.docker/config.json and credential helpers).
   std::function<std::string(const std::string& image)> auth;
 };
 

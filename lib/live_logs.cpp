@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
-#include "log_demux.hpp"
+#include "log_tail.hpp"
 #include "protocol.hpp"
+#include "base64.hpp"
 
 namespace jobq {
 

@@ -1,7 +1,7 @@
 // Docker's multiplexed log stream (containers without a TTY): frames of an
 // 8-byte header {stream, 0, 0, 0, size as big-endian uint32} then `size`
 // bytes of payload. LogDemuxer is fed arbitrary slices of that stream and
-// hands out payload per stream; TailBuffer keeps the last N bytes of one.
+// hands out payload per stream (the tails kept of it: log_tail.hpp).
 #pragma once
 
 #include <cstddef>
@@ -42,47 +42,6 @@ class LogDemuxer {
 
   void emit(std::string_view bytes);
   void end_prefix(bool drop);
-};
-
-class TailBuffer {
- public:
-  explicit TailBuffer(std::size_t cap) : cap_(cap) {}
-  void append(std::string_view bytes);
-  std::string take();  // the kept tail
-  bool truncated() const { return total_ > cap_; }
-  std::uint64_t total_bytes() const { return total_; }
-
- private:
-  std::size_t cap_;
-  std::string buf_;
-  std::uint64_t total_ = 0;
-};
-
-// The tail of timestamped output (each line "<RFC 3339 time> <content>"):
-// the cap counts content bytes only, so --log-cap means the same with or
-// without timestamps. Whole lines are kept; the oldest kept line may be cut
-// at its front (after its timestamp) to fit the cap exactly.
-class TimestampedTail {
- public:
-  explicit TimestampedTail(std::size_t cap) : cap_(cap) {}
-  void append(std::string_view bytes);
-  std::string take();
-  bool truncated() const { return total_bytes() > cap_; }
-  std::uint64_t total_bytes() const;  // content bytes seen
-
- private:
-  struct Line {
-    std::string text;
-    std::size_t prefix = 0;  // bytes of the timestamp and its space
-  };
-  void add_line(std::string text);
-  void trim();
-
-  std::size_t cap_;
-  std::deque<Line> lines_;
-  std::string partial_;   // the line being written
-  std::size_t kept_ = 0;  // content bytes in lines_
-  std::uint64_t total_ = 0;
 };
 
 }  // namespace jobq

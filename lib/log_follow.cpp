@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol.hpp"
+#include "base64.hpp"
 
 namespace jobq {
 

@@ -16,6 +16,9 @@
 
 namespace jobq {
 
+// A job's two output streams (the numbers are Docker's stream ids too).
+enum class LogStream { stdout_stream = 1, stderr_stream = 2 };
+
 inline constexpr int kJsonSchemaVersion = 1;
 
 using EnvMap = std::map<std::string, std::string>;

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "access.hpp"
+#include "users.hpp"
 
 namespace jobq {
 

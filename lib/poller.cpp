@@ -5,7 +5,7 @@
 #include "time_util.hpp"
 
 #include "fault.hpp"
-#include "log_demux.hpp"
+#include "log_tail.hpp"
 
 namespace jobq {
 

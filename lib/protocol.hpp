@@ -118,7 +118,4 @@ bool valid_env_name(std::string_view s);
 bool valid_app_name(std::string_view s);
 bool valid_label_key(std::string_view s);
 
-std::string base64_encode(std::string_view in);
-std::optional<std::string> base64_decode(std::string_view in);
-
 }  // namespace jobq

@@ -18,7 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "protocol.hpp"
+#include "base64.hpp"
 
 extern char** environ;
 

@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "store.hpp"
+#include "store_error.hpp"
 
 namespace jobq::sql {
 

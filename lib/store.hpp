@@ -18,9 +18,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine.hpp"
 #include "model.hpp"
 #include "pending_reason.hpp"
+#include "run_spec.hpp"
+#include "store_error.hpp"
 
 struct sqlite3;
 namespace jobq::sql {
@@ -29,18 +30,6 @@ class StmtCache;
 }  // namespace jobq::sql
 
 namespace jobq {
-
-class StoreError : public std::runtime_error {
- public:
-  // unavailable: the database cannot be written now (disk full, read-only,
-  // I/O error); nothing was changed, and the same call may work later.
-  enum class Kind { not_found, conflict, invalid, io, unavailable };
-  StoreError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
-  Kind kind() const { return kind_; }
-
- private:
-  Kind kind_;
-};
 
 struct NewJob {
   std::string app;
@@ -95,7 +84,7 @@ struct LaunchTicket {
   std::int64_t job_id = 0;
   int attempt = 0;
   std::string app;
-  ContainerSpec spec;
+  RunSpec spec;
   // The container's id, recorded once it was created (before its start);
   // "" when it never was (as far as the store knows).
   std::string container_id;

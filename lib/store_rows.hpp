@@ -37,16 +37,16 @@ inline std::string dependency_reason(std::int64_t dep_id, JobState state, const 
   return s;
 }
 
-inline json spec_to_json(const ContainerSpec& s) {
+inline json spec_to_json(const RunSpec& s) {
   json j{{"name", s.name}, {"image", s.image}, {"env", s.env}, {"labels", s.labels}};
   j["cmd"] = s.cmd ? json(*s.cmd) : json(nullptr);
   j["resources"] = s.resources;
   return j;
 }
 
-inline ContainerSpec spec_from_json(const std::string& text) {
+inline RunSpec spec_from_json(const std::string& text) {
   const json j = json::parse(text);
-  ContainerSpec s;
+  RunSpec s;
   s.name = j.at("name").get<std::string>();
   s.image = j.at("image").get<std::string>();
   s.env = j.at("env").get<std::vector<std::string>>();

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "log_demux.hpp"
+#include "log_tail.hpp"
 #include "log_filter.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

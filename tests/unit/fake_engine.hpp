@@ -59,7 +59,7 @@ class FakeEngine final : public Engine {
     return "1.43";
   }
 
-  std::string create(const ContainerSpec& spec) override {
+  std::string create(const RunSpec& spec) override {
     std::lock_guard lock(mu_);
     check_reachable();
     ++create_calls_;
@@ -427,7 +427,7 @@ class FakeEngine final : public Engine {
     if (!b) return std::nullopt;
     return b->state;
   }
-  std::optional<ContainerSpec> spec_of(const std::string& name) {
+  std::optional<RunSpec> spec_of(const std::string& name) {
     std::lock_guard lock(mu_);
     const Box* b = find(name);
     if (!b) return std::nullopt;
@@ -478,7 +478,7 @@ class FakeEngine final : public Engine {
  private:
   struct Box {
     ContainerState state;
-    ContainerSpec spec;
+    RunSpec spec;
   };
 
   static std::string make_id(int n) {

@@ -17,6 +17,7 @@
 #include "fake_engine.hpp"
 #include "protocol.hpp"
 #include "test_support.hpp"
+#include "base64.hpp"
 
 using jobq::test::FakeEngine;
 using jobq::test::TempDir;
@@ -38,7 +39,7 @@ class SlowLogsEngine final : public jobq::Engine {
     return "1.43";
   }
   std::string server_version() override { return "99.0-fake"; }
-  std::string create(const jobq::ContainerSpec& s) override { return fake_.create(s); }
+  std::string create(const jobq::RunSpec& s) override { return fake_.create(s); }
   void start(const std::string& id) override { fake_.start(id); }
   std::optional<jobq::ContainerState> inspect(const std::string& id) override {
     return fake_.inspect(id);

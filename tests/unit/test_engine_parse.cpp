@@ -8,7 +8,7 @@
 #include "engine.hpp"
 #include "fake_engine.hpp"
 
-using jobq::ContainerSpec;
+using jobq::RunSpec;
 using jobq::ContainerState;
 using jobq::EngineError;
 using jobq::parse_inspect;
@@ -48,8 +48,8 @@ const char* const kExited = R"({
   }
 })";
 
-ContainerSpec spec_named(const std::string& name) {
-  ContainerSpec s;
+RunSpec spec_named(const std::string& name) {
+  RunSpec s;
   s.name = name;
   s.image = "alpine:3.19";
   s.cmd = std::vector<std::string>{"true"};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "log_demux.hpp"
+#include "log_tail.hpp"
 #include "log_filter.hpp"
 #include "time_util.hpp"
 

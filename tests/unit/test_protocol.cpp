@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol.hpp"
+#include "base64.hpp"
 
 using jobq::ArgReader;
 using jobq::ErrorCode;

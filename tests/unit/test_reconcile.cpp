@@ -84,12 +84,12 @@ TEST_CASE("reconcile keeps leftovers with keep_containers") {
 
 TEST_CASE("reconcile reports a container with this instance's labels that no job knows, untouched") {
   Fixture f;
-  jobq::ContainerSpec stranger;
+  jobq::RunSpec stranger;
   stranger.name = "jobq-" + f.store.instance() + "-999-1";
   stranger.image = "img";
   stranger.labels = {{"jobq.instance", f.store.instance()}, {"jobq.job", "999"}, {"jobq.attempt", "1"}};
   f.fake.create(stranger);
-  jobq::ContainerSpec other = stranger;  // another daemon's: not ours to judge
+  jobq::RunSpec other = stranger;  // another daemon's: not ours to judge
   other.name = "jobq-other-1-1";
   other.labels["jobq.instance"] = "other";
   f.fake.create(other);

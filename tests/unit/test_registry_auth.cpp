@@ -25,6 +25,7 @@
 #include "protocol.hpp"
 #include "registry_auth.hpp"
 #include "test_support.hpp"
+#include "base64.hpp"
 
 using nlohmann::json;
 

@@ -132,7 +132,7 @@ TEST_CASE_FIXTURE(Fixture, "the global maximum holds across apps") {
 TEST_CASE_FIXTURE(Fixture, "a created container with the attempt's name is adopted and started") {
   make_app("a");
   const auto id = enqueue("a");
-  jobq::ContainerSpec earlier;
+  jobq::RunSpec earlier;
   earlier.name = name_of(id);
   earlier.image = "img";
   const std::string cid = fake.create(earlier);
