@@ -8,9 +8,9 @@
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
 #include "policy_options.hpp"
-#include "protocol.hpp"
 #include "pull_progress.hpp"
 #include "render.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 

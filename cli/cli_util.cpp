@@ -5,9 +5,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/time_util.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
-#include "time_util.hpp"
 
 namespace jobq {
 
@@ -26,7 +26,9 @@ Client Globals::client_no_wait() const {
   return Client(std::move(o));
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n'; }
+void print_json(const nlohmann::json& j) {
+  std::cout << j.dump(2) << '\n';
+}
 
 nlohmann::json error_document(int code, const std::string& message,
                               const std::string& jobqd_error) {

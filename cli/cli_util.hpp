@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client.hpp"
-#include "paths.hpp"
+#include "base/paths.hpp"
+#include "wire/client.hpp"
 
 namespace jobq {
 
@@ -49,7 +49,8 @@ std::int64_t parse_id(const std::string& s);
 // Job ids given as "1,2" and/or repeated options -> ids, or UsageError.
 std::vector<std::int64_t> parse_id_list(const std::vector<std::string>& items);
 // Repeated KEY=VALUE options (--env, --label) -> a map, or UsageError naming `what`.
-std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items, const char* what);
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& items,
+                                               const char* what);
 // A --since argument (a duration ago, or a time: RFC 3339, 'YYYY-MM-DD
 // HH:MM', 'HH:MM' local, today's if it has passed) as RFC 3339, or
 // UsageError naming `option`.

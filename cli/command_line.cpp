@@ -4,8 +4,8 @@
 #include <iostream>
 #include <string_view>
 
+#include "base/suggest.hpp"
 #include "exit_codes.hpp"
-#include "suggest.hpp"
 
 namespace jobq {
 

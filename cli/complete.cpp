@@ -9,9 +9,9 @@
 #include <string_view>
 #include <utility>
 
-#include "client.hpp"
-#include "job_state.hpp"
-#include "paths.hpp"
+#include "base/paths.hpp"
+#include "model/job_state.hpp"
+#include "wire/client.hpp"
 
 namespace jobq {
 
@@ -57,9 +57,15 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-bool hidden(const CLI::App* sub) { return sub->get_name().empty() || sub->get_group().empty(); }
-bool hidden(const CLI::Option* opt) { return opt->get_group().empty(); }
-bool takes_value(const CLI::Option* opt) { return opt->get_items_expected_max() > 0; }
+bool hidden(const CLI::App* sub) {
+  return sub->get_name().empty() || sub->get_group().empty();
+}
+bool hidden(const CLI::Option* opt) {
+  return opt->get_group().empty();
+}
+bool takes_value(const CLI::Option* opt) {
+  return opt->get_items_expected_max() > 0;
+}
 
 // "--app" for an option (its first long name, else its short one), "id" for a positional.
 std::string key_name(const CLI::Option* opt) {
@@ -264,15 +270,19 @@ std::vector<Candidate> complete_words(CLI::App& root, const std::vector<std::str
       const auto eq = w.find('=');
       CLI::Option* opt = find_option(cmd, w.substr(0, eq));
       if (opt == nullptr || !takes_value(opt)) continue;
-      if (eq == std::string::npos) pending = opt;
-      else take_value(opt, w.substr(eq + 1));
+      if (eq == std::string::npos)
+        pending = opt;
+      else
+        take_value(opt, w.substr(eq + 1));
     } else if (w.size() > 1 && w[0] == '-') {
       // -abc: flags, up to one that takes a value (the rest of the word, or the next).
       for (std::size_t j = 1; j < w.size(); ++j) {
         CLI::Option* opt = find_option(cmd, std::string("-") + w[j]);
         if (opt == nullptr || !takes_value(opt)) continue;
-        if (j + 1 == w.size()) pending = opt;
-        else take_value(opt, w.substr(j + 1));
+        if (j + 1 == w.size())
+          pending = opt;
+        else
+          take_value(opt, w.substr(j + 1));
         break;
       }
     } else if (CLI::App* sub = find_subcommand(cmd, w)) {
@@ -312,8 +322,7 @@ CompletionSources daemon_sources() {
   s.apps = [](const std::string& socket) {
     return ask(socket, "app.list", json::object(), [](const json& r) {
       std::vector<Candidate> out;
-      for (const auto& a : r.at("apps"))
-        out.push_back({text(a, "name"), text(a, "image")});
+      for (const auto& a : r.at("apps")) out.push_back({text(a, "name"), text(a, "image")});
       return out;
     });
   };
@@ -329,7 +338,8 @@ CompletionSources daemon_sources() {
         const std::string state = text(j, "state");
         const auto parsed = parse_job_state(state);
         const std::int64_t id = j.at("id").get<std::int64_t>();
-        rows.push_back({id, parsed && !is_final(*parsed),
+        rows.push_back({id,
+                        parsed && !is_final(*parsed),
                         {std::to_string(id), state + " in " + text(j, "app")}});
       }
       std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
@@ -350,14 +360,16 @@ void add_complete_command(CLI::App& root, std::function<int()>& action) {
   auto describe = std::make_shared<bool>(false);
   auto words = std::make_shared<std::vector<std::string>>();
   c->add_flag("--describe", *describe, "Follow each candidate with a tab and its description");
-  c->add_option("words", *words, "The words after 'jobq', the last one under the cursor (after --)");
+  c->add_option("words", *words,
+                "The words after 'jobq', the last one under the cursor (after --)");
   c->callback([describe, words, &root, &action] {
     action = [describe, words, &root] {
       try {
         for (const auto& cand : complete_words(root, *words, daemon_sources())) {
           if (cand.value.find('\n') != std::string::npos) continue;
           std::cout << cand.value;
-          if (*describe && !cand.description.empty()) std::cout << '\t' << one_line(cand.description);
+          if (*describe && !cand.description.empty())
+            std::cout << '\t' << one_line(cand.description);
           std::cout << '\n';
         }
       } catch (...) {

@@ -7,8 +7,8 @@
 #include "cli_util.hpp"
 #include "enqueue_options.hpp"
 #include "exit_codes.hpp"
-#include "protocol.hpp"
 #include "render.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 

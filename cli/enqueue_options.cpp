@@ -2,8 +2,8 @@
 
 #include <chrono>
 
+#include "base/time_util.hpp"
 #include "cli_util.hpp"
-#include "time_util.hpp"
 
 namespace jobq {
 

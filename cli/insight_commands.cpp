@@ -8,9 +8,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/time_util.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
-#include "time_util.hpp"
 
 namespace jobq {
 
@@ -49,13 +49,14 @@ std::string top_frame(const Globals& g, int rows) {
   try {
     const json st = g.client().call("status", json::object(), std::chrono::seconds(5));
     render::status(out, st);
-    const json running =
-        g.client().call("list", {{"state", "running"}, {"limit", std::max(1, rows)}}, std::chrono::seconds(5));
+    const json running = g.client().call(
+        "list", {{"state", "running"}, {"limit", std::max(1, rows)}}, std::chrono::seconds(5));
     out << '\n';
     if (running["jobs"].empty()) {
       out << "no running jobs\n";
     } else {
-      std::vector<std::vector<std::string>> table{{"ID", "APP", "ATTEMPT", "RUNNING FOR", "COMMAND"}};
+      std::vector<std::vector<std::string>> table{
+          {"ID", "APP", "ATTEMPT", "RUNNING FOR", "COMMAND"}};
       const auto now = now_unix_ns();
       for (const auto& j : running["jobs"]) {
         std::string since = "-";
@@ -82,13 +83,15 @@ int run_top(const Globals& g, std::chrono::milliseconds interval) {
   }
   RawTerminal raw;
   for (;;) {
-    std::cout << "\x1b[H\x1b[2J" << "jobq top  (q quits; every " << interval.count() << " ms)  "
+    std::cout << "\x1b[H\x1b[2J"
+              << "jobq top  (q quits; every " << interval.count() << " ms)  "
               << now_rfc3339().substr(0, 19) << "Z\n\n"
               << top_frame(g, 30) << std::flush;
     pollfd p{STDIN_FILENO, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(interval.count())) > 0) {
       char key = 0;
-      if (::read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q' || key == 3 || key == 27)) {
+      if (::read(STDIN_FILENO, &key, 1) == 1 &&
+          (key == 'q' || key == 'Q' || key == 3 || key == 27)) {
         std::cout << '\n';
         return exit_code::ok;
       }
@@ -100,32 +103,39 @@ int run_top(const Globals& g, std::chrono::milliseconds interval) {
 
 void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& action) {
   {
-    auto* c = root.add_subcommand(
-        "status", "Show the daemon at a glance: version, uptime, engine, per application "
-                  "running/limit, pending, failed in the last hour, oldest pending");
+    auto* c =
+        root.add_subcommand("status",
+                            "Show the daemon at a glance: version, uptime, engine, per application "
+                            "running/limit, pending, failed in the last hour, oldest pending");
     auto as_json = std::make_shared<bool>(false);
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         const json r = g.client().call("status", json::object(), std::chrono::seconds(30));
-        if (*as_json) print_json(render::envelope("status", r));
-        else render::status(std::cout, r);
+        if (*as_json)
+          print_json(render::envelope("status", r));
+        else
+          render::status(std::cout, r);
         return exit_code::ok;
       };
     });
   }
   {
-    auto* c = root.add_subcommand("top", "A live view of the status and the running jobs (q quits); "
-                                         "one snapshot when not on a terminal");
+    auto* c = root.add_subcommand("top",
+                                  "A live view of the status and the running jobs (q quits); "
+                                  "one snapshot when not on a terminal");
     auto interval = std::make_shared<std::string>("1s");
     c->add_option("--interval", *interval, "Refresh every (e.g. 2s)");
     c->callback([=, &g, &action] {
-      action = [=, &g] { return run_top(g, std::chrono::milliseconds(duration_ms(*interval, "--interval"))); };
+      action = [=, &g] {
+        return run_top(g, std::chrono::milliseconds(duration_ms(*interval, "--interval")));
+      };
     });
   }
   {
-    auto* c = root.add_subcommand("metrics", "Print Prometheus metrics (text exposition format; for "
-                                             "node_exporter's textfile collector)");
+    auto* c = root.add_subcommand("metrics",
+                                  "Print Prometheus metrics (text exposition format; for "
+                                  "node_exporter's textfile collector)");
     c->callback([=, &g, &action] {
       action = [=, &g] {
         const json r = g.client().call("metrics", json::object(), std::chrono::seconds(30));
@@ -135,28 +145,34 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
     });
   }
   {
-    auto* c = root.add_subcommand("stats", "Jobs that ended, per application: counts by state, and "
-                                           "p50/p95/max of run time and queue wait");
+    auto* c = root.add_subcommand("stats",
+                                  "Jobs that ended, per application: counts by state, and "
+                                  "p50/p95/max of run time and queue wait");
     auto app = std::make_shared<std::string>();
     auto since = std::make_shared<std::string>("24h");
     auto as_json = std::make_shared<bool>(false);
     c->add_option("--app", *app, "Only this application");
-    c->add_option("--since", *since, "Jobs that ended in this last while (e.g. 1h, 7d; default 24h)");
+    c->add_option("--since", *since,
+                  "Jobs that ended in this last while (e.g. 1h, 7d; default 24h)");
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        json args{{"since", format_unix_ns(now_unix_ns() - duration_ms(*since, "--since") * 1'000'000)}};
+        json args{
+            {"since", format_unix_ns(now_unix_ns() - duration_ms(*since, "--since") * 1'000'000)}};
         if (!app->empty()) args["app"] = *app;
         const json r = g.client().call("stats", args, std::chrono::minutes(5));
-        if (*as_json) print_json(render::envelope("stats", r));
-        else render::stats(std::cout, r);
+        if (*as_json)
+          print_json(render::envelope("stats", r));
+        else
+          render::stats(std::cout, r);
         return exit_code::ok;
       };
     });
   }
   {
-    auto* c = root.add_subcommand("prune", "Delete finished jobs and their output older than the "
-                                           "retention (jobqd --retention), or --older-than (admin)");
+    auto* c = root.add_subcommand("prune",
+                                  "Delete finished jobs and their output older than the "
+                                  "retention (jobqd --retention), or --older-than (admin)");
     auto older = std::make_shared<std::string>();
     auto dry = std::make_shared<bool>(false);
     c->add_option("--older-than", *older, "Jobs that ended longer ago than this (e.g. 7d)");
@@ -165,7 +181,8 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
       action = [=, &g] {
         json args{{"dry_run", *dry}};
         if (!older->empty())
-          args["before"] = format_unix_ns(now_unix_ns() - duration_ms(*older, "--older-than") * 1'000'000);
+          args["before"] =
+              format_unix_ns(now_unix_ns() - duration_ms(*older, "--older-than") * 1'000'000);
         const json r = g.client().call("prune", args, std::chrono::minutes(10));
         std::cout << (*dry ? "would delete " : "deleted ") << r.value("jobs", 0)
                   << " job(s) that ended before " << r.value("before", "") << '\n';

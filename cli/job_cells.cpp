@@ -1,6 +1,6 @@
 #include "job_cells.hpp"
 
-#include "time_util.hpp"
+#include "base/time_util.hpp"
 
 namespace jobq::render {
 

@@ -9,8 +9,8 @@
 
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
-#include "protocol.hpp"
 #include "render.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 

@@ -7,15 +7,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/paths.hpp"
 #include "cli_util.hpp"
-#include "client.hpp"
 #include "command_line.hpp"
 #include "commands.hpp"
 #include "complete.hpp"
 #include "exit_codes.hpp"
-#include "paths.hpp"
-#include "protocol.hpp"
 #include "render.hpp"
+#include "wire/client.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 
@@ -25,21 +25,30 @@ namespace {
 
 int code_for(ErrorCode c) {
   switch (c) {
-    case ErrorCode::not_found: return exit_code::not_found;
-    case ErrorCode::forbidden: return exit_code::forbidden;
-    case ErrorCode::timeout: return exit_code::wait_timeout;
+    case ErrorCode::not_found:
+      return exit_code::not_found;
+    case ErrorCode::forbidden:
+      return exit_code::forbidden;
+    case ErrorCode::timeout:
+      return exit_code::wait_timeout;
     case ErrorCode::internal:
-    case ErrorCode::unsupported_version: return exit_code::internal;
-    default: return exit_code::failure;
+    case ErrorCode::unsupported_version:
+      return exit_code::internal;
+    default:
+      return exit_code::failure;
   }
 }
 
 std::string hint_for(ErrorCode c) {
   switch (c) {
-    case ErrorCode::not_found: return " (see 'jobq list' or 'jobq app list')";
-    case ErrorCode::engine: return " (is dockerd running? see 'jobq status')";
-    case ErrorCode::internal: return " (see jobqd's log)";
-    default: return "";
+    case ErrorCode::not_found:
+      return " (see 'jobq list' or 'jobq app list')";
+    case ErrorCode::engine:
+      return " (is dockerd running? see 'jobq status')";
+    case ErrorCode::internal:
+      return " (see jobqd's log)";
+    default:
+      return "";
   }
 }
 
@@ -60,8 +69,9 @@ int jobq_main(int argc, char** argv) {
     std::cerr << "jobq: warning: jobqd " << server << " speaks protocol " << kProtocolVersion
               << " revision " << revision << ", this jobq " << JOBQ_VERSION << " revision "
               << kProtocolRevision << "; "
-              << (revision < kProtocolRevision ? "newer commands and options may be refused: upgrade jobqd"
-                                               : "upgrade jobq to use all of jobqd")
+              << (revision < kProtocolRevision
+                      ? "newer commands and options may be refused: upgrade jobqd"
+                      : "upgrade jobq to use all of jobqd")
               << '\n';
   });
   Globals g;

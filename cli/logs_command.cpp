@@ -3,11 +3,11 @@
 
 #include <iostream>
 
+#include "base/base64.hpp"
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
-#include "protocol.hpp"
 #include "render.hpp"
-#include "base64.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 

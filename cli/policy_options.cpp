@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "cli_util.hpp"
-#include "policy.hpp"
+#include "model/policy.hpp"
 
 namespace jobq {
 
@@ -43,30 +43,37 @@ std::shared_ptr<PolicyOptions> PolicyOptions::add_to(CLI::App& c, Scope scope) {
   p->scope_ = scope;
   const bool job = scope == Scope::job;
   c.add_option("--retries", p->retries, "Retry a failed attempt up to N times (0..100)");
-  c.add_option("--retry-base", p->retry_base, "First retry delay bound (e.g. 1s); doubles per retry");
+  c.add_option("--retry-base", p->retry_base,
+               "First retry delay bound (e.g. 1s); doubles per retry");
   c.add_option("--retry-max", p->retry_max, "Largest retry delay bound (e.g. 5m)");
   c.add_option("--retry-on", p->retry_on,
                "Failures to retry, comma-separated: exit,oom,lost,launch,timeout "
                "(default exit,oom,lost,launch)");
-  c.add_option("--memory", p->memory,
-               job ? "Memory limit, at most the application's (e.g. 64m, 1g)"
-                   : "Memory limit per job (e.g. 64m, 1g; 0 = none); over it the job is OOM-killed");
-  c.add_option("--cpus", p->cpus, job ? "CPU limit, at most the application's (e.g. 0.5)"
-                                      : "CPU limit per job (e.g. 0.5, 2; 0 = none)");
-  c.add_option("--pids", p->pids, job ? "Process limit, at most the application's"
-                                      : "Process (pids) limit per job (0 = none)");
-  p->network_opt_ = c.add_option("--network", p->network,
-               job ? "Only 'none': run this job without a network"
-                   : "Network: none, bridge, host or a network's name (\"\" = Docker's default)");
+  c.add_option(
+      "--memory", p->memory,
+      job ? "Memory limit, at most the application's (e.g. 64m, 1g)"
+          : "Memory limit per job (e.g. 64m, 1g; 0 = none); over it the job is OOM-killed");
+  c.add_option("--cpus", p->cpus,
+               job ? "CPU limit, at most the application's (e.g. 0.5)"
+                   : "CPU limit per job (e.g. 0.5, 2; 0 = none)");
+  c.add_option(
+      "--pids", p->pids,
+      job ? "Process limit, at most the application's" : "Process (pids) limit per job (0 = none)");
+  p->network_opt_ = c.add_option(
+      "--network", p->network,
+      job ? "Only 'none': run this job without a network"
+          : "Network: none, bridge, host or a network's name (\"\" = Docker's default)");
   c.add_flag("--read-only", p->read_only, "Read-only root filesystem");
-  p->user_opt_ = c.add_option("--user", p->user,
-               job ? "Run as numeric UID:GID, within the ids the application allows (--job-users)"
-                   : "Run jobs as user[:group] (\"\" = the image's)");
+  p->user_opt_ = c.add_option(
+      "--user", p->user,
+      job ? "Run as numeric UID:GID, within the ids the application allows (--job-users)"
+          : "Run jobs as user[:group] (\"\" = the image's)");
   if (!job)
     p->job_users_opt_ = c.add_option("--job-users", p->job_users,
                                      "Ids a job may run as with --user UID:GID, e.g. 10000-19999 "
                                      "(\"\" = none may choose)");
-  if (scope == Scope::app_update) c.add_flag("--writable", p->writable, "Writable root filesystem again");
+  if (scope == Scope::app_update)
+    c.add_flag("--writable", p->writable, "Writable root filesystem again");
   if (!job) {
     c.add_option("--webhook", p->webhooks,
                  "POST each notification to this http(s) URL (repeatable; replaces the list)")
@@ -74,7 +81,8 @@ std::shared_ptr<PolicyOptions> PolicyOptions::add_to(CLI::App& c, Scope scope) {
         ->allow_extra_args(false);
     c.add_option("--notify-on", p->notify_on,
                  "Events, comma-separated: success,failure,final-failure (default final-failure)");
-    if (scope == Scope::app_update) c.add_flag("--no-webhooks", p->no_webhooks, "Remove every webhook");
+    if (scope == Scope::app_update)
+      c.add_flag("--no-webhooks", p->no_webhooks, "Remove every webhook");
   }
   return p;
 }
@@ -108,7 +116,8 @@ void PolicyOptions::to_args(json& args) const {
   if (!res.empty()) args["resources"] = res;
 
   json hooks = json::object();
-  if (no_webhooks && !webhooks.empty()) throw UsageError("give --webhook or --no-webhooks, not both");
+  if (no_webhooks && !webhooks.empty())
+    throw UsageError("give --webhook or --no-webhooks, not both");
   if (!webhooks.empty()) hooks["urls"] = webhooks;
   if (no_webhooks) hooks["urls"] = json::array();
   if (!notify_on.empty()) hooks["on"] = split_words(notify_on);

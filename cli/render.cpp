@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/time_util.hpp"
 #include "job_cells.hpp"
-#include "model.hpp"
-#include "policy.hpp"
-#include "time_util.hpp"
+#include "model/model.hpp"
+#include "model/policy.hpp"
 
 namespace jobq::render {
 
@@ -155,7 +155,8 @@ std::string ids(const json& list) {
 
 std::string words(const json& list) {
   std::string s;
-  for (const auto& w : list) s += (s.empty() ? "" : ",") + (w.is_string() ? w.get<std::string>() : w.dump());
+  for (const auto& w : list)
+    s += (s.empty() ? "" : ",") + (w.is_string() ? w.get<std::string>() : w.dump());
   return s;
 }
 
@@ -168,18 +169,24 @@ std::string ms(const json& v) {
 std::string retry_policy(const json& r) {
   const int limit = r.value("limit", 0);
   if (limit == 0) return "none";
-  return std::to_string(limit) + " (delay up to " + ms(r.value("base_ms", json(0))) + " doubling, at most " +
-         ms(r.value("max_ms", json(0))) + ", full jitter; on " + words(r.value("on", json::array())) + ")";
+  return std::to_string(limit) + " (delay up to " + ms(r.value("base_ms", json(0))) +
+         " doubling, at most " + ms(r.value("max_ms", json(0))) + ", full jitter; on " +
+         words(r.value("on", json::array())) + ")";
 }
 
 std::string resources(const json& r) {
   std::vector<std::string> parts;
-  if (r.value("memory_bytes", 0LL) > 0) parts.push_back("memory " + format_size(r.value("memory_bytes", 0LL)));
-  if (r.value("nano_cpus", 0LL) > 0) parts.push_back("cpus " + format_cpus(r.value("nano_cpus", 0LL)));
-  if (r.value("pids_limit", 0LL) > 0) parts.push_back("pids " + std::to_string(r.value("pids_limit", 0LL)));
-  if (!r.value("network", std::string()).empty()) parts.push_back("network " + r.value("network", std::string()));
+  if (r.value("memory_bytes", 0LL) > 0)
+    parts.push_back("memory " + format_size(r.value("memory_bytes", 0LL)));
+  if (r.value("nano_cpus", 0LL) > 0)
+    parts.push_back("cpus " + format_cpus(r.value("nano_cpus", 0LL)));
+  if (r.value("pids_limit", 0LL) > 0)
+    parts.push_back("pids " + std::to_string(r.value("pids_limit", 0LL)));
+  if (!r.value("network", std::string()).empty())
+    parts.push_back("network " + r.value("network", std::string()));
   if (r.value("read_only", false)) parts.push_back("read-only root");
-  if (!r.value("user", std::string()).empty()) parts.push_back("user " + r.value("user", std::string()));
+  if (!r.value("user", std::string()).empty())
+    parts.push_back("user " + r.value("user", std::string()));
   if (!r.value("job_users", std::string()).empty())
     parts.push_back("job users " + r.value("job_users", std::string()));
   std::string s;
@@ -246,16 +253,19 @@ void job_detail(std::ostream& out, const json& job) {
   if (job.value("priority", 0) != 0) rows.push_back({"priority:", str(job, "priority")});
   if (!str(job, "not_before", "").empty())
     rows.push_back({"not before:", local_time(job, "not_before")});
-  if (job.value("held", false)) rows.push_back({"held:", "yes (jobq release " + str(job, "id") + ")"});
+  if (job.value("held", false))
+    rows.push_back({"held:", "yes (jobq release " + str(job, "id") + ")"});
   if (!str(job, "key", "").empty()) rows.push_back({"key:", str(job, "key")});
   if (job.value("timeout_ms", 0) > 0) rows.push_back({"timeout:", str(job, "timeout_ms") + " ms"});
   if (job.value("retries_used", 0) > 0) rows.push_back({"retries used:", str(job, "retries_used")});
   if (!job.value("retry", json(nullptr)).is_null()) rows.push_back({"retry:", job["retry"].dump()});
-  if (!job.value("after", json::array()).empty()) rows.push_back({"after:", ids(job["after"]) + " (all must succeed)"});
+  if (!job.value("after", json::array()).empty())
+    rows.push_back({"after:", ids(job["after"]) + " (all must succeed)"});
   if (!job.value("after_any", json::array()).empty())
     rows.push_back({"after any:", ids(job["after_any"]) + " (all must end)"});
   if (job.value("waiting_on", 0) > 0 && str(job, "state") == "pending")
-    rows.push_back({"waiting on:", str(job, "waiting_on") + " dependenc" + (job.value("waiting_on", 0) == 1 ? "y" : "ies")});
+    rows.push_back({"waiting on:", str(job, "waiting_on") + " dependenc" +
+                                       (job.value("waiting_on", 0) == 1 ? "y" : "ies")});
   if (const auto res = resources(job.value("resources", json::object())); !res.empty())
     rows.push_back({"resources:", res});
   const json env = job.value("env", json::object());
@@ -407,7 +417,8 @@ void app_table(std::ostream& out, const json& apps) {
 
 std::string age(std::int64_t seconds) {
   if (seconds < 0) seconds = 0;
-  const std::int64_t d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60, s = seconds % 60;
+  const std::int64_t d = seconds / 86400, h = seconds / 3600 % 24, m = seconds / 60 % 60,
+                     s = seconds % 60;
   if (d > 0) return std::to_string(d) + "d" + std::to_string(h) + "h" + std::to_string(m) + "m";
   if (h > 0) return std::to_string(h) + "h" + std::to_string(m) + "m";
   if (m > 0) return std::to_string(m) + "m" + std::to_string(s) + "s";
@@ -424,24 +435,28 @@ void status(std::ostream& out, const json& st) {
   std::string strangers;
   const json unknown = st.value("unknown_containers", json::array());
   for (const auto& name : unknown)
-    strangers += (strangers.empty() ? "" : ", ") + (name.is_string() ? name.get<std::string>() : name.dump());
+    strangers += (strangers.empty() ? "" : ", ") +
+                 (name.is_string() ? name.get<std::string>() : name.dump());
   std::string engine_text = "UNREACHABLE: " + str(engine, "error");
   if (engine.value("reachable", false)) {
     engine_text = "reachable";
     if (!str(engine, "version", "").empty()) engine_text += ", Docker " + str(engine, "version");
     engine_text += ", API " + str(engine, "api_version");
   }
-  table(out, {
-                 {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ", protocol " +
-                                str(st, "protocol") + ")"},
-                 {"up:", age(st.value("uptime_s", 0LL)) + " (since " + str(st, "started_at") + ")"},
-                 {"socket:", str(st, "socket")},
-                 {"state dir:", str(st, "state_dir")},
-                 {"engine:", engine_text},
-                 {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
-                 {"jobs:", jobs.empty() ? "none" : jobs},
-                 {"unknown containers:", strangers.empty() ? "none" : strangers + " (labelled as ours, no job knows them; left alone)"},
-             });
+  table(out,
+        {
+            {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ", protocol " +
+                           str(st, "protocol") + ")"},
+            {"up:", age(st.value("uptime_s", 0LL)) + " (since " + str(st, "started_at") + ")"},
+            {"socket:", str(st, "socket")},
+            {"state dir:", str(st, "state_dir")},
+            {"engine:", engine_text},
+            {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
+            {"jobs:", jobs.empty() ? "none" : jobs},
+            {"unknown containers:",
+             strangers.empty() ? "none"
+                               : strangers + " (labelled as ours, no job knows them; left alone)"},
+        });
   const json apps = st.value("apps", json::array());
   if (apps.empty()) return;
   out << '\n';
@@ -450,7 +465,8 @@ void status(std::ostream& out, const json& st) {
   for (const auto& a : apps) {
     const int limit = a.value("max_running", 0);
     const json oldest = a.value("oldest_pending_age_s", json(nullptr));
-    rows.push_back({str(a, "name"), str(a, "running") + "/" + (limit == 0 ? "-" : std::to_string(limit)),
+    rows.push_back({str(a, "name"),
+                    str(a, "running") + "/" + (limit == 0 ? "-" : std::to_string(limit)),
                     str(a, "pending"), str(a, "failed_last_hour"),
                     oldest.is_number_integer() ? age(oldest.get<std::int64_t>()) : "-",
                     a.value("paused", false) ? "paused" : ""});
@@ -471,16 +487,17 @@ void stats(std::ostream& out, const json& st) {
     if (v < 60'000) return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 100) + "s";
     return age(v / 1000);
   };
-  std::vector<std::vector<std::string>> rows{{"APP", "ENDED", "STATES", "RUN p50", "p95", "max",
-                                              "WAIT p50", "p95", "max"}};
+  std::vector<std::vector<std::string>> rows{
+      {"APP", "ENDED", "STATES", "RUN p50", "p95", "max", "WAIT p50", "p95", "max"}};
   for (const auto& a : apps) {
     std::string states;
     const json counts = a.value("states", json::object());
     for (const auto& [k, v] : counts.items())
       states += (states.empty() ? "" : " ") + k + "=" + v.dump();
-    const json d = a.value("duration_ms", json(nullptr)), w = a.value("queue_wait_ms", json(nullptr));
-    rows.push_back({str(a, "app"), str(a, "ended"), states, ms(d, "p50"), ms(d, "p95"), ms(d, "max"),
-                    ms(w, "p50"), ms(w, "p95"), ms(w, "max")});
+    const json d = a.value("duration_ms", json(nullptr)),
+               w = a.value("queue_wait_ms", json(nullptr));
+    rows.push_back({str(a, "app"), str(a, "ended"), states, ms(d, "p50"), ms(d, "p95"),
+                    ms(d, "max"), ms(w, "p50"), ms(w, "p95"), ms(w, "max")});
   }
   table(out, rows);
   out << "(jobs that ended since " << visible(str(st, "since")) << ")\n";

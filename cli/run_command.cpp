@@ -17,12 +17,12 @@
 #include <string>
 #include <thread>
 
+#include "base/base64.hpp"
 #include "cli_util.hpp"
 #include "enqueue_options.hpp"
 #include "exit_codes.hpp"
-#include "protocol.hpp"
 #include "render.hpp"
-#include "base64.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 

@@ -8,12 +8,12 @@
 #include <mutex>
 #include <thread>
 
+#include "base/time_util.hpp"
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
-#include "job_state.hpp"
-#include "protocol.hpp"
+#include "model/job_state.hpp"
 #include "render.hpp"
-#include "time_util.hpp"
+#include "wire/protocol.hpp"
 
 namespace jobq {
 

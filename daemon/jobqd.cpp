@@ -17,21 +17,21 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
-#include "access.hpp"
-#include "config_file.hpp"
-#include "daemon_log.hpp"
-#include "daemon_commands.hpp"
-#include "docker_engine.hpp"
-#include "event_watcher.hpp"
-#include "notifier.hpp"
-#include "paths.hpp"
-#include "registry_auth.hpp"
-#include "suggest.hpp"
-#include "systemd.hpp"
-#include "time_util.hpp"
+#include "base/config_file.hpp"
+#include "base/daemon_log.hpp"
+#include "base/paths.hpp"
+#include "base/suggest.hpp"
+#include "base/systemd.hpp"
+#include "base/time_util.hpp"
+#include "commands/dispatch.hpp"
+#include "exec/event_watcher.hpp"
+#include "notify/notifier.hpp"
+#include "runtime/docker/docker_engine.hpp"
+#include "runtime/docker/registry_auth.hpp"
+#include "server/access.hpp"
 
 namespace jobq {
 
@@ -64,7 +64,7 @@ struct Options {
   std::string max_user_buffer = "64M";
   std::string request_timeout = "30s";
   std::string retention = "30d";  // finished jobs and their output; "0" keeps them forever
-  std::string engine;             // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
+  std::string engine;  // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
 };
 
 std::chrono::milliseconds duration_option(const std::string& name, const std::string& value) {
@@ -83,10 +83,14 @@ std::size_t size_option(const std::string& name, const std::string& value) {
     throw CLI::ValidationError(name, "'" + value + "' is not a size (e.g. 65536, 512K, 8M)");
   }
   const std::string unit = value.substr(pos);
-  if (unit == "K" || unit == "k") n <<= 10;
-  else if (unit == "M" || unit == "m") n <<= 20;
-  else if (unit == "G" || unit == "g") n <<= 30;
-  else if (!unit.empty()) throw CLI::ValidationError(name, "unknown size unit '" + unit + "'");
+  if (unit == "K" || unit == "k")
+    n <<= 10;
+  else if (unit == "M" || unit == "m")
+    n <<= 20;
+  else if (unit == "G" || unit == "g")
+    n <<= 30;
+  else if (!unit.empty())
+    throw CLI::ValidationError(name, "unknown size unit '" + unit + "'");
   return static_cast<std::size_t>(n);
 }
 
@@ -137,11 +141,13 @@ void apply_config(CLI::App& app, const std::string& path, const std::vector<Conf
     if (!opt || !configurable(*opt)) {
       const std::string near = nearest_name(key, keys);
       throw ConfigFileError(path, entry.line,
-                            "unknown key '" + entry.key + "'" + (near.empty() ? "" : " (did you mean " + near + "?)"));
+                            "unknown key '" + entry.key + "'" +
+                                (near.empty() ? "" : " (did you mean " + near + "?)"));
     }
     if (auto [it, fresh] = seen.emplace(key, entry.line); !fresh)
-      throw ConfigFileError(path, entry.line,
-                            "'" + key + "' is set twice (also at line " + std::to_string(it->second) + ")");
+      throw ConfigFileError(
+          path, entry.line,
+          "'" + key + "' is set twice (also at line " + std::to_string(it->second) + ")");
     try {
       if (opt->get_expected_min() == 0) {  // a flag: true or false
         if (entry.value != "true" && entry.value != "false")
@@ -215,8 +221,9 @@ void raise_fd_limit(std::size_t connections) {
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
   if (lim.rlim_cur < static_cast<rlim_t>(connections) + 256)
-    spdlog::warn("the open-file limit ({}) is lower than --max-connections + 256; raise LimitNOFILE",
-                 static_cast<unsigned long long>(lim.rlim_cur));
+    spdlog::warn(
+        "the open-file limit ({}) is lower than --max-connections + 256; raise LimitNOFILE",
+        static_cast<unsigned long long>(lim.rlim_cur));
 }
 
 // Tells systemd (Type=notify) where we are; a failure is logged, not fatal.
@@ -233,11 +240,13 @@ int socket_from_systemd(const Options& o) {
   const std::vector<int> fds = systemd::take_listen_fds();
   if (fds.empty()) return -1;
   if (fds.size() > 1)
-    throw std::runtime_error("systemd passed " + std::to_string(fds.size()) +
-                             " sockets; jobqd serves exactly one (one ListenStream= in jobqd.socket)");
+    throw std::runtime_error(
+        "systemd passed " + std::to_string(fds.size()) +
+        " sockets; jobqd serves exactly one (one ListenStream= in jobqd.socket)");
   if (!o.socket.empty() || !o.socket_group.empty())
-    spdlog::info("serving the socket passed by systemd; --socket and --socket-group do not apply to it "
-                 "(its path, mode and group are set in jobqd.socket)");
+    spdlog::info(
+        "serving the socket passed by systemd; --socket and --socket-group do not apply to it "
+        "(its path, mode and group are set in jobqd.socket)");
   return fds.front();
 }
 
@@ -246,7 +255,8 @@ int serve(const Options& o) {
   const std::string state_dir = resolve_state_dir(o.state_dir);
   std::string socket_path = resolve_socket_path(o.socket);
   if (passed_fd >= 0) {
-    socket_path = SocketServer::listening_socket_name(passed_fd);  // throws unless a listening Unix stream socket
+    socket_path = SocketServer::listening_socket_name(
+        passed_fd);  // throws unless a listening Unix stream socket
     if (socket_path.empty()) socket_path = "(an unnamed socket passed by systemd)";
   }
   raise_fd_limit(o.max_connections);
@@ -263,7 +273,8 @@ int serve(const Options& o) {
   const int lock_fd = lock_state_dir(state_dir);
   ::close(open_private_file(state_dir + "/jobq.db"));  // born 0600, never through a link
   const auto slash = socket_path.rfind('/');
-  if (passed_fd < 0 && slash != std::string::npos && slash > 0) make_dirs(socket_path.substr(0, slash), 0755);
+  if (passed_fd < 0 && slash != std::string::npos && slash > 0)
+    make_dirs(socket_path.substr(0, slash), 0755);
 
   // Signals go to one thread (sigwait), never to a handler in a random one.
   sigset_t signals;
@@ -299,8 +310,8 @@ int serve(const Options& o) {
   };
   PollerOptions popts;
   popts.interval = duration_option("--poll-interval", o.poll_interval);
-  popts.stop_grace_seconds =
-      static_cast<int>(std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
+  popts.stop_grace_seconds = static_cast<int>(
+      std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
   popts.log_cap = size_option("--log-cap", o.log_cap);
   popts.keep_containers = o.keep_containers;
   popts.instance = store.instance();
@@ -322,26 +333,30 @@ int serve(const Options& o) {
   ropts.keep_containers = o.keep_containers;
   ropts.metrics = &metrics;
   Runner runner(
-      store, engine, ropts, [&](std::int64_t job) { if (poller_ptr) poller_ptr->check(job); }, on_final);
+      store, engine, ropts,
+      [&](std::int64_t job) {
+        if (poller_ptr) poller_ptr->check(job);
+      },
+      on_final);
   runner_ptr = &runner;
 
   LogFollowers followers(store, engine, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
-  DaemonContext ctx{store,
-                    engine,
-                    runner,
-                    poller,
-                    waits,
-                    engine_calls,
-                    store_scans,
-                    engine_health,
-                    followers,
-                    metrics,
-                    committer,
-                    puller,
-                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
-                               popts.log_cap, popts.retention.count(),
-                               size_option("--max-request", o.max_request)}};
+  DaemonContext ctx{
+      store,
+      engine,
+      runner,
+      poller,
+      waits,
+      engine_calls,
+      store_scans,
+      engine_health,
+      followers,
+      metrics,
+      committer,
+      puller,
+      DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access, popts.log_cap,
+                 popts.retention.count(), size_option("--max-request", o.max_request)}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
@@ -353,8 +368,8 @@ int serve(const Options& o) {
                                        : std::max<std::size_t>(1, o.max_connections / 4);
   sopts.max_user_bytes = size_option("--max-user-buffer", o.max_user_buffer);
   if (sopts.max_user_bytes < sopts.max_line)
-    throw std::runtime_error("--max-user-buffer (" + o.max_user_buffer + ") must be at least --max-request (" +
-                             o.max_request + ")");
+    throw std::runtime_error("--max-user-buffer (" + o.max_user_buffer +
+                             ") must be at least --max-request (" + o.max_request + ")");
   sopts.privileged = [&access](const PeerCred& peer) { return is_admin(access, peer); };
   sopts.group = socket_gid;
   sopts.adopt_fd = passed_fd;
@@ -423,21 +438,27 @@ int serve(const Options& o) {
 
 int jobqd_main(int argc, char** argv) {
   Options o;
-  CLI::App app{"jobqd: the jobq daemon. Keeps jobs in SQLite and runs each one as a Docker container."};
+  CLI::App app{
+      "jobqd: the jobq daemon. Keeps jobs in SQLite and runs each one as a Docker container."};
   app.set_version_flag("--version", std::string("jobqd ") + JOBQ_VERSION);
   app.add_option("--config", o.config,
                  std::string("Configuration file: 'key = value' lines, keys as the options below "
                              "(e.g. max_running = 4); options given here override it (default: ") +
                      kDefaultConfigFile + ", if it exists)");
-  app.add_option("--socket", o.socket, "Unix socket to listen on (default: $JOBQ_SOCKET, "
+  app.add_option("--socket", o.socket,
+                 "Unix socket to listen on (default: $JOBQ_SOCKET, "
                  "/run/jobq/jobq.sock for root, $XDG_RUNTIME_DIR/jobq/jobq.sock otherwise)");
-  app.add_option("--state-dir", o.state_dir, "Directory of the database (default: $JOBQ_STATE_DIR, "
+  app.add_option("--state-dir", o.state_dir,
+                 "Directory of the database (default: $JOBQ_STATE_DIR, "
                  "/var/lib/jobq for root, $XDG_STATE_HOME/jobq otherwise)");
-  app.add_option("--max-running", o.max_running, "Containers running at once across all applications (0 = unlimited)")
+  app.add_option("--max-running", o.max_running,
+                 "Containers running at once across all applications (0 = unlimited)")
       ->check(CLI::Range(0, 100000));
-  app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")->check(CLI::Range(1, 64));
+  app.add_option("--launch-workers", o.launch_workers, "Launches in parallel")
+      ->check(CLI::Range(1, 64));
   app.add_option("--max-pulls", o.max_pulls,
-                 "Image pulls at once (each image is pulled by one at a time); launches never wait for them")
+                 "Image pulls at once (each image is pulled by one at a time); launches never wait "
+                 "for them")
       ->check(CLI::Range(1, 64));
   const auto duration = [](const char* name) {
     return checked_by([name](const std::string& v) { duration_option(name, v); }, "DURATION");
@@ -447,7 +468,8 @@ int jobqd_main(int argc, char** argv) {
   };
   app.add_option("--poll-interval", o.poll_interval, "How often running containers are inspected")
       ->check(duration("--poll-interval"));
-  app.add_option("--stop-grace", o.stop_grace, "Time between SIGTERM and SIGKILL when a job is cancelled")
+  app.add_option("--stop-grace", o.stop_grace,
+                 "Time between SIGTERM and SIGKILL when a job is cancelled")
       ->check(duration("--stop-grace"));
   app.add_option("--idle-timeout", o.idle_timeout, "Close client connections idle this long")
       ->check(duration("--idle-timeout"));
@@ -469,7 +491,8 @@ int jobqd_main(int argc, char** argv) {
                  "(logs of running jobs); more are refused")
       ->check(CLI::Range(1, 1024));
   app.add_option("--max-connections-per-user", o.max_connections_per_user,
-                 "Connections one user may hold (default: a quarter of --max-connections; admins are not limited)")
+                 "Connections one user may hold (default: a quarter of --max-connections; admins "
+                 "are not limited)")
       ->check(CLI::Range(1, 65536));
   app.add_option("--max-request", o.max_request, "Largest request line, e.g. 1M (at most 64M)")
       ->check(size("--max-request"))
@@ -490,10 +513,16 @@ int jobqd_main(int argc, char** argv) {
   app.add_option("--retention", o.retention,
                  "How long finished jobs and their output are kept, e.g. 30d (0 = forever)")
       ->check(checked_by([](const std::string& v) { retention_option(v); }, "DURATION"));
-  app.add_option("--engine", o.engine,
-                 "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)")
-      ->check(checked_by([](const std::string& v) { if (!v.empty()) engine_socket_path(v); }, "URL"));
-  app.add_flag("--keep-containers", o.keep_containers, "Leave finished containers in place for debugging");
+  app.add_option(
+         "--engine", o.engine,
+         "Docker engine socket, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)")
+      ->check(checked_by(
+          [](const std::string& v) {
+            if (!v.empty()) engine_socket_path(v);
+          },
+          "URL"));
+  app.add_flag("--keep-containers", o.keep_containers,
+               "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   if (auto code = parse_options(app, o, argc, argv)) return *code;

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "log_demux.hpp"
-#include "log_tail.hpp"
-#include "log_filter.hpp"
+#include "base/log_filter.hpp"
+#include "base/log_tail.hpp"
+#include "runtime/docker/log_demux.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;

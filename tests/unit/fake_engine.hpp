@@ -44,7 +44,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine.hpp"
+#include "runtime/engine.hpp"
 
 namespace jobq::test {
 
@@ -97,7 +97,8 @@ class FakeEngine final : public Engine {
     check_reachable();
     ++start_calls_;
     Box* b = find(id_or_name);
-    if (!b) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+    if (!b)
+      throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
     if (b->state.running) return;  // 304 Not Modified
     if (failing_starts_ > 0) {
       --failing_starts_;
@@ -154,7 +155,8 @@ class FakeEngine final : public Engine {
       std::lock_guard lock(mu_);
       check_reachable();
       const Box* b = find(id_or_name);
-      if (!b) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+      if (!b)
+        throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
       auto it = logs_.find(b->spec.name);
       if (it != logs_.end()) std::tie(out, err) = it->second;
     }
@@ -222,7 +224,9 @@ class FakeEngine final : public Engine {
         check_reachable();
         const Box* b = find(id_or_name);
         if (!b) {
-          if (first) throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+          if (first)
+            throw EngineError(EngineError::Kind::not_found, 404,
+                              "No such container: " + id_or_name);
           return;  // removed while followed: the engine ends the stream
         }
         running = b->state.running;
@@ -460,12 +464,12 @@ class FakeEngine final : public Engine {
     auto it = max_by_label_.find(key + "=" + value);
     return it == max_by_label_.end() ? 0 : it->second;
   }
-  int creates() { return get(creates_); }          // containers actually created
+  int creates() { return get(creates_); }  // containers actually created
   int create_calls() { return get(create_calls_); }
-  int starts() { return get(starts_); }            // created/exited -> running
+  int starts() { return get(starts_); }  // created/exited -> running
   int start_calls() { return get(start_calls_); }
   int stops() { return get(stop_calls_); }
-  int removes() { return get(removes_); }          // containers actually removed
+  int removes() { return get(removes_); }  // containers actually removed
   int remove_calls() { return get(remove_calls_); }
   int inspect_calls() { return get(inspect_calls_); }
   int last_stop_grace() { return get(last_stop_grace_); }
@@ -506,7 +510,8 @@ class FakeEngine final : public Engine {
     std::string frac = std::to_string(100'000'000 + (clock_ * 7'654'321) % 900'000'000);
     while (frac.size() > 1 && frac.back() == '0') frac.pop_back();
     char buf[64];
-    std::snprintf(buf, sizeof buf, "2099-11-21T%02d:%02d:%02d.%sZ", hours, mins, secs, frac.c_str());
+    std::snprintf(buf, sizeof buf, "2099-11-21T%02d:%02d:%02d.%sZ", hours, mins, secs,
+                  frac.c_str());
     return buf;
   }
   void check_reachable() const {
@@ -556,7 +561,7 @@ class FakeEngine final : public Engine {
   }
 
   std::mutex mu_;
-  std::map<std::string, Box> boxes_;  // by name
+  std::map<std::string, Box> boxes_;                                 // by name
   std::map<std::string, std::pair<std::string, std::string>> logs_;  // name -> (stdout, stderr)
   std::size_t chunk_ = 7;
   bool unreachable_ = false;

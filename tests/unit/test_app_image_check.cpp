@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon_commands.hpp"
+#include "commands/dispatch.hpp"
 #include "fake_engine.hpp"
-#include "protocol.hpp"
 #include "test_support.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::test::FakeEngine;
 using jobq::test::TempDir;

@@ -17,11 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include "client.hpp"
-#include "paths.hpp"
-#include "protocol.hpp"
-#include "socket_server.hpp"
+#include "base/paths.hpp"
+#include "server/socket_server.hpp"
 #include "test_support.hpp"
+#include "wire/client.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::Client;
 using jobq::ClientError;

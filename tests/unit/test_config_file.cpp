@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "config_file.hpp"
+#include "base/config_file.hpp"
 #include "test_support.hpp"
 
 using jobq::ConfigEntry;
@@ -83,7 +83,8 @@ TEST_CASE("values: empty, with '=' or '#' inside, quoted") {
 }
 
 TEST_CASE("CRLF line ends and a byte order mark are accepted") {
-  const auto entries = parse_config("\xEF\xBB\xBFmax_running = 2\r\n# c\r\nlog_level = warn\r\n", "f");
+  const auto entries =
+      parse_config("\xEF\xBB\xBFmax_running = 2\r\n# c\r\nlog_level = warn\r\n", "f");
   REQUIRE(entries.size() == 2);
   CHECK(entries[0].key == "max_running");
   CHECK(entries[0].value == "2");
@@ -104,7 +105,8 @@ TEST_CASE("errors name the source and the line") {
   CHECK(error_of("max running = 4\n") ==
         "jobqd.conf:1: malformed key 'max running' (letters, digits, '_' and '-' only)");
   CHECK(error_of("[daemon]\n") == "jobqd.conf:1: expected 'key = value', got '[daemon]'");
-  CHECK(error_of("socket = \"/run/x\n") == "jobqd.conf:1: unterminated quote in the value of 'socket'");
+  CHECK(error_of("socket = \"/run/x\n") ==
+        "jobqd.conf:1: unterminated quote in the value of 'socket'");
   CHECK(error_of("socket = \"\n") == "jobqd.conf:1: unterminated quote in the value of 'socket'");
   CHECK(error_of("socket = \"a\"b\"\n") ==
         "jobqd.conf:1: a quoted value may not contain '\"' (key 'socket')");
@@ -154,11 +156,12 @@ TEST_CASE("read_config_file reads and parses, errors name the path") {
   CHECK((*entries)[0].line == 2);
 
   write_file(path, "max_running = 3\noops\n");
-  CHECK_THROWS_WITH_AS(read_config_file(path, true), (path + ":2: expected 'key = value', got 'oops'").c_str(),
-                       ConfigFileError);
+  CHECK_THROWS_WITH_AS(read_config_file(path, true),
+                       (path + ":2: expected 'key = value', got 'oops'").c_str(), ConfigFileError);
 }
 
-TEST_CASE("read_config_file: a directory or an oversized file is an error even when missing is fine") {
+TEST_CASE(
+    "read_config_file: a directory or an oversized file is an error even when missing is fine") {
   TempDir dir;
   const std::string sub = dir.file("conf.d");
   REQUIRE(::mkdir(sub.c_str(), 0700) == 0);

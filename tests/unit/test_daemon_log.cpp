@@ -18,8 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon_log.hpp"
-#include "systemd.hpp"
+#include "base/daemon_log.hpp"
+#include "base/systemd.hpp"
 #include "test_support.hpp"
 
 using jobq::test::TempDir;

@@ -13,11 +13,11 @@
 #include <set>
 #include <string>
 
-#include "daemon_commands.hpp"
+#include "base/base64.hpp"
+#include "commands/dispatch.hpp"
 #include "fake_engine.hpp"
-#include "protocol.hpp"
 #include "test_support.hpp"
-#include "base64.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::test::FakeEngine;
 using jobq::test::TempDir;
@@ -132,9 +132,9 @@ struct Fixture {
   jobq::LogFollowers followers{store, engine, 64, 8};
   jobq::EnqueueCommitter committer{store, [] {}};
   jobq::ImagePuller puller{engine, {}, {}};
-  jobq::DaemonContext ctx{store,     engine,    runner, poller, waits,
-                          engine_calls, store_scans, health, followers, metrics,
-                          committer, puller, jobq::DaemonInfo{}};
+  jobq::DaemonContext ctx{
+      store,  engine,    runner,  poller,    waits,  engine_calls,      store_scans,
+      health, followers, metrics, committer, puller, jobq::DaemonInfo{}};
   std::shared_ptr<jobq::Mailbox> box = std::make_shared<jobq::Mailbox>();
   std::uint64_t next_conn = 1;
 

@@ -5,13 +5,13 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine.hpp"
 #include "fake_engine.hpp"
+#include "runtime/engine.hpp"
 
-using jobq::RunSpec;
 using jobq::ContainerState;
 using jobq::EngineError;
 using jobq::parse_inspect;
+using jobq::RunSpec;
 using jobq::test::FakeEngine;
 
 namespace {
@@ -76,10 +76,10 @@ TEST_CASE("parse_inspect reads State and Config.Labels of a realistic document")
 }
 
 TEST_CASE("parse_inspect of a running, an OOM-killed and a failed-to-start container") {
-  const ContainerState running = parse_inspect(
-      R"({"Id":"abc","State":{"Status":"running","Running":true,"ExitCode":0,)"
-      R"("StartedAt":"2026-11-21T00:32:00Z","FinishedAt":"0001-01-01T00:00:00Z"},)"
-      R"("Config":{"Labels":null}})");
+  const ContainerState running =
+      parse_inspect(R"({"Id":"abc","State":{"Status":"running","Running":true,"ExitCode":0,)"
+                    R"("StartedAt":"2026-11-21T00:32:00Z","FinishedAt":"0001-01-01T00:00:00Z"},)"
+                    R"("Config":{"Labels":null}})");
   CHECK(running.running);
   CHECK(running.status == "running");
   CHECK_FALSE(running.has_exited());
@@ -91,9 +91,9 @@ TEST_CASE("parse_inspect of a running, an OOM-killed and a failed-to-start conta
   CHECK(oom.oom_killed);
   CHECK(oom.exit_code == 137);
 
-  const ContainerState bad = parse_inspect(
-      R"({"Id":"ghi","State":{"Status":"created","Running":false,"ExitCode":127,)"
-      R"("Error":"exec: \"nope\": executable file not found in $PATH"}})");
+  const ContainerState bad =
+      parse_inspect(R"({"Id":"ghi","State":{"Status":"created","Running":false,"ExitCode":127,)"
+                    R"("Error":"exec: \"nope\": executable file not found in $PATH"}})");
   CHECK(bad.status == "created");
   CHECK(bad.exit_code == 127);
   CHECK(bad.error == "exec: \"nope\": executable file not found in $PATH");
@@ -104,9 +104,9 @@ TEST_CASE("parse_inspect of a running, an OOM-killed and a failed-to-start conta
 }
 
 TEST_CASE("parse_inspect refuses what is not an inspect document") {
-  for (const char* bad : {"", "garbage", "{", "[]", "null", "42", R"({"Id":"x"})",
-                          R"({"State":"running"})", R"({"State":null})",
-                          R"({"message":"No such container: x"})"}) {
+  for (const char* bad :
+       {"", "garbage", "{", "[]", "null", "42", R"({"Id":"x"})", R"({"State":"running"})",
+        R"({"State":null})", R"({"message":"No such container: x"})"}) {
     CAPTURE(bad);
     CHECK_THROWS_AS(parse_inspect(bad), std::invalid_argument);
   }

@@ -9,12 +9,12 @@
 #include <string>
 #include <thread>
 
-#include "engine.hpp"
+#include "base/time_util.hpp"
+#include "exec/poller.hpp"
 #include "fake_engine.hpp"
-#include "poller.hpp"
-#include "store.hpp"
+#include "runtime/engine.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::JobState;
 using jobq::Poller;

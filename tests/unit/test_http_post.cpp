@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_post.hpp"
+#include "notify/http_post.hpp"
 
 using jobq::http_post_json;
 using jobq::valid_webhook_url;

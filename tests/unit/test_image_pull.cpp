@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "exec/image_puller.hpp"
+#include "exec/runner.hpp"
 #include "fake_engine.hpp"
-#include "image_puller.hpp"
-#include "runner.hpp"
-#include "store.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
 
 using jobq::ImagePuller;

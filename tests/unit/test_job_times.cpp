@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
+#include "base/time_util.hpp"
 #include "job_cells.hpp"
-#include "model.hpp"
-#include "time_util.hpp"
+#include "model/model.hpp"
 
 using nlohmann::json;
 namespace render = jobq::render;

@@ -6,10 +6,10 @@
 #include <utility>
 #include <vector>
 
-#include "log_demux.hpp"
-#include "log_tail.hpp"
-#include "log_filter.hpp"
-#include "time_util.hpp"
+#include "base/log_filter.hpp"
+#include "base/log_tail.hpp"
+#include "base/time_util.hpp"
+#include "runtime/docker/log_demux.hpp"
 
 using jobq::LogDemuxer;
 using jobq::LogStream;
@@ -196,7 +196,8 @@ TEST_CASE("TailBuffer with cap 0 keeps nothing but counts") {
 TEST_CASE("timestamped tail: the cap counts content, not timestamps; whole lines kept") {
   const std::string ts = "2026-11-21T02:00:00.123456789Z ";
   jobq::TimestampedTail tail(10);
-  for (int i = 0; i < 5; ++i) tail.append(ts + "line" + std::to_string(i) + "\n");  // 6 content bytes each
+  for (int i = 0; i < 5; ++i)
+    tail.append(ts + "line" + std::to_string(i) + "\n");  // 6 content bytes each
   CHECK(tail.total_bytes() == 30);
   CHECK(tail.truncated());
   const auto kept = tail.take();
@@ -250,8 +251,8 @@ TEST_CASE("a long line cut into frames keeps one timestamp, at its start") {
     return f + payload;
   };
   const std::string t1 = "2026-11-21T02:00:00.000000001Z ", t2 = "2026-11-21T02:00:00.000000002Z ";
-  const std::string input = frame(1, t1 + "aaaa") + frame(2, t1 + "err\n") + frame(1, t2 + "bbbb\n") +
-                            frame(1, t2 + "next\n");
+  const std::string input = frame(1, t1 + "aaaa") + frame(2, t1 + "err\n") +
+                            frame(1, t2 + "bbbb\n") + frame(1, t2 + "next\n");
   for (std::size_t slice : {std::size_t{1}, std::size_t{3}, input.size()}) {
     std::string out, err;
     jobq::LogDemuxer d(
@@ -259,7 +260,8 @@ TEST_CASE("a long line cut into frames keeps one timestamp, at its start") {
           (s == jobq::LogStream::stdout_stream ? out : err).append(b);
         },
         true);
-    for (std::size_t i = 0; i < input.size(); i += slice) d.feed(std::string_view(input).substr(i, slice));
+    for (std::size_t i = 0; i < input.size(); i += slice)
+      d.feed(std::string_view(input).substr(i, slice));
     CHECK(out == t1 + "aaaabbbb\n" + t2 + "next\n");
     CHECK(err == t1 + "err\n");
   }

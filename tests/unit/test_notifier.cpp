@@ -11,11 +11,11 @@
 #include <regex>
 #include <set>
 
-#include "notifier.hpp"
-#include "policy.hpp"
+#include "base/time_util.hpp"
+#include "base/uuid.hpp"
+#include "model/policy.hpp"
+#include "notify/notifier.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
-#include "uuid.hpp"
 
 using jobq::AttemptResult;
 using jobq::Delivery;
@@ -177,7 +177,8 @@ TEST_CASE("calls queued before schema 7 get a random UUID when the store is upgr
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     REQUIRE(sqlite3_exec(db,
-                         "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
+                         "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX "
+                         "jobs_by_created; "
                          "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);

@@ -2,10 +2,10 @@
 // once per reply; and the store's side of it (app_loads, waiting_for).
 #include <doctest/doctest.h>
 
-#include "pending_reason.hpp"
-#include "store.hpp"
+#include "base/time_util.hpp"
+#include "model/pending_reason.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::AppLoad;
 using jobq::Job;

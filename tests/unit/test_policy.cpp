@@ -3,7 +3,7 @@
 // never raise them.
 #include <doctest/doctest.h>
 
-#include "policy.hpp"
+#include "model/policy.hpp"
 
 using jobq::Resources;
 using nlohmann::json;
@@ -42,15 +42,30 @@ TEST_CASE("policies apply only the fields given, within bounds, naming what is w
     }
     return std::string();
   };
-  CHECK(message([] { jobq::apply_retry({}, json{{"limit", 101}}); }).find("retry.limit") != std::string::npos);
-  CHECK(message([] { jobq::apply_retry({}, json{{"on", {"sometimes"}}}); }).find("'sometimes'") != std::string::npos);
-  CHECK(message([] { jobq::apply_retry({}, json{{"tries", 1}}); }).find("no field 'tries'") != std::string::npos);
+  CHECK(message([] {
+          jobq::apply_retry({}, json{{"limit", 101}});
+        }).find("retry.limit") != std::string::npos);
+  CHECK(message([] {
+          jobq::apply_retry({}, json{{"on", {"sometimes"}}});
+        }).find("'sometimes'") != std::string::npos);
+  CHECK(message([] {
+          jobq::apply_retry({}, json{{"tries", 1}});
+        }).find("no field 'tries'") != std::string::npos);
   CHECK(message([] { jobq::apply_retry({}, json::array()); }).find("object") != std::string::npos);
-  CHECK(message([] { jobq::apply_resources({}, json{{"memory_bytes", 1024}}); }).find("6 MiB") != std::string::npos);
-  CHECK(message([] { jobq::apply_resources({}, json{{"network", "container:x"}}); }).find("network") != std::string::npos);
-  CHECK(message([] { jobq::apply_resources({}, json{{"user", "a b"}}); }).find("user") != std::string::npos);
-  CHECK(message([] { jobq::apply_webhooks({}, json{{"on", {"started"}}}); }).find("'started'") != std::string::npos);
-  const auto res = jobq::apply_resources({}, json{{"memory_bytes", 64 << 20}, {"user", "1000:1000"}, {"network", "none"}});
+  CHECK(message([] {
+          jobq::apply_resources({}, json{{"memory_bytes", 1024}});
+        }).find("6 MiB") != std::string::npos);
+  CHECK(message([] {
+          jobq::apply_resources({}, json{{"network", "container:x"}});
+        }).find("network") != std::string::npos);
+  CHECK(message([] {
+          jobq::apply_resources({}, json{{"user", "a b"}});
+        }).find("user") != std::string::npos);
+  CHECK(message([] {
+          jobq::apply_webhooks({}, json{{"on", {"started"}}});
+        }).find("'started'") != std::string::npos);
+  const auto res = jobq::apply_resources(
+      {}, json{{"memory_bytes", 64 << 20}, {"user", "1000:1000"}, {"network", "none"}});
   CHECK(res.memory_bytes == 64 << 20);
   CHECK(res.user == "1000:1000");
   // The JSON form reads back as the same policy (the store keeps it so).
@@ -88,15 +103,18 @@ TEST_CASE("a job may lower its application's limits, never raise them") {
     change(j);
     return jobq::resources_excess(app, j);
   };
-  CHECK(raised([](Resources& j) { j.memory_bytes = 128 << 20; }).find("memory") != std::string::npos);
-  CHECK(raised([](Resources& j) { j.nano_cpus = 2'000'000'000; }).find("CPUs") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.memory_bytes = 128 << 20; }).find("memory") !=
+        std::string::npos);
+  CHECK(raised([](Resources& j) { j.nano_cpus = 2'000'000'000; }).find("CPUs") !=
+        std::string::npos);
   CHECK(raised([](Resources& j) { j.pids_limit = 1000; }).find("processes") != std::string::npos);
   CHECK(raised([](Resources& j) { j.network = "host"; }).find("network none") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "0"; }).find("root") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "00"; }).find("root") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "1000:0"; }).find("root") != std::string::npos);
   CHECK(raised([](Resources& j) { j.user = "nobody:root"; }).find("root") != std::string::npos);
-  CHECK(raised([](Resources& j) { j.user = "2000"; }).find("lets no job choose") != std::string::npos);
+  CHECK(raised([](Resources& j) { j.user = "2000"; }).find("lets no job choose") !=
+        std::string::npos);
   CHECK(raised([](Resources& j) { j.job_users = "1-100"; }).find("belongs to the application") !=
         std::string::npos);
 

@@ -10,12 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include "engine.hpp"
+#include "base/time_util.hpp"
+#include "exec/poller.hpp"
 #include "fake_engine.hpp"
-#include "poller.hpp"
-#include "store.hpp"
+#include "runtime/engine.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::ActiveAttempt;
 using jobq::ContainerState;
@@ -40,9 +40,7 @@ struct Fixture {
   std::mutex mu;
   std::vector<std::int64_t> finals;
 
-  Fixture() {
-    jobq::test::make_app(store, "web");
-  }
+  Fixture() { jobq::test::make_app(store, "web"); }
   std::unique_ptr<Poller> poller(PollerOptions o = {}) {
     return std::make_unique<Poller>(store, fake, o, [this](std::int64_t id) {
       std::lock_guard l(mu);
@@ -336,7 +334,8 @@ TEST_CASE("a timed-out job is recorded as timed_out, unless it ended before its 
   CHECK(jobq::result_from(a, st).state == JobState::succeeded);
 }
 
-TEST_CASE_FIXTURE(Fixture, "with many running, one list call finds the exits; a sweep inspects each") {
+TEST_CASE_FIXTURE(Fixture,
+                  "with many running, one list call finds the exits; a sweep inspects each") {
   std::vector<Running> jobs;
   for (int i = 0; i < 4; ++i) jobs.push_back(start_job());
   PollerOptions o;

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol.hpp"
-#include "base64.hpp"
+#include "base/base64.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::ArgReader;
 using jobq::ErrorCode;
@@ -66,11 +66,11 @@ TEST_CASE("parse_request refuses malformed requests with the right code") {
   CHECK(refusal(R"({"v":1,"cmd":"status")") == ErrorCode::bad_request);  // truncated
   CHECK(refusal(R"([1,"status"])") == ErrorCode::bad_request);           // not an object
   CHECK(refusal(R"("status")") == ErrorCode::bad_request);
-  CHECK(refusal(R"({"cmd":"status"})") == ErrorCode::bad_request);       // no v
+  CHECK(refusal(R"({"cmd":"status"})") == ErrorCode::bad_request);  // no v
   CHECK(refusal(R"({"v":"1","cmd":"status"})") == ErrorCode::bad_request);
   CHECK(refusal(R"({"v":1.0,"cmd":"status"})") == ErrorCode::bad_request);
   CHECK(refusal(R"({"v":null,"cmd":"status"})") == ErrorCode::bad_request);
-  CHECK(refusal(R"({"v":1})") == ErrorCode::bad_request);                // no cmd
+  CHECK(refusal(R"({"v":1})") == ErrorCode::bad_request);  // no cmd
   CHECK(refusal(R"({"v":1,"cmd":7})") == ErrorCode::bad_request);
   CHECK(refusal(R"({"v":1,"cmd":"status","extra":true})") == ErrorCode::bad_request);
   CHECK(refusal(R"({"v":1,"cmd":"status","args":[]})") == ErrorCode::bad_request);
@@ -161,13 +161,13 @@ TEST_CASE("decode_response throws ProtocolError for a malformed error object") {
   // ProtocolError (the CLI then reports nlohmann's "[json.exception...]"
   // text with exit_code::internal instead of the daemon's error).
   CHECK_THROWS_AS(jobq::decode_response(R"({"v":1,"ok":false,"error":"boom"})"), ProtocolError);
-  CHECK_THROWS_AS(jobq::decode_response(R"({"v":1,"ok":false,"error":{"code":5}})"),
-                  ProtocolError);
+  CHECK_THROWS_AS(jobq::decode_response(R"({"v":1,"ok":false,"error":{"code":5}})"), ProtocolError);
 }
 
 TEST_CASE("ArgReader reads typed fields") {
-  const json args{{"name", "web"}, {"n", 5}, {"force", true}, {"cmd", {"sh", "-c", "true"}},
-                  {"env", {{"A", "1"}}}, {"ids", {1, 2}}, {"none", nullptr}};
+  const json args{
+      {"name", "web"},       {"n", 5},        {"force", true},  {"cmd", {"sh", "-c", "true"}},
+      {"env", {{"A", "1"}}}, {"ids", {1, 2}}, {"none", nullptr}};
   ArgReader r(args, {"name", "n", "force", "cmd", "env", "ids", "none", "absent"});
   CHECK(r.required_string("name") == "web");
   CHECK(r.integer("n") == 5);
@@ -221,8 +221,8 @@ TEST_CASE("base64 round trips every byte value and short lengths") {
 }
 
 TEST_CASE("base64_decode refuses what is not base64") {
-  for (const char* bad : {"Z", "Zg=", "Zm9", "Zg==Zg==", "=Zg=", "Z===", "====", "Zm9v!A==",
-                          "Zm 9", "Zm8=\n", "Z=g="}) {
+  for (const char* bad : {"Z", "Zg=", "Zm9", "Zg==Zg==", "=Zg=", "Z===", "====", "Zm9v!A==", "Zm 9",
+                          "Zm8=\n", "Z=g="}) {
     CAPTURE(bad);
     CHECK_FALSE(jobq::base64_decode(bad));
   }

@@ -3,13 +3,13 @@
 // running adopts it instead of removing it.
 #include <doctest/doctest.h>
 
-#include "engine.hpp"
+#include "base/time_util.hpp"
+#include "exec/poller.hpp"
+#include "exec/runner.hpp"
 #include "fake_engine.hpp"
-#include "poller.hpp"
-#include "runner.hpp"
-#include "store.hpp"
+#include "runtime/engine.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::AttemptResult;
 using jobq::JobState;
@@ -25,9 +25,7 @@ struct Fixture {
   jobq::Store store{dir.file("jobq.db")};
   FakeEngine fake;
 
-  Fixture() {
-    jobq::test::make_app(store, "web");
-  }
+  Fixture() { jobq::test::make_app(store, "web"); }
   PollerOptions options(bool keep = false) {
     PollerOptions o;
     o.instance = store.instance();
@@ -82,12 +80,14 @@ TEST_CASE("reconcile keeps leftovers with keep_containers") {
   CHECK(f.fake.exists(name));
 }
 
-TEST_CASE("reconcile reports a container with this instance's labels that no job knows, untouched") {
+TEST_CASE(
+    "reconcile reports a container with this instance's labels that no job knows, untouched") {
   Fixture f;
   jobq::RunSpec stranger;
   stranger.name = "jobq-" + f.store.instance() + "-999-1";
   stranger.image = "img";
-  stranger.labels = {{"jobq.instance", f.store.instance()}, {"jobq.job", "999"}, {"jobq.attempt", "1"}};
+  stranger.labels = {
+      {"jobq.instance", f.store.instance()}, {"jobq.job", "999"}, {"jobq.attempt", "1"}};
   f.fake.create(stranger);
   jobq::RunSpec other = stranger;  // another daemon's: not ours to judge
   other.name = "jobq-other-1-1";
@@ -123,7 +123,8 @@ TEST_CASE("a cancel that finds its container already started adopts it instead o
 
   jobq::RunnerOptions ro;
   ro.retry_min = std::chrono::milliseconds(1);
-  jobq::Runner runner(f.store, f.fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
+  jobq::Runner runner(
+      f.store, f.fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
   runner.pass();
   runner.drain();
   CHECK(f.fake.exists(t.spec.name));  // not removed: it ran, its result counts

@@ -21,11 +21,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker_engine.hpp"
-#include "protocol.hpp"
-#include "registry_auth.hpp"
+#include "base/base64.hpp"
+#include "runtime/docker/docker_engine.hpp"
+#include "runtime/docker/registry_auth.hpp"
 #include "test_support.hpp"
-#include "base64.hpp"
+#include "wire/protocol.hpp"
 
 using nlohmann::json;
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "model.hpp"
+#include "model/model.hpp"
 #include "render.hpp"
 
 using nlohmann::json;
@@ -64,10 +64,10 @@ TEST_CASE("shell_join without a command is the image default") {
 }
 
 TEST_CASE("shell_join output reads back as the same words in /bin/sh") {
-  const std::vector<std::string> words{
-      "plain", "two words", "it's", "\"double\"", "", "$HOME", "`id`", "$(id)", "a\\b",
-      "*",     "~",         "#c",   "a;b&c|d",  "new\nline", "tab\there", "!bang", "ünï",
-      "'",     "''",        "x=y"};
+  const std::vector<std::string> words{"plain", "two words", "it's",    "\"double\"", "",
+                                       "$HOME", "`id`",      "$(id)",   "a\\b",       "*",
+                                       "~",     "#c",        "a;b&c|d", "new\nline",  "tab\there",
+                                       "!bang", "ünï",       "'",       "''",         "x=y"};
   const std::string joined = render::shell_join(json(words));
   std::string expected;
   for (const auto& w : words) expected += "[" + w + "]";
@@ -85,9 +85,8 @@ TEST_CASE("shell_join quotes a first word that a shell would take as an assignme
 }
 
 TEST_CASE("table pads every column but the last to its widest cell") {
-  const std::string out = table_of({{"ID", "APP", "STATE"},
-                                    {"1", "web", "running"},
-                                    {"100", "a", "failed"}});
+  const std::string out =
+      table_of({{"ID", "APP", "STATE"}, {"1", "web", "running"}, {"100", "a", "failed"}});
   CHECK(out ==
         "ID   APP  STATE\n"
         "1    web  running\n"

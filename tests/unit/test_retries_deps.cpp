@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "policy.hpp"
-#include "store.hpp"
+#include "base/time_util.hpp"
+#include "model/policy.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::AttemptResult;
 using jobq::JobState;
@@ -287,9 +287,11 @@ TEST_CASE("dependencies: one that already ended counts at once") {
 
 TEST_CASE("webhooks are queued with the end they announce, per the application's events") {
   Fixture f;
-  f.make_app("a", kFastRetry,
-             json{{"urls", {"http://127.0.0.1:9/x"}}, {"on", {"success", "failure", "final-failure"}}});
-  f.make_app("quiet", json::object(), json{{"urls", {"http://127.0.0.1:9/y"}}});  // final-failure only
+  f.make_app(
+      "a", kFastRetry,
+      json{{"urls", {"http://127.0.0.1:9/x"}}, {"on", {"success", "failure", "final-failure"}}});
+  f.make_app("quiet", json::object(),
+             json{{"urls", {"http://127.0.0.1:9/y"}}});  // final-failure only
   const auto id = f.enqueue("a");
   const auto ok = f.enqueue("quiet");
   f.claim();

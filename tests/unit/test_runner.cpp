@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "exec/poller.hpp"
+#include "exec/runner.hpp"
 #include "fake_engine.hpp"
-#include "poller.hpp"
-#include "runner.hpp"
-#include "store.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
 
 using jobq::EngineError;
@@ -46,8 +46,14 @@ struct Fixture {
   std::unique_ptr<Runner> runner(RunnerOptions o) {
     return std::make_unique<Runner>(
         store, fake, o,
-        [this](std::int64_t id) { std::lock_guard l(mu); started.push_back(id); },
-        [this](std::int64_t id) { std::lock_guard l(mu); finals.push_back(id); });
+        [this](std::int64_t id) {
+          std::lock_guard l(mu);
+          started.push_back(id);
+        },
+        [this](std::int64_t id) {
+          std::lock_guard l(mu);
+          finals.push_back(id);
+        });
   }
   void make_app(const std::string& name, int max_running = 0) {
     jobq::test::make_app(store, name, max_running);
@@ -254,8 +260,12 @@ TEST_CASE_FIXTURE(Fixture, "a container that cannot start fails the job with Doc
   const std::string error = "exec: \"nope\": executable file not found in $PATH";
   fake.fail_start_with(error);
   RunnerOptions o = options();
-  SUBCASE("removing the container") { o.keep_containers = false; }
-  SUBCASE("keeping the container") { o.keep_containers = true; }
+  SUBCASE("removing the container") {
+    o.keep_containers = false;
+  }
+  SUBCASE("keeping the container") {
+    o.keep_containers = true;
+  }
   auto r = runner(o);
   r->pass();
   r->drain();

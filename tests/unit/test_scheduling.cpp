@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
 
 using jobq::JobState;
@@ -105,7 +105,8 @@ TEST_CASE("a held job does not start until released; only pending jobs can be he
   CHECK(f.claim(10).empty());
   CHECK_FALSE(f.store.update_pending(id, std::nullopt, false).held);
   CHECK(f.claim(10) == std::vector<std::int64_t>{id});
-  CHECK_THROWS_AS(f.store.update_pending(id, std::nullopt, true), jobq::StoreError);  // starting now
+  CHECK_THROWS_AS(f.store.update_pending(id, std::nullopt, true),
+                  jobq::StoreError);  // starting now
 }
 
 TEST_CASE("a paused application launches nothing until resumed") {

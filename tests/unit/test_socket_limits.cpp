@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "protocol.hpp"
-#include "socket_server.hpp"
+#include "server/socket_server.hpp"
 #include "test_support.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::Responder;
 using jobq::SocketServer;

@@ -18,10 +18,10 @@
 #include <thread>
 #include <vector>
 
-#include "client.hpp"
-#include "protocol.hpp"
-#include "socket_server.hpp"
+#include "server/socket_server.hpp"
 #include "test_support.hpp"
+#include "wire/client.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::Client;
 using jobq::Responder;
@@ -50,8 +50,8 @@ class StreamServer {
     SocketServer::Options o;
     o.path = dir_.file("s.sock");
     o.idle_timeout = idle_timeout;
-    server_ = std::make_unique<SocketServer>(
-        o, [this](std::string line, const jobq::PeerCred&, Responder reply) { dispatch(line, reply); });
+    server_ = std::make_unique<SocketServer>(o, [this](std::string line, const jobq::PeerCred&,
+                                                       Responder reply) { dispatch(line, reply); });
     server_->listen();
     loop_ = std::thread([this] { server_->run(stop_); });
   }
@@ -181,8 +181,9 @@ TEST_CASE("encode_partial and decode_response_frame tell partial from final") {
   CHECK(frame.result == result);
   CHECK_THROWS_AS(jobq::decode_response_frame(R"({"v":1,"ok":true,"more":"yes","result":{}})"),
                   jobq::ProtocolError);
-  CHECK_THROWS_AS(jobq::decode_response_frame(jobq::encode_error(jobq::ErrorCode::not_found, "gone")),
-                  jobq::ProtocolError);
+  CHECK_THROWS_AS(
+      jobq::decode_response_frame(jobq::encode_error(jobq::ErrorCode::not_found, "gone")),
+      jobq::ProtocolError);
 }
 
 TEST_CASE("Client::stream gets every partial line in order, then the final result") {
@@ -191,14 +192,14 @@ TEST_CASE("Client::stream gets every partial line in order, then the final resul
   constexpr int kFrames = 1000;
   std::vector<int> seen;
   bool order_ok = true;
-  const json final_result = client.stream("stream", json{{"n", kFrames}, {"size", 4000}},
-                                          [&](const json& partial) {
-                                            const int i = partial.at("i").get<int>();
-                                            const auto& data = partial.at("data").get_ref<const std::string&>();
-                                            order_ok = order_ok && data.size() == 4000 &&
-                                                       data.front() == static_cast<char>('a' + i % 26);
-                                            seen.push_back(i);
-                                          });
+  const json final_result =
+      client.stream("stream", json{{"n", kFrames}, {"size", 4000}}, [&](const json& partial) {
+        const int i = partial.at("i").get<int>();
+        const auto& data = partial.at("data").get_ref<const std::string&>();
+        order_ok =
+            order_ok && data.size() == 4000 && data.front() == static_cast<char>('a' + i % 26);
+        seen.push_back(i);
+      });
   CHECK(final_result == json{{"count", kFrames}});
   REQUIRE(seen.size() == static_cast<std::size_t>(kFrames));
   for (int i = 0; i < kFrames; ++i) order_ok = order_ok && seen[static_cast<std::size_t>(i)] == i;
@@ -206,7 +207,8 @@ TEST_CASE("Client::stream gets every partial line in order, then the final resul
 
   // A stream with no partial lines is just its final reply.
   int calls = 0;
-  CHECK(client.stream("stream", json{{"n", 0}}, [&](const json&) { ++calls; }) == json{{"count", 0}});
+  CHECK(client.stream("stream", json{{"n", 0}}, [&](const json&) { ++calls; }) ==
+        json{{"count", 0}});
   CHECK(calls == 0);
   // call() shares the code: a plain reply still works, a streamed one is refused.
   CHECK(client.call("echo", json{{"a", 1}}) == json{{"a", 1}});

@@ -5,7 +5,7 @@
 
 #include <sqlite3.h>
 
-#include "sqlite_util.hpp"
+#include "store/sqlite_util.hpp"
 
 using jobq::sql::Stmt;
 using jobq::sql::StmtCache;

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "store.hpp"
+#include "base/time_util.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::App;
 using jobq::JobState;
@@ -106,7 +106,8 @@ TEST_CASE("creating an application twice is a conflict") {
 TEST_CASE("update_app changes image, limit and env; a missing app is not_found") {
   TempDir dir;
   Store store(dir.file("jobq.db"));
-  const App created = store.create_app(app("web", 2, {{"KEEP", "k"}, {"DROP", "d"}, {"CHANGE", "old"}}));
+  const App created =
+      store.create_app(app("web", 2, {{"KEEP", "k"}, {"DROP", "d"}, {"CHANGE", "old"}}));
   jobq::AppUpdate u;
   u.image = "alpine:3.20";
   u.max_running = 0;
@@ -412,7 +413,8 @@ TEST_CASE("enqueues leave no statement open, so the WAL can be checkpointed") {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(dir.file("jobq.db").c_str(), &db) == SQLITE_OK);
   int log = -1, done = -1;
-  CHECK(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK);
+  CHECK(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+        SQLITE_OK);
   CHECK(log == done);
   sqlite3_close(db);
 }
@@ -501,9 +503,10 @@ TEST_CASE("migrations 7 and 8 from a schema-6 database: applications pull missin
     Store store(path);
     store.create_app(app("web"));
   }
-  exec_sql(path,
-           "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
-           "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6");
+  exec_sql(
+      path,
+      "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
+      "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6");
   Store store(path);
   CHECK(user_version(path) == Store::kSchemaVersion);
   CHECK(store.get_app("web")->pull == jobq::PullPolicy::missing);

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "store.hpp"
+#include "base/time_util.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
-#include "time_util.hpp"
 
 using jobq::AttemptResult;
 using jobq::JobState;

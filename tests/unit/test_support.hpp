@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "store.hpp"
+#include "store/store.hpp"
 
 namespace jobq::test {
 
@@ -48,8 +48,8 @@ inline bool wait_until(const std::function<bool()>& done,
 
 // An application named `name` on image "img" (or img-<name>), as an admin
 // would create it.
-inline void make_app(Store& store, const std::string& name, int max_running = 0,
-                     EnvMap env = {}, const std::string& image = "img") {
+inline void make_app(Store& store, const std::string& name, int max_running = 0, EnvMap env = {},
+                     const std::string& image = "img") {
   App a;
   a.name = name;
   a.image = image;

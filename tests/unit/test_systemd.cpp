@@ -17,11 +17,11 @@
 #include <string>
 #include <thread>
 
-#include "client.hpp"
-#include "protocol.hpp"
-#include "socket_server.hpp"
-#include "systemd.hpp"
+#include "base/systemd.hpp"
+#include "server/socket_server.hpp"
 #include "test_support.hpp"
+#include "wire/client.hpp"
+#include "wire/protocol.hpp"
 
 using jobq::SocketServer;
 using jobq::test::TempDir;
@@ -36,8 +36,10 @@ class ScopedEnv {
     ::setenv(name, value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (had_old()) ::setenv(name_, old_.c_str(), 1);
-    else ::unsetenv(name_);
+    if (had_old())
+      ::setenv(name_, old_.c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
@@ -54,8 +56,10 @@ std::pair<sockaddr_un, socklen_t> address(const std::string& name) {
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, name.data(), name.size());
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
-  if (name[0] == '@') addr.sun_path[0] = '\0';
-  else len += 1;
+  if (name[0] == '@')
+    addr.sun_path[0] = '\0';
+  else
+    len += 1;
   return {addr, len};
 }
 
@@ -74,7 +78,8 @@ std::string receive(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   char buf[4096];
   const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-  return n < 0 ? std::string("(nothing: ") + std::strerror(errno) + ")" : std::string(buf, static_cast<std::size_t>(n));
+  return n < 0 ? std::string("(nothing: ") + std::strerror(errno) + ")"
+               : std::string(buf, static_cast<std::size_t>(n));
 }
 
 std::string unique_abstract_name() {
@@ -199,15 +204,15 @@ TEST_CASE("listening_socket_name refuses what is not a listening Unix stream soc
   CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(dgram),
                        doctest::Contains("is not a stream socket"), std::runtime_error);
   const int idle = bound_socket(SOCK_STREAM, dir.file("s.sock"));  // bound, not listening
-  CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(idle), doctest::Contains("is not listening"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(idle),
+                       doctest::Contains("is not listening"), std::runtime_error);
   const int inet = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(inet), doctest::Contains("is not a Unix socket"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(inet),
+                       doctest::Contains("is not a Unix socket"), std::runtime_error);
   int pipe_fds[2];
   REQUIRE(::pipe(pipe_fds) == 0);
-  CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(pipe_fds[0]), doctest::Contains("is not a socket"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(SocketServer::listening_socket_name(pipe_fds[0]),
+                       doctest::Contains("is not a socket"), std::runtime_error);
   for (int fd : {dgram, idle, inet, pipe_fds[0], pipe_fds[1]}) ::close(fd);
 
   const std::string abstract = unique_abstract_name();
@@ -238,7 +243,7 @@ TEST_CASE("SocketServer serves an adopted listening socket and leaves its file a
     loop.join();
     CHECK(result.value("hello", "") == "systemd");
   }
-  struct stat st{};
+  struct stat st {};
   CHECK(::stat(path.c_str(), &st) == 0);  // the socket file stays: it is systemd's
   CHECK(::stat(dir.file("ignored.sock").c_str(), &st) != 0);
   CHECK(::fcntl(fd, F_GETFD) < 0);  // the server closed the descriptor it adopted

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "time_util.hpp"
+#include "base/time_util.hpp"
 
 using jobq::parse_duration;
 using jobq::parse_rfc3339_ns;
@@ -31,11 +31,9 @@ TEST_CASE("parse_rfc3339_ns reads Docker's trimmed nanoseconds") {
   CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.8577215Z") == k20261121T0032 * kSec + 857'721'500);
   CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.5Z") == k20261121T0032 * kSec + 500'000'000);
   CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.000000001Z") == k20261121T0032 * kSec + 1);
-  CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.123456789Z") ==
-        k20261121T0032 * kSec + 123'456'789);
+  CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.123456789Z") == k20261121T0032 * kSec + 123'456'789);
   // Beyond nanoseconds the digits are ignored, not an error.
-  CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.1234567899Z") ==
-        k20261121T0032 * kSec + 123'456'789);
+  CHECK(parse_rfc3339_ns("2026-11-21T00:32:00.1234567899Z") == k20261121T0032 * kSec + 123'456'789);
 }
 
 TEST_CASE("parse_rfc3339_ns applies offsets") {
@@ -57,20 +55,20 @@ TEST_CASE("parse_rfc3339_ns rejects malformed times") {
            "",
            "garbage",
            "2026-11-21",
-           "2026-11-21T00:32:00",          // no zone
-           "2026-11-21 00:32:00Z",         // space instead of T
-           "2026-11-21T00:32:00.Z",        // dot without digits
-           "2026-11-21T00:32:00ZZ",        // trailing garbage
-           "2026-11-21T00:32:00+0200",     // offset without colon
-           "2026-11-21T00:32:00+02",       // short offset
-           "2026-13-01T00:00:00Z",         // month 13
-           "2026-00-10T00:00:00Z",         // month 0
-           "2026-11-00T00:00:00Z",         // day 0
-           "2026-11-32T00:00:00Z",         // day 32
-           "2026-11-21T24:00:00Z",         // hour 24
-           "2026-11-21T00:60:00Z",         // minute 60
-           "2026-11-21T00:32:61Z",         // second 61
-           "2O26-11-21T00:32:00Z",         // letter O in the year
+           "2026-11-21T00:32:00",       // no zone
+           "2026-11-21 00:32:00Z",      // space instead of T
+           "2026-11-21T00:32:00.Z",     // dot without digits
+           "2026-11-21T00:32:00ZZ",     // trailing garbage
+           "2026-11-21T00:32:00+0200",  // offset without colon
+           "2026-11-21T00:32:00+02",    // short offset
+           "2026-13-01T00:00:00Z",      // month 13
+           "2026-00-10T00:00:00Z",      // month 0
+           "2026-11-00T00:00:00Z",      // day 0
+           "2026-11-32T00:00:00Z",      // day 32
+           "2026-11-21T24:00:00Z",      // hour 24
+           "2026-11-21T00:60:00Z",      // minute 60
+           "2026-11-21T00:32:61Z",      // second 61
+           "2O26-11-21T00:32:00Z",      // letter O in the year
            "2026/11/21T00:32:00Z",
        }) {
     CAPTURE(bad);
@@ -88,8 +86,8 @@ TEST_CASE("parse_rfc3339_ns rejects days the month does not have") {
 
 TEST_CASE("format_rfc3339 writes UTC with nine fraction digits and parses back") {
   using namespace std::chrono;
-  const system_clock::time_point t{duration_cast<system_clock::duration>(
-      seconds(k20261121T0032) + nanoseconds(857'721'500))};
+  const system_clock::time_point t{
+      duration_cast<system_clock::duration>(seconds(k20261121T0032) + nanoseconds(857'721'500))};
   const std::string s = jobq::format_rfc3339(t);
   CHECK(s == "2026-11-21T00:32:00.857721500Z");
   CHECK(parse_rfc3339_ns(s) == k20261121T0032 * kSec + 857'721'500);

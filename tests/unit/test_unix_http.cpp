@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "runtime/docker/unix_http.hpp"
 #include "test_support.hpp"
-#include "unix_http.hpp"
 
 namespace {
 // Reads one request and answers nothing, not even the head, as dockerd's

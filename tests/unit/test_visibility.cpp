@@ -1,7 +1,7 @@
 // visibility: what of a job or an application each reader is sent.
 #include <doctest/doctest.h>
 
-#include "visibility.hpp"
+#include "server/visibility.hpp"
 
 using jobq::App;
 using jobq::Job;

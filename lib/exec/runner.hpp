@@ -1,0 +1,112 @@
+// Runner: moves pending jobs to running. Each pass claims as many pending
+// jobs as the launch pool has free workers, in FIFO order, within every
+// application's max_running and the daemon's global max (a claimed job is
+// `starting` and holds its slot), commits the intent, then launches in the
+// pool: create+start with the attempt's fixed container name, adopting a
+// container that already exists. The container's id is recorded as soon as
+// it is created, before its start: a starting attempt whose recorded
+// container is gone is `lost`, never created again. A launch the engine
+// could not serve stays `starting` and is retried with backoff: same
+// attempt, same name, so it never runs twice; a container that never ran
+// (created, no StartedAt) and that the engine fails to start with an error
+// of its own (5xx: a start in flight when dockerd died) is removed and
+// created again, up to kEngineStartTries times. None of this counts
+// against the job's retry policy. Attempts left `starting` by an earlier
+// jobqd are picked up the same way on start.
+// Images: with a puller, an application's jobs are claimed only once its
+// image is there (pulled when missing, or before each launch with --pull
+// always), so a pull holds no launch worker and no slot; a failed pull is
+// the attempt's launch failure, with Docker's message. A create the engine
+// refuses with "No such image" (the image was removed behind jobq's back,
+// or an attempt left starting across a restart) sends the job back to
+// pending, once, to wait for the pull: its container was never created.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "base/metrics.hpp"
+#include "base/work_pool.hpp"
+#include "exec/image_puller.hpp"
+#include "runtime/engine.hpp"
+#include "store/store.hpp"
+
+namespace jobq {
+
+struct RunnerOptions {
+  int global_max_running = 0;  // 0 = unlimited
+  int launch_workers = 4;
+  bool keep_containers = false;  // leave a container that failed to start
+  std::chrono::milliseconds pass_interval{1000};
+  std::chrono::milliseconds retry_min{500};
+  std::chrono::milliseconds retry_max{30'000};
+  Metrics* metrics = nullptr;  // launches, their latency, engine errors (optional)
+  // Gets images before their jobs are claimed (see image_puller.hpp); none:
+  // jobs are claimed at once, and a missing image is a launch failure.
+  ImagePuller* puller = nullptr;
+};
+
+class Runner {
+ public:
+  // Starts that the engine fails with a container that never ran are tried
+  // again (removed, created anew) this many times before the job fails.
+  static constexpr int kEngineStartTries = 8;
+
+  using JobEvent = std::function<void(std::int64_t job_id)>;
+  // on_started: the attempt runs (the poller should look); on_final: the job ended.
+  Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started, JobEvent on_final);
+  ~Runner();
+  void start();
+  void stop();
+  void kick() { kicker_.kick(); }
+  int in_flight();
+
+  // One scheduling pass (public for tests driving it step by step).
+  void pass();
+  // Blocks until no launch is in flight (tests).
+  void drain();
+
+ private:
+  // False: the engine could not be reached; try again later.
+  bool launch(const LaunchTicket& t);
+  std::chrono::milliseconds next_wait();
+  bool dispatch(const LaunchTicket& t);
+  void retry_later(std::int64_t job_id);
+  // The attempt's end was recorded while its launch was in flight: removes
+  // the container (unless kept). Returns true (the launch is done).
+  bool recorded_meanwhile(const LaunchTicket& t);
+  // The recorded container of a starting attempt is gone: the job is lost.
+  bool lost_before_start(const LaunchTicket& t);
+  // Counts the engine's failures to start this job's container; returns the count.
+  int note_engine_start_failure(std::int64_t job_id);
+  // The engine lacked the image at create: the job goes back to pending
+  // until its image is pulled (once per job; true when it did).
+  bool wait_for_image(const LaunchTicket& t);
+
+  Store& store_;
+  Engine& engine_;
+  RunnerOptions opts_;
+  JobEvent on_started_;
+  JobEvent on_final_;
+  WorkPool pool_;
+  Kicker kicker_;
+  std::thread thread_;
+
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::set<std::int64_t> in_flight_;
+  struct Backoff {
+    std::chrono::steady_clock::time_point not_before;
+    std::chrono::milliseconds delay;
+    int engine_start_failures = 0;
+  };
+  std::map<std::int64_t, Backoff> backoff_;
+  std::set<std::int64_t> sent_back_for_image_;  // jobs wait_for_image() sent back
+};
+
+}  // namespace jobq

@@ -1,0 +1,145 @@
+// The records jobq keeps: applications, jobs, attempts. Plain data; the JSON
+// form (to_json) is the documented --json schema (the README's "JSON output" section):
+// adding a field is compatible, renaming or removing one bumps kJsonSchemaVersion
+// (the database's own version is Store::kSchemaVersion).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/job_state.hpp"
+
+namespace jobq {
+
+// A job's two output streams (the numbers are Docker's stream ids too).
+enum class LogStream { stdout_stream = 1, stderr_stream = 2 };
+
+inline constexpr int kJsonSchemaVersion = 1;
+
+using EnvMap = std::map<std::string, std::string>;
+using LabelMap = std::map<std::string, std::string>;
+
+// When a failed attempt is tried again: up to `limit` more attempts, the
+// n-th retry (n from 0) after random(0, min(max_ms, base_ms * 2^n)) ms (full
+// jitter), for the kinds of failure named in `on`.
+struct RetryPolicy {
+  int limit = 0;
+  std::int64_t base_ms = 1000;
+  std::int64_t max_ms = 300'000;
+  std::vector<std::string> on{"exit", "oom", "lost", "launch"};
+};
+// The failure kinds a RetryPolicy can name: a non-zero exit, an OOM kill, a
+// container that vanished, an engine error at launch, a timeout.
+inline const std::vector<std::string> kRetryKinds{"exit", "oom", "lost", "launch", "timeout"};
+
+// Limits on a container. Zero or empty: none (the engine's default).
+struct Resources {
+  std::int64_t memory_bytes = 0;
+  std::int64_t nano_cpus = 0;  // 1e9 = one CPU
+  std::int64_t pids_limit = 0;
+  std::string network;     // none, bridge, or a named network; "" = the engine's default
+  bool read_only = false;  // read-only root filesystem
+  std::string user;        // user[:group] inside the container; "" = the image's
+  // Application only: the ids a job may run as ("MIN-MAX", both ends >= 1).
+  // A job's own user must then be numeric UID:GID with both ids in range;
+  // "" = no job chooses its user (see policy.hpp, job_user_excess).
+  std::string job_users;
+};
+
+// Where an application's notifications go, and for which events:
+// success, failure (every failed attempt), final-failure (the job ended
+// without success: after its last retry, lost, timed out or skipped).
+struct Webhooks {
+  std::vector<std::string> urls;
+  std::vector<std::string> on{"final-failure"};
+};
+inline const std::vector<std::string> kWebhookEvents{"success", "failure", "final-failure"};
+
+// When jobqd pulls an application's image, as `docker run --pull`: when
+// the engine does not have it (missing), before every launch (always), or
+// never (a missing image is then a launch failure).
+enum class PullPolicy { missing, always, never };
+const char* to_string(PullPolicy p);
+std::optional<PullPolicy> parse_pull_policy(const std::string& s);
+
+struct App {
+  std::string name;
+  std::string image;
+  PullPolicy pull = PullPolicy::missing;
+  int max_running = 0;  // 0 = unlimited
+  EnvMap env;
+  bool paused = false;          // no new launches; running jobs finish
+  std::int64_t timeout_ms = 0;  // jobs run at most this long; 0 = no limit
+  RetryPolicy retry;
+  Resources resources;
+  Webhooks webhooks;
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct Attempt {
+  std::int64_t job_id = 0;
+  int number = 0;
+  JobState state = JobState::starting;
+  std::string container_name;
+  std::string container_id;
+  std::optional<int> exit_code;
+  bool oom_killed = false;
+  std::string error;        // Docker's State.Error, or the launch error
+  std::string reason;       // why it ended as it did, when not plainly
+  std::string started_at;   // Docker's State.StartedAt, verbatim
+  std::string finished_at;  // Docker's State.FinishedAt, verbatim
+  std::string created_at;   // when the launch intent was committed (daemon clock)
+};
+
+struct Job {
+  std::int64_t id = 0;
+  std::string app;
+  JobState state = JobState::pending;
+  std::string reason;  // why it ended as it did, when not plainly
+  std::optional<int> exit_code;
+  std::optional<std::vector<std::string>> command;  // nullopt: the image's default
+  EnvMap env;
+  std::optional<std::string> message;  // compact JSON text
+  LabelMap labels;
+  bool cancel_requested = false;
+  std::string created_at;
+  std::string updated_at;
+  std::int64_t submitter_uid = -1;
+  std::string submitter_name;
+  int priority = 0;                       // higher first, within its application
+  std::int64_t not_before_ns = 0;         // pending until then (unix ns); 0 = at once
+  bool held = false;                      // pending and kept from starting (jobq hold)
+  std::string key;                        // idempotency key, unique per application and submitter
+  std::int64_t timeout_ms = 0;            // 0: the application's
+  nlohmann::json retry = nullptr;         // fields that override the application's policy
+  Resources resources;                    // lowers the application's (zero/empty: as it)
+  int retries_used = 0;                   // automatic retries so far
+  std::vector<std::int64_t> after;        // start only when all of these succeeded
+  std::vector<std::int64_t> after_any;    // start only when all of these ended
+  int waiting_on = 0;                     // dependencies not ended yet
+  std::vector<std::int64_t> waiting_for;  // ... which they are (read with the job)
+  std::int64_t cancelled_by_uid = -1;     // who asked to cancel it; -1: nobody (or not known)
+  std::string cancelled_by_name;
+  bool cancelled_by_admin = false;  // an admin other than its owner: only an admin may retry it
+  std::vector<Attempt> attempts;
+};
+
+void to_json(nlohmann::json& j, const RetryPolicy& r);
+void to_json(nlohmann::json& j, const Resources& r);
+void to_json(nlohmann::json& j, const Webhooks& w);
+void to_json(nlohmann::json& j, const App& a);
+void to_json(nlohmann::json& j, const Attempt& a);
+void to_json(nlohmann::json& j, const Job& job);
+
+// Container name of an attempt: deterministic, so a launch can be retried and
+// adopted without ever creating a second container for the same attempt. The
+// instance id (made once per store) keeps two daemons on one engine apart.
+std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt);
+
+}  // namespace jobq

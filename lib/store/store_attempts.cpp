@@ -1,0 +1,553 @@
+// The store's side for the runner and the poller: claims within limits,
+// launch intents, results, and the notes of recovery. See store.hpp.
+#include <algorithm>
+#include <chrono>
+
+#include "base/time_util.hpp"
+#include "model/policy.hpp"
+#include "store/sqlite_util.hpp"
+#include "store/store.hpp"
+#include "store/store_rows.hpp"
+
+namespace jobq {
+
+using nlohmann::json;
+using sql::Stmt;
+using sql::Transaction;
+using namespace rows;
+
+std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
+                                               const ClaimGate& gate) {
+  std::lock_guard lock(mu_);
+  if (max_claims <= 0) return {};
+  Transaction tx(db_);
+  std::map<std::string, int> busy;
+  int busy_total = 0;
+  {
+    Stmt st(*statements_,
+            "SELECT app, COUNT(*) FROM jobs WHERE state IN ('starting','running') GROUP BY app");
+    while (st.step()) {
+      busy[st.text(0)] = st.i32(1);
+      busy_total += st.i32(1);
+    }
+  }
+  int budget = max_claims;
+  if (global_max > 0) budget = std::min(budget, global_max - busy_total);
+  if (budget <= 0) return {};
+
+  std::map<std::string, App> apps;
+  {
+    Stmt st(*statements_,
+            (std::string("SELECT ") + kAppColumns + " FROM apps WHERE paused=0").c_str());
+    while (st.step()) {
+      App a = read_app(st);
+      apps.emplace(a.name, std::move(a));
+    }
+  }
+  // Each app's next jobs in its own order (priority, then FIFO), as many as
+  // it has room for; then one per app per round, so that a flood in one app
+  // takes at most one slot a round from another's single job.
+  const std::int64_t now_ns = now_unix_ns();
+  std::vector<std::vector<Job>> queues;
+  std::map<std::string, std::string> pull_errors;  // by application
+  // Delayed jobs whose time has come join the startable ones (jobs_claim).
+  Stmt(*statements_,
+       "UPDATE jobs INDEXED BY jobs_delayed SET due=1 WHERE state='pending' AND due=0 AND "
+       "not_before_ns<=?")
+      .bind(1, now_ns)
+      .run();
+  Stmt pending(*statements_,
+               (std::string("SELECT ") + kJobColumns +
+                " FROM jobs INDEXED BY jobs_claim WHERE app=? AND state='pending' AND due=1 AND "
+                "held=0 AND waiting_on=0 "
+                "ORDER BY priority DESC, id LIMIT ?")
+                   .c_str());
+  for (const auto& [name, app] : apps) {
+    int room = budget;
+    if (app.max_running > 0) room = std::min(room, app.max_running - busy[name]);
+    if (room <= 0) continue;
+    pending.reset();
+    pending.bind(1, name).bind(2, room);
+    std::vector<Job> q;
+    while (pending.step()) q.push_back(read_job(pending));
+    if (q.empty()) continue;
+    if (gate) {
+      ClaimVerdict v = gate(app);
+      if (!v.claim) continue;
+      if (!v.pull_error.empty()) {
+        if (v.pull_error_before_ns > 0)
+          std::erase_if(q, [&](const Job& j) {
+            return parse_rfc3339_ns(j.updated_at).value_or(0) > v.pull_error_before_ns;
+          });
+        if (q.empty()) continue;
+        pull_errors[name] = std::move(v.pull_error);
+      }
+    }
+    queues.push_back(std::move(q));
+  }
+  // Rounds visit the least recently served app first (then the one whose
+  // next job is oldest), remembered across claims: under a tight global
+  // limit each claim has one slot, and it must not always go to the flood.
+  std::sort(queues.begin(), queues.end(), [&](const auto& a, const auto& b) {
+    const auto sa = last_served_[a.front().app], sb = last_served_[b.front().app];
+    return sa != sb ? sa < sb : a.front().id < b.front().id;
+  });
+  std::vector<Job> candidates;
+  for (std::size_t round = 0; static_cast<int>(candidates.size()) < budget; ++round) {
+    bool any = false;
+    for (auto& q : queues) {
+      if (round >= q.size()) continue;
+      any = true;
+      if (static_cast<int>(candidates.size()) < budget) {
+        last_served_[q[round].app] = ++serve_clock_;
+        candidates.push_back(std::move(q[round]));
+      }
+    }
+    if (!any) break;
+  }
+
+  std::vector<LaunchTicket> out;
+  const std::string now = now_rfc3339();
+  Stmt attempts_of(*statements_, "SELECT attempts FROM jobs WHERE id=?");
+  Stmt ins(*statements_,
+           "INSERT INTO attempts(job_id, number, state, container_name, spec, created_at) "
+           "VALUES(?, ?, 'starting', ?, ?, ?)");
+  Stmt upd(*statements_, "UPDATE jobs SET state='starting', attempts=?, updated_at=? WHERE id=?");
+  for (const Job& job : candidates) {
+    const App& app = apps.at(job.app);
+    attempts_of.reset();
+    attempts_of.bind(1, job.id);
+    attempts_of.step();
+    const int number = attempts_of.i32(0) + 1;
+
+    LaunchTicket t;
+    t.job_id = job.id;
+    t.attempt = number;
+    t.app = job.app;
+    t.spec.name = container_name_for(instance_, job.id, number);
+    t.spec.image = app.image;
+    t.spec.cmd = job.command;
+    EnvMap env = app.env;
+    for (const auto& [k, v] : job.env) env[k] = v;
+    env["JOBQ_JOB_ID"] = std::to_string(job.id);
+    env["JOBQ_APP"] = job.app;
+    env["JOBQ_ATTEMPT"] = std::to_string(number);
+    if (job.message) env["JOBQ_MESSAGE"] = *job.message;
+    for (const auto& [k, v] : env) t.spec.env.push_back(k + "=" + v);
+    t.spec.labels = job.labels;
+    t.spec.labels["jobq.job"] = std::to_string(job.id);
+    t.spec.labels["jobq.attempt"] = std::to_string(number);
+    t.spec.labels["jobq.app"] = job.app;
+    t.spec.labels["jobq.instance"] = instance_;
+    t.spec.resources = effective_resources(app.resources, job.resources);
+    if (auto e = pull_errors.find(job.app); e != pull_errors.end()) t.pull_error = e->second;
+
+    ins.reset();
+    ins.bind(1, job.id).bind(2, number).bind(3, t.spec.name).bind(4, spec_to_json(t.spec).dump());
+    ins.bind(5, now).run();
+    upd.reset();
+    upd.bind(1, number).bind(2, now).bind(3, job.id).run();
+    out.push_back(std::move(t));
+  }
+  tx.commit();
+  return out;
+}
+
+bool Store::unclaim(std::int64_t job_id, int attempt) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  Stmt(*statements_,
+       "DELETE FROM attempts WHERE job_id=? AND number=? AND state='starting' AND container_id=''")
+      .bind(1, job_id)
+      .bind(2, attempt)
+      .run();
+  if (sqlite3_changes(db_) == 0) return false;
+  Stmt(*statements_,
+       "UPDATE jobs SET state='pending', attempts=?, updated_at=? WHERE id=? AND state='starting'")
+      .bind(1, attempt - 1)
+      .bind(2, now_rfc3339())
+      .bind(3, job_id)
+      .run();
+  tx.commit();
+  return true;
+}
+
+std::optional<std::int64_t> Store::next_due_ns() {
+  std::lock_guard lock(mu_);
+  // A range of jobs_delayed. Times already passed are made due by the next claim.
+  Stmt st(*statements_,
+          "SELECT MIN(not_before_ns) FROM jobs INDEXED BY jobs_delayed WHERE state='pending' AND "
+          "due=0 AND not_before_ns>?");
+  st.bind(1, now_unix_ns());
+  if (!st.step() || st.is_null(0)) return std::nullopt;
+  return st.i64(0);
+}
+
+std::vector<LaunchTicket> Store::starting_attempts() {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_,
+          "SELECT a.job_id, a.number, j.app, a.spec, a.container_id FROM attempts a JOIN jobs j "
+          "ON j.id=a.job_id WHERE a.state='starting' ORDER BY a.job_id");
+  std::vector<LaunchTicket> out;
+  while (st.step()) {
+    LaunchTicket t;
+    t.job_id = st.i64(0);
+    t.attempt = st.i32(1);
+    t.app = st.text(2);
+    t.spec = spec_from_json(st.text(3));
+    t.container_id = st.text(4);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool Store::record_container(std::int64_t job_id, int attempt, const std::string& container_id) {
+  std::lock_guard lock(mu_);
+  Stmt(*statements_,
+       "UPDATE attempts SET container_id=? WHERE job_id=? AND number=? AND state='starting'")
+      .bind(1, container_id)
+      .bind(2, job_id)
+      .bind(3, attempt)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
+                         const std::string& started_at) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  // Docker's zero time ("never started") or a malformed one is no start.
+  const std::int64_t started_ns = parse_rfc3339_ns(started_at).value_or(0);
+  Stmt(*statements_,
+       "UPDATE attempts SET state='running', container_id=?, started_ns=?, started_at=? "
+       "WHERE job_id=? AND number=? AND state='starting'")
+      .bind(1, container_id)
+      .bind(2, started_ns)
+      .bind(3, started_ns > 0 ? started_at : std::string())
+      .bind(4, job_id)
+      .bind(5, attempt)
+      .run();
+  // Not starting any more: its result was recorded while the start call was
+  // in flight (the poller saw it exit), and the job may even be on its next
+  // attempt by now. Nothing to mark.
+  if (sqlite3_changes(db_) == 0) return false;
+  Stmt(*statements_,
+       "UPDATE jobs SET state='running', updated_at=? WHERE id=? AND state='starting'")
+      .bind(1, now_rfc3339())
+      .bind(2, job_id)
+      .run();
+  tx.commit();
+  return true;
+}
+
+bool Store::record_started(std::int64_t job_id, int attempt, const std::string& started_at) {
+  const std::int64_t started_ns = parse_rfc3339_ns(started_at).value_or(0);
+  if (started_ns <= 0) return false;
+  std::lock_guard lock(mu_);
+  Stmt(*statements_,
+       "UPDATE attempts SET started_ns=?, started_at=? "
+       "WHERE job_id=? AND number=? AND state='running' AND started_ns=0")
+      .bind(1, started_ns)
+      .bind(2, started_at)
+      .bind(3, job_id)
+      .bind(4, attempt)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+namespace {
+// The attempts of ActiveAttempt, in its order (read_active).
+const std::string kActiveAttemptSelect =
+    "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
+    "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) END, "
+    "j.timed_out, a.state='starting' FROM attempts a JOIN jobs j ON j.id=a.job_id "
+    "LEFT JOIN apps p ON p.name=j.app ";
+const std::string kRunningAttempts =
+    kActiveAttemptSelect + "WHERE a.state='running' ORDER BY a.job_id";
+const std::string kActiveAttemptsOfJob =
+    kActiveAttemptSelect + "WHERE a.job_id=? AND a.state IN ('starting','running')";
+ActiveAttempt read_active(const Stmt& st) {
+  return {st.i64(0), st.i32(1), st.text(2),     st.i64(3) != 0, st.i64(4),
+          st.i64(5), st.i64(6), st.i64(7) != 0, st.i64(8) != 0};
+}
+}  // namespace
+
+std::vector<ActiveAttempt> Store::running_attempts() {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_, kRunningAttempts);
+  std::vector<ActiveAttempt> out;
+  while (st.step()) out.push_back(read_active(st));
+  return out;
+}
+
+std::vector<ActiveAttempt> Store::active_attempts_of(const std::set<std::int64_t>& jobs) {
+  std::lock_guard lock(mu_);
+  std::vector<ActiveAttempt> out;
+  for (const std::int64_t id : jobs) {
+    Stmt st(*statements_, kActiveAttemptsOfJob);
+    st.bind(1, id);
+    while (st.step()) out.push_back(read_active(st));
+  }
+  return out;
+}
+
+namespace {
+// The failure kinds a retry policy names (see kRetryKinds); "" for none.
+std::string failure_kind(const AttemptResult& r) {
+  switch (r.state) {
+    case JobState::timed_out:
+      return "timeout";
+    case JobState::lost:
+      return "lost";
+    case JobState::failed:
+      return r.engine_stopped ? "lost" : r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
+    default:
+      return "";
+  }
+}
+}  // namespace
+
+std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  std::optional<JobState> was;
+  {
+    Stmt st(*statements_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
+    st.bind(1, r.job_id).bind(2, r.attempt);
+    if (st.step()) was = parse_job_state(st.text(0));
+  }
+  Stmt upd(
+      *statements_,
+      "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
+      "exit_code=?, oom_killed=?, error=?, started_at=CASE WHEN ?='' THEN started_at ELSE ? END, "
+      "finished_at=?, reason=? "
+      "WHERE job_id=? AND number=? AND state IN ('starting','running')");
+  upd.bind(1, to_string(r.state))
+      .bind(2, r.container_id)
+      .bind(3, r.container_id)
+      .bind(4, r.exit_code)
+      .bind(5, r.oom_killed ? 1 : 0)
+      .bind(6, r.error)
+      .bind(7, r.started_at)
+      .bind(8, r.started_at)
+      .bind(9, r.finished_at)
+      .bind(10, r.reason)
+      .bind(11, r.job_id)
+      .bind(12, r.attempt)
+      .run();
+  if (sqlite3_changes(db_) == 0) return std::nullopt;  // already finished: nothing to record twice
+
+  // Try again? Only a failure the policy names, within its limit, and never
+  // a job someone asked to cancel.
+  Stmt job(*statements_,
+           "SELECT j.retry, j.retries_used, j.cancel_requested, a.retry FROM jobs j "
+           "LEFT JOIN apps a ON a.name=j.app WHERE j.id=?");
+  job.bind(1, r.job_id);
+  std::optional<std::int64_t> retry_at;
+  std::string retry_reason;
+  const std::string kind = failure_kind(r);
+  if (job.step() && !kind.empty() && job.i64(2) == 0 && !job.is_null(3)) {
+    RetryPolicy policy = apply_retry({}, json::parse(job.text(3)));
+    if (!job.is_null(0)) policy = apply_retry(policy, json::parse(job.text(0)));
+    const int used = job.i32(1);
+    if (used < policy.limit &&
+        std::find(policy.on.begin(), policy.on.end(), kind) != policy.on.end()) {
+      const auto delay_ms = retry_delay_ms(policy, used, rng_());
+      retry_at = now_unix_ns() + delay_ms * 1'000'000;
+      retry_reason =
+          "attempt " + std::to_string(r.attempt) + " " + std::string(to_string(r.state)) +
+          (r.reason.empty() ? "" : " (" + r.reason + ")") + "; retry " + std::to_string(used + 1) +
+          " of " + std::to_string(policy.limit) + " at " + format_unix_ns(*retry_at);
+    }
+  }
+  if (retry_at) {
+    Stmt(*statements_,
+         "UPDATE jobs SET state='pending', reason=?, exit_code=NULL, retries_used=retries_used+1, "
+         "not_before_ns=?, due=0, timed_out=0, updated_at=? WHERE id=?")
+        .bind(1, retry_reason)
+        .bind(2, *retry_at)
+        .bind(3, now_rfc3339())
+        .bind(4, r.job_id)
+        .run();
+    queue_webhooks_locked(r.job_id, "failure");
+  } else {
+    Stmt(*statements_, "UPDATE jobs SET state=?, reason=?, exit_code=?, updated_at=? WHERE id=?")
+        .bind(1, to_string(r.state))
+        .bind(2, r.reason)
+        .bind(3, r.exit_code)
+        .bind(4, now_rfc3339())
+        .bind(5, r.job_id)
+        .run();
+  }
+  Stmt log(*statements_,
+           "INSERT OR REPLACE INTO logs(job_id, attempt, stream, data, truncated, total_bytes, "
+           "timestamped) VALUES(?,?,?,?,?,?,?)");
+  auto put = [&](const std::optional<CapturedLog>& l, LogStream s) {
+    if (!l) return;
+    log.reset();
+    log.bind(1, r.job_id).bind(2, r.attempt).bind(3, static_cast<int>(s)).bind_blob(4, l->data);
+    log.bind(5, l->truncated ? 1 : 0).bind(6, static_cast<std::int64_t>(l->total_bytes));
+    log.bind(7, l->timestamped ? 1 : 0).run();
+  };
+  put(r.stdout_log, LogStream::stdout_stream);
+  put(r.stderr_log, LogStream::stderr_stream);
+  // The end is recorded (with its output, for the webhook's body) before the
+  // dependents and the notifications hear of it.
+  if (!retry_at) job_ended_locked(r.job_id);
+  tx.commit();
+  return was;
+}
+
+void Store::mark_timed_out(std::int64_t job_id) {
+  std::lock_guard lock(mu_);
+  Stmt(*statements_, "UPDATE jobs SET timed_out=1, updated_at=? WHERE id=?")
+      .bind(1, now_rfc3339())
+      .bind(2, job_id)
+      .run();
+}
+
+bool Store::cancel_requested(std::int64_t job_id) {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_, "SELECT cancel_requested FROM jobs WHERE id=?");
+  st.bind(1, job_id);
+  return st.step() && st.i64(0) != 0;
+}
+
+bool Store::attempt_is_starting(std::int64_t job_id, int attempt) {
+  return attempt_state(job_id, attempt) == JobState::starting;
+}
+
+std::optional<JobState> Store::attempt_state(std::int64_t job_id, int attempt) {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_, "SELECT state FROM attempts WHERE job_id=? AND number=?");
+  st.bind(1, job_id).bind(2, attempt);
+  if (!st.step()) return std::nullopt;
+  return state_of(st.text(0));
+}
+
+std::optional<CapturedLog> Store::get_log(std::int64_t job_id, int attempt, LogStream stream) {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_,
+          "SELECT data, truncated, total_bytes, timestamped FROM logs WHERE job_id=? AND attempt=? "
+          "AND stream=?");
+  st.bind(1, job_id).bind(2, attempt).bind(3, static_cast<int>(stream));
+  if (!st.step()) return std::nullopt;
+  return CapturedLog{st.text(0), st.i64(1) != 0, static_cast<std::uint64_t>(st.i64(2)),
+                     st.i64(3) != 0};
+}
+
+// ---- at a glance, history, retention ------------------------------------------
+
+std::vector<AppSummary> Store::app_summaries(std::int64_t since_ns) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, AppSummary> by_name;
+  {
+    Stmt st(*statements_, "SELECT name, max_running, paused FROM apps ORDER BY name");
+    while (st.step()) {
+      AppSummary a;
+      a.name = st.text(0);
+      a.max_running = st.i32(1);
+      a.paused = st.i64(2) != 0;
+      by_name.emplace(a.name, a);
+    }
+  }
+  {
+    Stmt st(*statements_,
+            "SELECT app, state, COUNT(*), MIN(created_at) FROM jobs "
+            "WHERE state IN ('pending','starting','running') GROUP BY app, state");
+    while (st.step()) {
+      auto it = by_name.find(st.text(0));
+      if (it == by_name.end()) continue;
+      if (st.text(1) == "pending") {
+        it->second.pending = st.i64(2);
+        it->second.oldest_pending_at = st.text(3);
+      } else {
+        it->second.running += st.i64(2);
+      }
+    }
+  }
+  {
+    Stmt st(*statements_,
+            "SELECT app, COUNT(*) FROM jobs WHERE ended_ns>=? AND "
+            "state IN ('failed','lost','timed_out') GROUP BY app");
+    st.bind(1, since_ns);
+    while (st.step())
+      if (auto it = by_name.find(st.text(0)); it != by_name.end())
+        it->second.failed_last_hour = st.i64(1);
+  }
+  std::vector<AppSummary> out;
+  for (auto& [name, a] : by_name) out.push_back(std::move(a));
+  return out;
+}
+
+std::vector<EndedJob> Store::ended_jobs(std::int64_t since_ns,
+                                        const std::optional<std::string>& app) {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_,
+          "SELECT j.app, j.state, j.created_at, "
+          "(SELECT started_at FROM attempts WHERE job_id=j.id ORDER BY number LIMIT 1), "
+          "(SELECT started_at FROM attempts WHERE job_id=j.id ORDER BY number DESC LIMIT 1), "
+          "(SELECT finished_at FROM attempts WHERE job_id=j.id ORDER BY number DESC LIMIT 1) "
+          "FROM jobs j WHERE j.ended_ns>=?1 AND j.ended_ns>0 AND (?2 IS NULL OR j.app=?2)");
+  st.bind(1, since_ns);
+  if (app)
+    st.bind(2, *app);
+  else
+    st.bind_null(2);
+  std::vector<EndedJob> out;
+  while (st.step()) {
+    EndedJob e;
+    e.app = st.text(0);
+    e.state = state_of(st.text(1));
+    e.created_at = st.text(2);
+    if (!st.is_null(3)) e.first_started_at = st.text(3);
+    if (!st.is_null(4)) e.started_at = st.text(4);
+    if (!st.is_null(5)) e.finished_at = st.text(5);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::map<std::string, std::int64_t> Store::attempts_by_app() {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_,
+          "SELECT j.app, COUNT(*) FROM attempts a JOIN jobs j ON j.id=a.job_id GROUP BY j.app");
+  std::map<std::string, std::int64_t> out;
+  while (st.step()) out[st.text(0)] = st.i64(1);
+  return out;
+}
+
+std::int64_t Store::count_prunable(std::int64_t before_ns) {
+  std::lock_guard lock(mu_);
+  Stmt st(*statements_, "SELECT COUNT(*) FROM jobs WHERE ended_ns>0 AND ended_ns<?");
+  st.bind(1, before_ns);
+  st.step();
+  return st.i64(0);
+}
+
+std::int64_t Store::prune(std::int64_t before_ns, int limit) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_);
+  std::vector<std::int64_t> ids;
+  {
+    Stmt st(*statements_,
+            "SELECT id FROM jobs WHERE ended_ns>0 AND ended_ns<? ORDER BY ended_ns LIMIT ?");
+    st.bind(1, before_ns).bind(2, limit);
+    while (st.step()) ids.push_back(st.i64(0));
+  }
+  const char* deletes[] = {"DELETE FROM logs WHERE job_id=?", "DELETE FROM attempts WHERE job_id=?",
+                           "DELETE FROM job_deps WHERE job_id=?",
+                           "DELETE FROM deliveries WHERE job_id=? AND state<>'pending'",
+                           "DELETE FROM jobs WHERE id=?"};
+  for (const char* sql_text : deletes) {
+    Stmt del(*statements_, sql_text);
+    for (auto id : ids) {
+      del.reset();
+      del.bind(1, id).run();
+    }
+  }
+  tx.commit();
+  return static_cast<std::int64_t>(ids.size());
+}
+
+}  // namespace jobq
