@@ -1,3 +1,5 @@
 #include "jobqd.hpp"
 
-int main(int argc, char** argv) { return jobq::jobqd_main(argc, argv); }
+int main(int argc, char** argv) {
+  return jobq::jobqd_main(argc, argv);
+}

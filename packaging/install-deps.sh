@@ -9,7 +9,8 @@ packages=(
   docker.io busybox-static
   jq socat sqlite3 procps
 )
-# The test command also fuzzes, with clang's libFuzzer, renders the manual
+# The test command also checks the C++ files' format (clang-format), fuzzes,
+# with clang's libFuzzer, renders the manual
 # pages with groff (tests/man), builds the Debian package (debhelper),
 # checks it with lintian and installs it into a Debian 12 made by debootstrap
 # (tests/integration/package.sh; ccache keeps its rebuilds quick), and pulls
@@ -17,7 +18,7 @@ packages=(
 # apache2-utils, script from util-linux: tests/integration/registry_pull.sh),
 # and runs the zsh and fish completion scripts (tests/integration/completions.sh).
 if [[ ${1:-} == --test ]]; then
-  packages+=(clang libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache
+  packages+=(clang clang-format libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache
     docker-registry apache2-utils util-linux zsh fish)
 fi
 

@@ -126,9 +126,12 @@ enum class Status { created, running, exited };
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::created: return "created";
-    case Status::running: return "running";
-    case Status::exited: return "exited";
+    case Status::created:
+      return "created";
+    case Status::running:
+      return "running";
+    case Status::exited:
+      return "exited";
   }
   return "dead";
 }
@@ -142,7 +145,7 @@ struct Container {
   std::string id;
   std::string name;  // without the leading '/'
   std::string image;
-  json config;       // the create body without HostConfig/NetworkingConfig
+  json config;  // the create body without HostConfig/NetworkingConfig
   json host_config;
   std::map<std::string, std::string> labels;
   Status status = Status::created;
@@ -251,14 +254,10 @@ void publish(const Container& c, const std::string& action) {
       attrs["image"] = c.image;
       attrs["name"] = c.name;
       if (action == "die") attrs["exitCode"] = std::to_string(c.exit_code);
-      const json ev{{"status", action},
-                    {"id", c.id},
-                    {"from", c.image},
-                    {"Type", "container"},
-                    {"Action", action},
-                    {"Actor", {{"ID", c.id}, {"Attributes", attrs}}},
-                    {"scope", "local"},
-                    {"time", t / 1'000'000'000},
+      const json ev{{"status", action}, {"id", c.id},
+                    {"from", c.image},  {"Type", "container"},
+                    {"Action", action}, {"Actor", {{"ID", c.id}, {"Attributes", attrs}}},
+                    {"scope", "local"}, {"time", t / 1'000'000'000},
                     {"timeNano", t}};
       line = ev.dump() + "\n";
     }
@@ -273,8 +272,8 @@ void finish(Container& c, int code) {
   c.exit_code = code;
   c.pid = 0;
   c.finished_ns = now_ns();
-  c.output.push_back({c.finished_ns, "engine_sim: " + c.name + " exits with code " +
-                                         std::to_string(code) + "\n"});
+  c.output.push_back(
+      {c.finished_ns, "engine_sim: " + c.name + " exits with code " + std::to_string(code) + "\n"});
   publish(c, "die");
   g.changed.notify_all();
 }
@@ -320,7 +319,8 @@ void begin_run(Container& c) {
 
 bool is_hex(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
-    return std::isxdigit(static_cast<unsigned char>(ch)) && !std::isupper(static_cast<unsigned char>(ch));
+    return std::isxdigit(static_cast<unsigned char>(ch)) &&
+           !std::isupper(static_cast<unsigned char>(ch));
   });
 }
 
@@ -401,18 +401,30 @@ std::string url_decode(std::string_view s, bool plus_is_space) {
 
 const char* reason(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    default:
+      return "Unknown";
   }
 }
 
@@ -495,7 +507,9 @@ bool Connection::read_request(Request& r) {
   std::size_t end;
   while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
     if (buf_.size() > kMaxHeaderBytes) {
-      send_all("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      send_all(
+          "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: "
+          "close\r\n\r\n");
       return false;
     }
     if (!fill()) return false;
@@ -517,7 +531,8 @@ bool Connection::read_request(Request& r) {
   while (pos != std::string::npos) {
     const std::size_t start = pos + 2;
     pos = head.find("\r\n", start);
-    const std::string line = head.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
+    const std::string line =
+        head.substr(start, pos == std::string::npos ? std::string::npos : pos - start);
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string name = line.substr(0, colon);
@@ -608,7 +623,9 @@ bool Connection::read_request(Request& r) {
   if (r.path.size() > 2 && r.path[0] == '/' && r.path[1] == 'v' &&
       std::isdigit(static_cast<unsigned char>(r.path[2]))) {
     std::size_t i = 2;
-    while (i < r.path.size() && (std::isdigit(static_cast<unsigned char>(r.path[i])) || r.path[i] == '.')) ++i;
+    while (i < r.path.size() &&
+           (std::isdigit(static_cast<unsigned char>(r.path[i])) || r.path[i] == '.'))
+      ++i;
     if (i == r.path.size() || r.path[i] == '/') {
       r.version = r.path.substr(2, i - 2);
       r.path = i == r.path.size() ? "/" : r.path.substr(i);
@@ -650,7 +667,9 @@ bool Connection::chunk(std::string_view bytes) {
   return send_all(out);
 }
 
-bool Connection::end_stream() { return send_all("0\r\n\r\n"); }
+bool Connection::end_stream() {
+  return send_all("0\r\n\r\n");
+}
 
 // "1.41" < "1.9" is false: versions compare as numbers, part by part.
 int compare_versions(const std::string& a, const std::string& b) {
@@ -685,10 +704,13 @@ std::string param(const Request& r, const std::string& key) {
 }
 
 void simulated_latency() {
-  if (g_opts.latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(g_opts.latency_ms));
+  if (g_opts.latency_ms > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(g_opts.latency_ms));
 }
 
-std::string no_such(const std::string& key) { return "No such container: " + key; }
+std::string no_such(const std::string& key) {
+  return "No such container: " + key;
+}
 
 // ---------------------------------------------------------------- handlers
 
@@ -710,8 +732,10 @@ Response handle_info() {
   std::lock_guard lock(g.mu);
   long running = 0, stopped = 0;
   for (const auto& [id, c] : g.by_id) {
-    if (c->status == Status::running) ++running;
-    else if (c->status == Status::exited) ++stopped;
+    if (c->status == Status::running)
+      ++running;
+    else if (c->status == Status::exited)
+      ++stopped;
   }
   const json doc{{"ID", "engine_sim"},
                  {"Containers", g.by_id.size()},
@@ -731,7 +755,8 @@ Response handle_create(const Request& r) {
   std::string name = param(r, "name");
   if (!name.empty() && name[0] == '/') name.erase(0, 1);
   if (r.query.count("name") && !valid_name(name))
-    return error(400, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    return error(
+        400, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   const auto body = json::parse(r.body, nullptr, false);
   if (!body.is_object()) return error(400, "invalid JSON body");
   const auto image = body.find("Image");
@@ -751,16 +776,20 @@ Response handle_create(const Request& r) {
   c->config = body;
   c->config.erase("HostConfig");
   c->config.erase("NetworkingConfig");
-  c->host_config = body.contains("HostConfig") && body["HostConfig"].is_object() ? body["HostConfig"]
-                                                                                 : json::object();
+  c->host_config = body.contains("HostConfig") && body["HostConfig"].is_object()
+                       ? body["HostConfig"]
+                       : json::object();
   c->created_ns = now_ns();
   std::lock_guard lock(g.mu);
   do c->id = new_id();
   while (g.by_id.count(c->id));
   if (name.empty()) name = "sim_" + c->id.substr(0, 12);
   if (auto it = g.by_name.find(name); it != g.by_name.end())
-    return error(409, "Conflict. The container name \"/" + name + "\" is already in use by container \"" +
-                          it->second->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    return error(
+        409,
+        "Conflict. The container name \"/" + name + "\" is already in use by container \"" +
+            it->second->id +
+            "\". You have to remove (or rename) that container to be able to reuse that name.");
   c->name = name;
   c->config["Hostname"] = c->id.substr(0, 12);
   c->config["Labels"] = c->labels;
@@ -781,7 +810,8 @@ Response handle_start(const std::string& key) {
 }
 
 json inspect_doc(const Container& c) {
-  json cmd = c.config.contains("Cmd") && c.config["Cmd"].is_array() ? c.config["Cmd"] : json::array();
+  json cmd =
+      c.config.contains("Cmd") && c.config["Cmd"].is_array() ? c.config["Cmd"] : json::array();
   const std::string path = !cmd.empty() && cmd[0].is_string() ? cmd[0].get<std::string>() : "";
   json args = json::array();
   for (std::size_t i = 1; i < cmd.size(); ++i) args.push_back(cmd[i]);
@@ -867,8 +897,10 @@ std::string human_status(const Container& c, std::int64_t now) {
     return std::to_string(s / 3600) + " hours";
   };
   switch (c.status) {
-    case Status::created: return "Created";
-    case Status::running: return "Up " + ago(c.started_ns);
+    case Status::created:
+      return "Created";
+    case Status::running:
+      return "Up " + ago(c.started_ns);
     case Status::exited:
       return "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished_ns) + " ago";
   }
@@ -887,11 +919,14 @@ Response handle_list(const Request& r) {
     const Container* c = entry.second.get();
     if (!all && c->status != Status::running) continue;
     if (!labels_match(*filters, c->labels)) continue;
-    if (!any_of_values(*filters, "status", [&](const std::string& s) { return s == status_name(c->status); }))
+    if (!any_of_values(*filters, "status",
+                       [&](const std::string& s) { return s == status_name(c->status); }))
       continue;
-    if (!any_of_values(*filters, "name", [&](const std::string& s) { return c->name.find(s) != std::string::npos; }))
+    if (!any_of_values(*filters, "name",
+                       [&](const std::string& s) { return c->name.find(s) != std::string::npos; }))
       continue;
-    if (!any_of_values(*filters, "id", [&](const std::string& s) { return c->id.rfind(s, 0) == 0; }))
+    if (!any_of_values(*filters, "id",
+                       [&](const std::string& s) { return c->id.rfind(s, 0) == 0; }))
       continue;
     chosen.push_back(c);
   }
@@ -920,8 +955,14 @@ Response handle_list(const Request& r) {
 
 void frame(std::string& out, std::string_view payload) {
   const auto n = static_cast<std::uint32_t>(payload.size());
-  const char header[8] = {1, 0, 0, 0, static_cast<char>((n >> 24) & 0xff), static_cast<char>((n >> 16) & 0xff),
-                          static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+  const char header[8] = {1,
+                          0,
+                          0,
+                          0,
+                          static_cast<char>((n >> 24) & 0xff),
+                          static_cast<char>((n >> 16) & 0xff),
+                          static_cast<char>((n >> 8) & 0xff),
+                          static_cast<char>(n & 0xff)};
   out.append(header, 8);
   out.append(payload);
 }
@@ -988,8 +1029,8 @@ bool handle_logs(Connection& conn, const Request& r, const std::string& key) {
     });
     std::string more;
     for (; sent < c->output.size(); ++sent) more += render(c->output[sent]);
-    const bool over = c->removed || c->run != run || c->status != Status::running ||
-                      (until && now_ns() > *until);
+    const bool over =
+        c->removed || c->run != run || c->status != Status::running || (until && now_ns() > *until);
     lock.unlock();
     if (!conn.chunk(more)) return false;
     if (over) break;
@@ -1018,7 +1059,8 @@ bool handle_events(Connection& conn, const Request& r) {
     std::shared_ptr<Subscriber> sub;
     ~Unsubscribe() {
       std::lock_guard lock(g.mu);
-      g.subscribers.erase(std::remove(g.subscribers.begin(), g.subscribers.end(), sub), g.subscribers.end());
+      g.subscribers.erase(std::remove(g.subscribers.begin(), g.subscribers.end(), sub),
+                          g.subscribers.end());
     }
   } unsubscribe{sub};
   if (!conn.begin_stream(r, "application/json")) return false;
@@ -1039,8 +1081,9 @@ bool handle_events(Connection& conn, const Request& r) {
 // Answers one request; false: close the connection.
 bool handle(Connection& conn, const Request& r) {
   if (compare_versions(r.version, g_opts.api) > 0)
-    return conn.respond(r, error(400, "client version " + r.version +
-                                          " is too new. Maximum supported API version is " + g_opts.api));
+    return conn.respond(
+        r, error(400, "client version " + r.version +
+                          " is too new. Maximum supported API version is " + g_opts.api));
   const std::string& p = r.path;
   const std::string& m = r.method;
   if (p == "/_ping" && (m == "GET" || m == "HEAD"))
@@ -1125,7 +1168,9 @@ long number(const std::string& opt, const std::string& v, long min, long max) {
   errno = 0;
   const long n = std::strtol(v.c_str(), &endp, 10);
   if (v.empty() || *endp != '\0' || errno != 0 || n < min || n > max)
-    usage((opt + ": not a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + v).c_str());
+    usage(
+        (opt + ": not a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + v)
+            .c_str());
   return n;
 }
 
@@ -1140,13 +1185,20 @@ void parse_args(int argc, char** argv) {
       if (i + 1 >= argc) usage((arg + " needs a value").c_str());
       value = argv[++i];
     }
-    if (arg == "--socket") g_opts.socket = value;
-    else if (arg == "--api") g_opts.api = value;
-    else if (arg == "--latency-ms") g_opts.latency_ms = number(arg, value, 0, 3'600'000);
-    else if (arg == "--run-ms") g_opts.run_ms = number(arg, value, -1, 365L * 86'400'000);
-    else if (arg == "--exit-code") g_opts.exit_code = static_cast<int>(number(arg, value, 0, 255));
-    else if (arg == "--max-seconds") g_opts.max_seconds = number(arg, value, 1, 365L * 86'400);
-    else usage(("unknown option " + arg).c_str());
+    if (arg == "--socket")
+      g_opts.socket = value;
+    else if (arg == "--api")
+      g_opts.api = value;
+    else if (arg == "--latency-ms")
+      g_opts.latency_ms = number(arg, value, 0, 3'600'000);
+    else if (arg == "--run-ms")
+      g_opts.run_ms = number(arg, value, -1, 365L * 86'400'000);
+    else if (arg == "--exit-code")
+      g_opts.exit_code = static_cast<int>(number(arg, value, 0, 255));
+    else if (arg == "--max-seconds")
+      g_opts.max_seconds = number(arg, value, 1, 365L * 86'400);
+    else
+      usage(("unknown option " + arg).c_str());
   }
   if (g_opts.socket.empty()) usage("--socket is required");
   if (g_opts.api.empty() || !std::isdigit(static_cast<unsigned char>(g_opts.api[0])))
@@ -1174,7 +1226,8 @@ int listen_on(const std::string& path) {
       std::exit(1);
     }
     const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    const bool live =
+        probe >= 0 && ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
     if (probe >= 0) ::close(probe);
     if (live) {
       std::fprintf(stderr, "engine_sim: %s is in use\n", path.c_str());
@@ -1182,8 +1235,10 @@ int listen_on(const std::string& path) {
     }
     ::unlink(path.c_str());
   }
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1024) != 0) {
-    std::fprintf(stderr, "engine_sim: cannot listen on %s: %s\n", path.c_str(), std::strerror(errno));
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 1024) != 0) {
+    std::fprintf(stderr, "engine_sim: cannot listen on %s: %s\n", path.c_str(),
+                 std::strerror(errno));
     std::exit(1);
   }
   return fd;
@@ -1212,8 +1267,10 @@ int main(int argc, char** argv) {
     const auto left = deadline - SteadyClock::now();
     if (left <= SteadyClock::duration::zero()) break;
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
-    const timespec ts{static_cast<std::time_t>(secs.count()),
-                      static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs).count())};
+    const timespec ts{
+        static_cast<std::time_t>(secs.count()),
+        static_cast<long>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs).count())};
     const int sig = sigtimedwait(&stop_signals, nullptr, &ts);
     if (sig > 0) break;
     if (sig < 0 && errno != EINTR && errno != EAGAIN) break;

@@ -57,8 +57,9 @@ int main(int argc, char** argv) {
   const int clients = std::atoi(argv[3]);
   const long jobs = std::atol(argv[4]);
   std::atomic<long> next{0}, errors{0};
-  const std::string request = "{\"v\":1,\"cmd\":\"enqueue\",\"args\":{\"app\":\"" + app +
-                              "\",\"command\":[\"true\"],\"not_before\":\"2100-01-01T00:00:00Z\"}}\n";
+  const std::string request =
+      "{\"v\":1,\"cmd\":\"enqueue\",\"args\":{\"app\":\"" + app +
+      "\",\"command\":[\"true\"],\"not_before\":\"2100-01-01T00:00:00Z\"}}\n";
   const auto began = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
@@ -66,13 +67,17 @@ int main(int argc, char** argv) {
       const int fd = connect_to(socket);
       std::string reply;
       while (next.fetch_add(1) < jobs) {
-        if (!round_trip(fd, request, reply) || reply.find("\"ok\":true") == std::string::npos) ++errors;
+        if (!round_trip(fd, request, reply) || reply.find("\"ok\":true") == std::string::npos)
+          ++errors;
       }
       ::close(fd);
     });
   for (auto& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-  std::printf("{\"clients\": %d, \"jobs\": %ld, \"seconds\": %.3f, \"per_second\": %.0f, \"errors\": %ld}\n",
-              clients, jobs, secs, static_cast<double>(jobs) / secs, errors.load());
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  std::printf(
+      "{\"clients\": %d, \"jobs\": %ld, \"seconds\": %.3f, \"per_second\": %.0f, \"errors\": "
+      "%ld}\n",
+      clients, jobs, secs, static_cast<double>(jobs) / secs, errors.load());
   return errors.load() == 0 ? 0 : 1;
 }

@@ -41,8 +41,10 @@ int bind_unix(int type, const std::string& name) {
   }
   std::memcpy(addr.sun_path, name.data(), name.size());
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
-  if (name[0] == '@') addr.sun_path[0] = '\0';
-  else len += 1;
+  if (name[0] == '@')
+    addr.sun_path[0] = '\0';
+  else
+    len += 1;
   const int fd = ::socket(AF_UNIX, type, 0);
   if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     std::fprintf(stderr, "systemd_helper: bind %s: %s\n", name.c_str(), std::strerror(errno));
@@ -91,7 +93,8 @@ int notify_recv(int argc, char** argv) {
   std::fflush(stdout);
   std::vector<char> buf(65536);
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return 0;
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;

@@ -80,7 +80,9 @@ std::vector<std::string> values(const std::vector<std::string>& words, Fake* fak
 
 using Words = std::vector<std::string>;
 
-bool has(const Words& got, const std::string& w) { return std::find(got.begin(), got.end(), w) != got.end(); }
+bool has(const Words& got, const std::string& w) {
+  return std::find(got.begin(), got.end(), w) != got.end();
+}
 
 // Runs the real jobq with these arguments; returns its exit code and output.
 int run_jobq(std::vector<std::string> args, std::string& out, std::string& err) {
@@ -213,7 +215,8 @@ TEST_CASE("jobq __complete: the real tree, with no jobqd to ask") {
   bool in_subcommands = false;
   int listed = 0;
   for (const auto& l : lines(help)) {
-    if (l == "Subcommands:") in_subcommands = true;
+    if (l == "Subcommands:")
+      in_subcommands = true;
     else if (in_subcommands && l.size() > 2 && l.substr(0, 2) == "  " && l[2] != ' ') {
       const std::string name = l.substr(2, l.find(' ', 2) - 2);
       CHECK_MESSAGE(has(offered, name), name);
@@ -238,6 +241,8 @@ TEST_CASE("jobq __complete: the real tree, with no jobqd to ask") {
     CHECK(err.empty());
   }
 
-  if (old != nullptr) ::setenv("JOBQ_SOCKET", saved.c_str(), 1);
-  else ::unsetenv("JOBQ_SOCKET");
+  if (old != nullptr)
+    ::setenv("JOBQ_SOCKET", saved.c_str(), 1);
+  else
+    ::unsetenv("JOBQ_SOCKET");
 }
