@@ -10,6 +10,7 @@
 #include "policy_options.hpp"
 #include "pull_progress.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -99,7 +100,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
         policy->to_args(args);
         image_opts->to_args(args);
-        const json app_json = call_showing_pull(g, "app.create", args);
+        const json app_json = call_showing_pull(g, cmd::app_create, args);
         if (*as_json)
           print_json(render::envelope("app", app_json));
         else
@@ -142,7 +143,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (!env->empty()) args["env"] = parse_pairs(*env, "--env");
         if (!unset->empty()) args["unset_env"] = *unset;
         image_opts->to_args(args);
-        const json app_json = call_showing_pull(g, "app.update", args);
+        const json app_json = call_showing_pull(g, cmd::app_update, args);
         if (*as_json)
           print_json(render::envelope("app", app_json));
         else
@@ -159,7 +160,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_flag("--force", *force, "Also cancel its pending and running jobs");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json r = g.client().call("app.delete", {{"name", *name}, {"force", *force}});
+        const json r = g.client().call(cmd::app_delete, {{"name", *name}, {"force", *force}});
         std::cout << "deleted application " << *name;
         if (!r["cancelled_jobs"].empty())
           std::cout << " (cancelled jobs: " << r["cancelled_jobs"].dump() << ")";
@@ -177,7 +178,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("name", *name, "Application name")->required();
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        g.client().call(pause ? "app.pause" : "app.resume", {{"name", *name}});
+        g.client().call(pause ? cmd::app_pause : cmd::app_resume, {{"name", *name}});
         std::cout << "application " << *name << (pause ? " paused" : " resumed") << '\n';
         return exit_code::ok;
       };
@@ -189,7 +190,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json r = g.client().call("app.list");
+        const json r = g.client().call(cmd::app_list);
         if (*as_json)
           print_json(render::envelope("apps", r["apps"]));
         else
@@ -206,7 +207,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json r = g.client().call("app.show", {{"name", *name}});
+        const json r = g.client().call(cmd::app_show, {{"name", *name}});
         if (*as_json)
           print_json(render::envelope("app", r));
         else

@@ -12,6 +12,7 @@
 #include "base/paths.hpp"
 #include "model/job_state.hpp"
 #include "wire/client.hpp"
+#include "wire/commands.hpp"
 
 namespace jobq {
 
@@ -320,14 +321,14 @@ std::vector<Candidate> complete_words(CLI::App& root, const std::vector<std::str
 CompletionSources daemon_sources() {
   CompletionSources s;
   s.apps = [](const std::string& socket) {
-    return ask(socket, "app.list", json::object(), [](const json& r) {
+    return ask(socket, cmd::app_list, json::object(), [](const json& r) {
       std::vector<Candidate> out;
       for (const auto& a : r.at("apps")) out.push_back({text(a, "name"), text(a, "image")});
       return out;
     });
   };
   s.jobs = [](const std::string& socket) {
-    return ask(socket, "list", json{{"limit", kRecentJobs}}, [](const json& r) {
+    return ask(socket, cmd::list, json{{"limit", kRecentJobs}}, [](const json& r) {
       struct Row {
         std::int64_t id;
         bool unfinished;

@@ -8,6 +8,7 @@
 #include "enqueue_options.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -55,7 +56,7 @@ int enqueue_batch(const Globals& g, const std::string& source, const std::string
       bytes += size;
       run.push_back(jobs[i++]);
     }
-    const json r = client.call("enqueue.batch", {{"jobs", run}});
+    const json r = client.call(cmd::enqueue_batch, {{"jobs", run}});
     for (const auto& j : r["jobs"]) {
       all.push_back(j);
       if (!as_json) std::cout << j["id"].get<std::int64_t>() << '\n';
@@ -102,7 +103,7 @@ void add_enqueue_command(CLI::App& root, Globals& g, std::function<int()>& actio
         json args{{"app", *app}};
         job->to_args(args);
         if (!command->empty()) args["command"] = *command;
-        const json enqueued = g.client().call("enqueue", args);
+        const json enqueued = g.client().call(cmd::enqueue, args);
         const auto id = enqueued["id"].get<std::int64_t>();
         if (*as_json)
           print_json(render::envelope("job", enqueued));

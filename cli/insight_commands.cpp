@@ -11,6 +11,7 @@
 #include "base/time_util.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 
 namespace jobq {
 
@@ -47,7 +48,7 @@ class RawTerminal {
 std::string top_frame(const Globals& g, int rows) {
   std::ostringstream out;
   try {
-    const json st = g.client().call("status", json::object(), std::chrono::seconds(5));
+    const json st = g.client().call(cmd::status, json::object(), std::chrono::seconds(5));
     render::status(out, st);
     const json running = g.client().call(
         "list", {{"state", "running"}, {"limit", std::max(1, rows)}}, std::chrono::seconds(5));
@@ -111,7 +112,7 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json r = g.client().call("status", json::object(), std::chrono::seconds(30));
+        const json r = g.client().call(cmd::status, json::object(), std::chrono::seconds(30));
         if (*as_json)
           print_json(render::envelope("status", r));
         else
@@ -138,7 +139,7 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
                                   "node_exporter's textfile collector)");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json r = g.client().call("metrics", json::object(), std::chrono::seconds(30));
+        const json r = g.client().call(cmd::metrics, json::object(), std::chrono::seconds(30));
         std::cout << r.value("text", "");
         return exit_code::ok;
       };
@@ -160,7 +161,7 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
         json args{
             {"since", format_unix_ns(now_unix_ns() - duration_ms(*since, "--since") * 1'000'000)}};
         if (!app->empty()) args["app"] = *app;
-        const json r = g.client().call("stats", args, std::chrono::minutes(5));
+        const json r = g.client().call(cmd::stats, args, std::chrono::minutes(5));
         if (*as_json)
           print_json(render::envelope("stats", r));
         else
@@ -183,7 +184,7 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
         if (!older->empty())
           args["before"] =
               format_unix_ns(now_unix_ns() - duration_ms(*older, "--older-than") * 1'000'000);
-        const json r = g.client().call("prune", args, std::chrono::minutes(10));
+        const json r = g.client().call(cmd::prune, args, std::chrono::minutes(10));
         std::cout << (*dry ? "would delete " : "deleted ") << r.value("jobs", 0)
                   << " job(s) that ended before " << r.value("before", "") << '\n';
         return exit_code::ok;

@@ -10,6 +10,7 @@
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -26,7 +27,7 @@ json list_all_pages(Client client, json args, std::int64_t limit) {
   std::int64_t got = 0;
   while (got < limit) {
     args["limit"] = limit - got;
-    json r = client.call("list", args);
+    json r = client.call(cmd::list, args);
     json& jobs = r["jobs"];
     got += static_cast<std::int64_t>(jobs.size());
     pages.push_back(std::move(jobs));
@@ -57,7 +58,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_flag("--json", *as_json, "Print JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
-        const json job = g.client().call("show", {{"id", parse_id(*id)}});
+        const json job = g.client().call(cmd::show, {{"id", parse_id(*id)}});
         if (*as_json)
           print_json(render::envelope("job", job));
         else
@@ -164,7 +165,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*priority) args["priority"] = **priority;
         if (*hold || *release) args["held"] = *hold;
         if (args.size() == 1) throw UsageError("give --priority N, --hold or --release");
-        const json job = g.client().call("update", args);
+        const json job = g.client().call(cmd::update, args);
         if (*as_json)
           print_json(render::envelope("job", job));
         else
@@ -187,9 +188,9 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->callback([=, &g, &action] {
       action = [=, &g] {
         const auto job_id = parse_id(*id);
-        json job = g.client().call("cancel", {{"id", job_id}});
+        json job = g.client().call(cmd::cancel, {{"id", job_id}});
         if (!*no_wait && (job["state"] == "starting" || job["state"] == "running"))
-          job = g.client().call("wait", {{"ids", {job_id}}})["jobs"][0];
+          job = g.client().call(cmd::wait, {{"ids", {job_id}}})["jobs"][0];
         if (*as_json)
           print_json(render::envelope("job", job));
         else
@@ -205,9 +206,9 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     const char* done;
   };
   for (const JobAction& a :
-       {JobAction{"hold", "Keep a pending job from starting", "held"},
-        JobAction{"release", "Let a held job start", "released"},
-        JobAction{"retry", "Run a finished job again, as a new attempt", "is pending again"}}) {
+       {JobAction{cmd::hold, "Keep a pending job from starting", "held"},
+        JobAction{cmd::release, "Let a held job start", "released"},
+        JobAction{cmd::retry, "Run a finished job again, as a new attempt", "is pending again"}}) {
     auto* c = root.add_subcommand(a.name, a.help);
     auto id = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);

@@ -7,6 +7,7 @@
 #include "cli_util.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -82,7 +83,7 @@ void add_logs_command(CLI::App& root, Globals& g, std::function<int()>& action) 
           args["follow"] = true;
           args["stream"] = *both ? "both" : *err ? "stderr" : "stdout";
           int shown_attempt = 0;
-          g.client().stream("logs", args, [&](const json& frame) {
+          g.client().stream(cmd::logs, args, [&](const json& frame) {
             const auto data = base64_decode(frame.value("data_base64", ""));
             if (!data) throw ProtocolError(ErrorCode::internal, "jobqd sent undecodable log data");
             const int n = frame.value("attempt", 0);
@@ -96,7 +97,7 @@ void add_logs_command(CLI::App& root, Globals& g, std::function<int()>& action) 
         for (const char* stream : {"stdout", "stderr"}) {
           if (std::string(stream) == "stdout" ? *err : !(*err || *both)) continue;
           args["stream"] = stream;
-          const json r = g.client().call("logs", args);
+          const json r = g.client().call(cmd::logs, args);
           if (!r.value("started", true)) {
             std::cerr << "jobq: " << never_started(args["id"].get<std::int64_t>(), r) << '\n';
             break;

@@ -22,6 +22,7 @@
 #include "enqueue_options.hpp"
 #include "exit_codes.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -69,7 +70,7 @@ bool on_interrupt(const Globals& g, std::int64_t id) {
   pthread_sigmask(SIG_BLOCK, &intr, nullptr);
   if (answer != "y" && answer != "Y" && answer != "yes") leave_running(id);
   try {
-    g.client().call("cancel", {{"id", id}});
+    g.client().call(cmd::cancel, {{"id", id}});
   } catch (const std::exception& e) {  // it ended meanwhile, or jobqd is gone
     std::cerr << "jobq: error: cannot cancel job " << id << ": " << e.what() << std::endl;
     std::_Exit(exit_code::failure);
@@ -105,7 +106,7 @@ void add_run_command(CLI::App& root, Globals& g, std::function<int()>& action) {
       sigaddset(&intr, SIGINT);
       ::signal(SIGINT, SIG_DFL);
       pthread_sigmask(SIG_BLOCK, &intr, nullptr);
-      const json enqueued = g.client().call("enqueue", args);
+      const json enqueued = g.client().call(cmd::enqueue, args);
       const auto id = enqueued["id"].get<std::int64_t>();
       if (!*quiet)
         std::cerr << "jobq: job " << id << (enqueued.value("existing", false) ? " (existing)" : "")

@@ -13,6 +13,7 @@
 #include "exit_codes.hpp"
 #include "model/job_state.hpp"
 #include "render.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -41,10 +42,11 @@ class WaitProgress {
           int left = 0;
           try {
             for (const auto& id : ids)
-              if (!is_final(parse_job_state(g.client_no_wait()
-                                                .call("show", {{"id", id}}, std::chrono::seconds(2))
-                                                .value("state", ""))
-                                .value_or(JobState::pending)))
+              if (!is_final(
+                      parse_job_state(g.client_no_wait()
+                                          .call(cmd::show, {{"id", id}}, std::chrono::seconds(2))
+                                          .value("state", ""))
+                          .value_or(JobState::pending)))
                 ++left;
             open = std::to_string(left) + " of " + std::to_string(ids.size()) + " job(s)";
           } catch (const std::exception&) {
@@ -88,7 +90,7 @@ json wait_through_restarts(Client client, json args) {
                std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
   for (;;) {
     try {
-      return client.call("wait", args);
+      return client.call(cmd::wait, args);
     } catch (const ConnectionLost& e) {
       std::cerr << "jobq: " << e.what() << "; reconnecting\n";
     }
@@ -98,7 +100,7 @@ json wait_through_restarts(Client client, json args) {
       if (deadline && std::chrono::steady_clock::now() >= *deadline)
         throw ProtocolError(ErrorCode::timeout, "the job(s) did not finish in time");
       try {
-        client.call("status", json::object(), std::chrono::seconds(30));
+        client.call(cmd::status, json::object(), std::chrono::seconds(30));
         break;
       } catch (const ClientError&) {
         if (std::chrono::steady_clock::now() - lost_at > give_up_after) throw;
@@ -160,7 +162,7 @@ void add_wait_command(CLI::App& root, Globals& g, std::function<int()>& action) 
           progress.stop();
           json jobs = json::array();
           Client client = g.client();
-          for (const auto& id : args["ids"]) jobs.push_back(client.call("show", {{"id", id}}));
+          for (const auto& id : args["ids"]) jobs.push_back(client.call(cmd::show, {{"id", id}}));
           json doc = error_document(exit_code::wait_timeout, e.what(), "timeout");
           doc["jobs"] = jobs;
           print_json(doc);

@@ -6,6 +6,7 @@
 
 #include "base/suggest.hpp"
 #include "commands/handlers.hpp"
+#include "wire/commands.hpp"
 #include "wire/protocol.hpp"
 
 namespace jobq {
@@ -22,28 +23,28 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {.name = "status", .handler = handlers::status},
-    {.name = "metrics", .handler = handlers::metrics},
-    {.name = "stats", .handler = handlers::stats},
-    {.name = "prune", .admin = true, .handler = handlers::prune},
-    {.name = "app.create", .admin = true, .handler = handlers::app_create},
-    {.name = "app.update", .admin = true, .handler = handlers::app_update},
-    {.name = "app.delete", .admin = true, .handler = handlers::app_delete},
-    {.name = "app.list", .handler = handlers::app_list},
-    {.name = "app.show", .handler = handlers::app_show},
-    {.name = "app.pause", .admin = true, .handler = handlers::app_pause},
-    {.name = "app.resume", .admin = true, .handler = handlers::app_resume},
-    {.name = "hold", .handler = handlers::hold},
-    {.name = "release", .handler = handlers::release},
-    {.name = "update", .handler = handlers::update},
-    {.name = "retry", .handler = handlers::retry},
-    {.name = "enqueue", .handler = handlers::enqueue},
-    {.name = "enqueue.batch", .handler = handlers::enqueue_batch},
-    {.name = "show", .handler = handlers::show},
-    {.name = "list", .handler = handlers::list},
-    {.name = "logs", .handler = handlers::logs},
-    {.name = "wait", .handler = handlers::wait},
-    {.name = "cancel", .handler = handlers::cancel},
+    {.name = cmd::status, .handler = handlers::status},
+    {.name = cmd::metrics, .handler = handlers::metrics},
+    {.name = cmd::stats, .handler = handlers::stats},
+    {.name = cmd::prune, .admin = true, .handler = handlers::prune},
+    {.name = cmd::app_create, .admin = true, .handler = handlers::app_create},
+    {.name = cmd::app_update, .admin = true, .handler = handlers::app_update},
+    {.name = cmd::app_delete, .admin = true, .handler = handlers::app_delete},
+    {.name = cmd::app_list, .handler = handlers::app_list},
+    {.name = cmd::app_show, .handler = handlers::app_show},
+    {.name = cmd::app_pause, .admin = true, .handler = handlers::app_pause},
+    {.name = cmd::app_resume, .admin = true, .handler = handlers::app_resume},
+    {.name = cmd::hold, .handler = handlers::hold},
+    {.name = cmd::release, .handler = handlers::release},
+    {.name = cmd::update, .handler = handlers::update},
+    {.name = cmd::retry, .handler = handlers::retry},
+    {.name = cmd::enqueue, .handler = handlers::enqueue},
+    {.name = cmd::enqueue_batch, .handler = handlers::enqueue_batch},
+    {.name = cmd::show, .handler = handlers::show},
+    {.name = cmd::list, .handler = handlers::list},
+    {.name = cmd::logs, .handler = handlers::logs},
+    {.name = cmd::wait, .handler = handlers::wait},
+    {.name = cmd::cancel, .handler = handlers::cancel},
 };
 
 }  // namespace

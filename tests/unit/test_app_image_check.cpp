@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "commands/dispatch.hpp"
-#include "fake_engine.hpp"
+#include "daemon_fixture.hpp"
 #include "test_support.hpp"
 #include "wire/protocol.hpp"
 
@@ -21,59 +20,11 @@ using nlohmann::json;
 
 namespace {
 
-struct Fixture {
-  TempDir dir;
-  jobq::Store store{dir.file("jobq.db")};
-  FakeEngine engine;
-  jobq::PendingReplies waits;
-  jobq::Metrics metrics;
-  jobq::Runner runner{store, engine, jobq::RunnerOptions{}, [](std::int64_t) {},
-                      [](std::int64_t) {}};
-  jobq::Poller poller{store, engine, jobq::PollerOptions{}, [](std::int64_t) {}};
-  jobq::FairPool engine_calls{{4, 4, 1}};
-  jobq::FairPool store_scans{{2, 2, 1}};
-  jobq::EngineHealth health{engine};
-  jobq::LogFollowers followers{store, engine, 64, 8};
-  jobq::EnqueueCommitter committer{store, [] {}};
-  jobq::ImagePuller puller{engine, {}, {}};
-  jobq::DaemonContext ctx{
-      store,  engine,    runner,  poller,    waits,  engine_calls,      store_scans,
-      health, followers, metrics, committer, puller, jobq::DaemonInfo{}};
-  std::shared_ptr<jobq::Mailbox> box = std::make_shared<jobq::Mailbox>();
-  std::uint64_t next_conn = 1;
-
+struct Fixture : jobq::test::DaemonFixture {
   Fixture() { engine.track_images(); }
-  ~Fixture() {
-    engine.release_pulls();
-    puller.stop();
-    followers.stop();
-    engine_calls.stop();
-    store_scans.stop();
-  }
+  ~Fixture() { engine.release_pulls(); }
   std::uint64_t send(const std::string& cmd, json args) {
-    const auto conn = next_conn++;
-    {
-      std::lock_guard lock(box->mu);
-      box->open[conn] = {};
-    }
-    jobq::PeerCred peer;
-    peer.uid = 0;
-    peer.gid = 0;
-    jobq::dispatch_request(ctx,
-                           json{{"v", jobq::kProtocolVersion}, {"cmd", cmd}, {"args", args}}.dump(),
-                           peer, jobq::Responder(box, conn));
-    return conn;
-  }
-  std::vector<json> lines_of(std::uint64_t conn, bool final) {
-    std::lock_guard lock(box->mu);
-    std::vector<json> out;
-    for (const auto& p : box->posted)
-      if (p.conn == conn && p.final == final) out.push_back(json::parse(p.line));
-    return out;
-  }
-  json wait_reply(std::uint64_t conn) {
-    REQUIRE(wait_until([&] { return !lines_of(conn, true).empty(); }));
-    return lines_of(conn, true).front();
+    return jobq::test::DaemonFixture::send(0, cmd, args);
   }
 };
 

@@ -14,8 +14,7 @@
 #include <string>
 
 #include "base/base64.hpp"
-#include "commands/dispatch.hpp"
-#include "fake_engine.hpp"
+#include "daemon_fixture.hpp"
 #include "test_support.hpp"
 #include "wire/protocol.hpp"
 
@@ -116,39 +115,12 @@ class SlowLogsEngine final : public jobq::Engine {
   std::atomic<std::size_t> sent_{0};
 };
 
-struct Fixture {
-  TempDir dir;
-  jobq::Store store{dir.file("jobq.db")};
-  FakeEngine fake;
-  SlowLogsEngine engine{fake};
-  jobq::PendingReplies waits;
-  jobq::Metrics metrics;
-  jobq::Runner runner{store, engine, jobq::RunnerOptions{}, [](std::int64_t) {},
-                      [](std::int64_t) {}};
-  jobq::Poller poller{store, engine, jobq::PollerOptions{}, [](std::int64_t) {}};
-  jobq::FairPool engine_calls{{4, 4, 1}};
-  jobq::FairPool store_scans{{2, 2, 1}};
-  jobq::EngineHealth health{engine};
-  jobq::LogFollowers followers{store, engine, 64, 8};
-  jobq::EnqueueCommitter committer{store, [] {}};
-  jobq::ImagePuller puller{engine, {}, {}};
-  jobq::DaemonContext ctx{
-      store,  engine,    runner,  poller,    waits,  engine_calls,      store_scans,
-      health, followers, metrics, committer, puller, jobq::DaemonInfo{}};
-  std::shared_ptr<jobq::Mailbox> box = std::make_shared<jobq::Mailbox>();
-  std::uint64_t next_conn = 1;
-
+struct Fixture : jobq::test::DaemonFixtureOf<SlowLogsEngine> {
   Fixture() {
     jobq::test::make_app(store, "web");
     health.start();
   }
-  ~Fixture() {
-    engine.release();
-    followers.stop();
-    engine_calls.stop();
-    store_scans.stop();
-    health.stop();
-  }
+  ~Fixture() { engine.release(); }
   // A running job of `uid` whose output is `lines` numbered lines.
   std::pair<std::int64_t, std::string> running_job(uid_t uid, int lines) {
     jobq::NewJob nj;
@@ -165,32 +137,12 @@ struct Fixture {
     fake.set_logs(ts[0].spec.name, out, "");
     return {ts[0].job_id, ts[0].spec.name};
   }
-  // Sends a request as uid; returns its connection, whose replies reply_of() reads.
-  std::uint64_t send(uid_t uid, const std::string& cmd, json args = json::object()) {
-    const auto conn = next_conn++;
-    {
-      std::lock_guard lock(box->mu);
-      box->open[conn] = {};
-    }
-    jobq::PeerCred peer;
-    peer.uid = uid;
-    peer.gid = uid;
-    jobq::dispatch_request(ctx,
-                           json{{"v", jobq::kProtocolVersion}, {"cmd", cmd}, {"args", args}}.dump(),
-                           peer, jobq::Responder(box, conn));
-    return conn;
-  }
   // The final reply on conn, if posted yet.
   std::optional<json> reply_of(std::uint64_t conn) {
     std::lock_guard lock(box->mu);
     for (const auto& p : box->posted)
       if (p.conn == conn && p.final) return json::parse(p.line);
     return std::nullopt;
-  }
-  json wait_reply(std::uint64_t conn) {
-    std::optional<json> r;
-    REQUIRE(wait_until([&] { return (r = reply_of(conn)).has_value(); }));
-    return *r;
   }
 };
 
