@@ -2,7 +2,8 @@
 # jobq run: enqueues, streams the job's output as it is written (stdout to
 # stdout, stderr to stderr, each in order, through retries) and exits with
 # the job's exit code; Ctrl-C (SIGINT) off a terminal leaves the job running
-# and prints its id.
+# and prints its id; on a terminal (a pty from script(1)) it asks, and "y"
+# cancels the job while anything else leaves it running.
 source "$(dirname "$0")/lib.sh"
 start_daemon
 "$JOBQ" app create r --image "$TEST_IMAGE" >/dev/null
@@ -48,6 +49,43 @@ grep -q "jobq: job $id left running" "$WORK/err" || fail "SIGINT did not say the
 sleep 0.5
 assert_eq running "$(job_field "$id" .state)" "state after SIGINT (left running)"
 "$JOBQ" cancel "$id" >/dev/null
+
+# On a terminal: Ctrl-C asks. The pty is script(1)'s; what is written to its
+# stdin is typed: ^C (the terminal sends SIGINT), then the answer.
+if command -v script >/dev/null; then
+  on_terminal() {  # ANSWER: runs a long job, types ^C then ANSWER; sets id and rc
+    local out=$WORK/tty.out
+    rm -f "$WORK/tty.in" "$out"
+    mkfifo "$WORK/tty.in"
+    JOBQ_SOCKET=$JOBQ_SOCKET script -qfec "$(printf '%q ' "$JOBQ" run r --label "jobq-test-run=$RUN_ID" \
+      -- sh -c 'echo first; sleep 60; echo never')" /dev/null <"$WORK/tty.in" >"$out" 2>&1 &
+    local spid=$!
+    exec 7>"$WORK/tty.in"
+    for _ in $(seq 1 $((300 * TIME_FACTOR))); do grep -q '^first' "$out" && break; sleep 0.1; done
+    grep -q '^first' "$out" || fail "on a terminal, no output: $(cat -v "$out")"
+    id=$(sed -n 's/^jobq: job \([0-9]*\) enqueued.*/\1/p' "$out" | tr -d '\r')
+    printf '\003' >&7
+    for _ in $(seq 1 100); do grep -q "cancel job $id? \[y/N\]" "$out" && break; sleep 0.1; done
+    grep -q "cancel job $id? \[y/N\]" "$out" || fail "Ctrl-C on a terminal did not ask: $(cat -v "$out")"
+    printf '%s\r' "$1" >&7
+    rc=0
+    wait "$spid" || rc=$?
+    exec 7>&-
+  }
+  on_terminal n
+  assert_eq 130 "$rc" "exit code after Ctrl-C and 'n'"
+  grep -q "jobq: job $id left running" "$WORK/tty.out" || fail "'n' did not leave it: $(cat -v "$WORK/tty.out")"
+  assert_eq running "$(job_field "$id" .state)" "state after Ctrl-C and 'n'"
+  "$JOBQ" cancel "$id" >/dev/null
+  on_terminal y
+  assert_eq 130 "$rc" "exit code after Ctrl-C and 'y'"
+  grep -q "jobq: job $id: cancel requested" "$WORK/tty.out" || fail "'y' did not cancel: $(cat -v "$WORK/tty.out")"
+  rc=0
+  "$JOBQ" wait --timeout 60s "$id" >/dev/null 2>&1 || rc=$?
+  assert_eq cancelled "$(job_field "$id" .state)" "state after Ctrl-C and 'y'"
+else
+  echo "note: script(1) not installed, the terminal's Ctrl-C question not checked"
+fi
 
 # Bad input: an unknown application, no application.
 rc=0
