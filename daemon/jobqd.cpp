@@ -28,6 +28,7 @@
 #include "base/time_util.hpp"
 #include "commands/dispatch.hpp"
 #include "exec/event_watcher.hpp"
+#include "exec/retention.hpp"
 #include "notify/notifier.hpp"
 #include "runtime/docker/docker_engine.hpp"
 #include "runtime/docker/registry_auth.hpp"
@@ -315,10 +316,10 @@ int serve(const Options& o) {
   popts.log_cap = size_option("--log-cap", o.log_cap);
   popts.keep_containers = o.keep_containers;
   popts.instance = store.instance();
-  popts.retention = retention_option(o.retention);
   popts.metrics = &metrics;
   popts.engine_busy = [&] { return runner_ptr && runner_ptr->in_flight() > 0; };
   Poller poller(store, engine, popts, on_final);
+  Retention retention(store, retention_option(o.retention));
   poller_ptr = &poller;
   ImagePullerOptions pull_opts;
   pull_opts.workers = o.max_pulls;
@@ -342,21 +343,21 @@ int serve(const Options& o) {
 
   LogFollowers followers(store, engine, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
-  DaemonContext ctx{
-      store,
-      engine,
-      runner,
-      poller,
-      waits,
-      engine_calls,
-      store_scans,
-      engine_health,
-      followers,
-      metrics,
-      committer,
-      puller,
-      DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access, popts.log_cap,
-                 popts.retention.count(), size_option("--max-request", o.max_request)}};
+  DaemonContext ctx{store,
+                    engine,
+                    runner,
+                    poller,
+                    waits,
+                    engine_calls,
+                    store_scans,
+                    engine_health,
+                    followers,
+                    metrics,
+                    committer,
+                    puller,
+                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
+                               popts.log_cap, retention_option(o.retention).count(),
+                               size_option("--max-request", o.max_request)}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
@@ -402,6 +403,7 @@ int serve(const Options& o) {
   committer.start();
   notifier.start();
   poller.start();
+  retention.start();
   runner.start();
   events.start();
   spdlog::info("jobqd {} listening on {}{} (state in {}, instance {})", JOBQ_VERSION, socket_path,
@@ -420,6 +422,7 @@ int serve(const Options& o) {
   followers.stop();
   runner.stop();  // lets launches in flight commit; queued ones resume next start
   puller.stop();  // pulls in flight end; their jobs are still pending
+  retention.stop();
   poller.stop();
   waits.stop();
   notifier.stop();  // calls not yet delivered stay in the outbox for the next start

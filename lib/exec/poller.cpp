@@ -89,11 +89,6 @@ void Poller::start() {
           next_reconcile_ = now + opts_.reconcile_interval;
           reconcile();
         }
-        if (opts_.retention.count() > 0 && now >= next_prune_) {
-          next_prune_ = now + opts_.prune_interval;
-          if (const auto n = prune_old(); n > 0)
-            spdlog::info("pruned {} finished job(s) past the retention", n);
-        }
         bool all;
         std::set<std::int64_t> targets;
         {
@@ -310,14 +305,6 @@ void Poller::reconcile() {
         name);
   std::lock_guard lock(mu_);
   unknown_ = std::move(unknown);
-}
-
-std::int64_t Poller::prune_old() {
-  const std::int64_t before =
-      now_unix_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.retention).count();
-  std::int64_t total = 0;
-  for (std::int64_t n; !kicker_.stopped() && (n = store_.prune(before, 1000)) > 0;) total += n;
-  return total;
 }
 
 void Poller::engine_lost() {

@@ -46,9 +46,6 @@ struct PollerOptions {
   std::string instance;  // this store's instance id (the jobq.instance label)
   std::chrono::milliseconds reconcile_interval{60'000};
   Metrics* metrics = nullptr;  // finish-detection lag, engine errors (optional)
-  // Finished jobs older than this are pruned, hourly (0: kept forever).
-  std::chrono::milliseconds retention{0};
-  std::chrono::milliseconds prune_interval{3'600'000};
   // Up to this many running, every tick inspects each container; above, a
   // tick lists the exited ones (one call) and each is inspected every sweep.
   std::size_t inspect_all_below = 16;
@@ -81,8 +78,6 @@ class Poller {
   void settle() { removers_.wait_idle(); }
   // One reconciliation of the engine's containers with the store.
   void reconcile();
-  // Deletes the finished jobs past the retention, in batches; returns how many.
-  std::int64_t prune_old();
   // Containers labelled with this instance that the store does not know.
   std::vector<std::string> unknown_containers();
   // The engine stopped answering (failed call, or its event stream broke):
@@ -137,7 +132,6 @@ class Poller {
   std::map<std::int64_t, std::int64_t> signalled_;  // job -> when a signal not of jobq's came
   std::map<std::int64_t, int> log_failures_;        // job -> failed log fetches (poller thread)
   std::chrono::steady_clock::time_point next_reconcile_{};
-  std::chrono::steady_clock::time_point next_prune_{};
   std::chrono::steady_clock::time_point next_sweep_{};
 };
 

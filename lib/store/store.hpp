@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/fair_share.hpp"
 #include "model/model.hpp"
 #include "model/pending_reason.hpp"
 #include "model/run_spec.hpp"
@@ -340,8 +341,7 @@ class Store {
   std::string instance_;
   // Fair share: when each application last had a job claimed (a counter).
   // Kept in memory: fairness needs no durability.
-  std::map<std::string, std::uint64_t> last_served_;
-  std::uint64_t serve_clock_ = 0;
+  ServiceOrder served_;
   std::mt19937_64 rng_{std::random_device{}()};  // retry jitter
   // Prepared statements of every query but the migration's (sqlite_util.hpp).
   std::unique_ptr<sql::StmtCache> statements_;

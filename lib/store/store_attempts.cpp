@@ -45,8 +45,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
     }
   }
   // Each app's next jobs in its own order (priority, then FIFO), as many as
-  // it has room for; then one per app per round, so that a flood in one app
-  // takes at most one slot a round from another's single job.
+  // it has room for; then claimed in fair_share's order.
   const std::int64_t now_ns = now_unix_ns();
   std::vector<std::vector<Job>> queues;
   std::map<std::string, std::string> pull_errors;  // by application
@@ -85,26 +84,7 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
     }
     queues.push_back(std::move(q));
   }
-  // Rounds visit the least recently served app first (then the one whose
-  // next job is oldest), remembered across claims: under a tight global
-  // limit each claim has one slot, and it must not always go to the flood.
-  std::sort(queues.begin(), queues.end(), [&](const auto& a, const auto& b) {
-    const auto sa = last_served_[a.front().app], sb = last_served_[b.front().app];
-    return sa != sb ? sa < sb : a.front().id < b.front().id;
-  });
-  std::vector<Job> candidates;
-  for (std::size_t round = 0; static_cast<int>(candidates.size()) < budget; ++round) {
-    bool any = false;
-    for (auto& q : queues) {
-      if (round >= q.size()) continue;
-      any = true;
-      if (static_cast<int>(candidates.size()) < budget) {
-        last_served_[q[round].app] = ++serve_clock_;
-        candidates.push_back(std::move(q[round]));
-      }
-    }
-    if (!any) break;
-  }
+  std::vector<Job> candidates = fair_share(std::move(queues), budget, served_);
 
   std::vector<LaunchTicket> out;
   const std::string now = now_rfc3339();
