@@ -187,28 +187,10 @@ command -v debootstrap >/dev/null || skip "debootstrap is not installed (packagi
 curl -fsS --max-time 15 -o /dev/null "$MIRROR/dists/bookworm/InRelease" 2>"$WORK/mirror.log" ||
   skip "the Debian mirror $MIRROR cannot be reached: $(cat "$WORK/mirror.log") (the package was built and is lintian-clean)"
 
-# The base system: today's tarball, or a new one (debootstrap, then the
-# package lists, so that a run needs only a quick `apt-get update`).
-mkdir -p "$CACHE/apt-archives"
-base=$CACHE/bookworm-minbase-$(date -u +%Y%m%d).tar
-(
-  flock 9
-  if [[ ! -f $base ]]; then
-    start=$SECONDS
-    echo "making $base (debootstrap --variant=minbase bookworm)" >&2
-    rm -rf "$WORK/base"
-    debootstrap --variant=minbase bookworm "$WORK/base" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
-      fail "debootstrap failed"
-    chroot "$WORK/base" apt-get update -q >>"$WORK/debootstrap.log" 2>&1 || fail "apt-get update in the new base failed"
-    chroot "$WORK/base" apt-get clean
-    tar -C "$WORK/base" --numeric-owner -cf "$base.tmp" .
-    mv "$base.tmp" "$base"
-    rm -rf "$WORK/base"
-    find "$CACHE" -maxdepth 1 -name 'bookworm-minbase-*.tar' ! -path "$base" -delete
-    find "$CACHE/apt-archives" -name '*.deb' -mtime +30 -delete
-    echo "made the base in $((SECONDS - start)) s" >&2
-  fi
-) 9>"$CACHE/lock"
+# The base system: today's tarball (packaging/debian-base.sh makes it when
+# missing; the test command starts that early, in the background).
+base=$(JOBQ_TEST_CACHE=$CACHE JOBQ_DEBIAN_MIRROR=$MIRROR "$SRC/packaging/debian-base.sh" \
+  "$WORK/debootstrap.log") || fail "packaging/debian-base.sh failed (see debootstrap.log)"
 mkdir "$ROOT"
 tar -C "$ROOT" --numeric-owner -xf "$base"
 mount -t proc proc "$ROOT/proc"
