@@ -31,6 +31,7 @@
 #include "exec/retention.hpp"
 #include "notify/notifier.hpp"
 #include "runtime/docker/docker_engine.hpp"
+#include "runtime/docker/docker_runtime.hpp"
 #include "runtime/docker/registry_auth.hpp"
 #include "server/access.hpp"
 
@@ -286,9 +287,11 @@ int serve(const Options& o) {
   ::signal(SIGPIPE, SIG_IGN);
 
   Store store(state_dir + "/jobq.db");
-  DockerEngine engine(o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine));
+  const auto runtime_owned = make_docker_runtime(
+      o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine), store.instance());
+  Runtime& runtime = *runtime_owned;
   try {
-    spdlog::info("Docker engine reachable, API {}", engine.api_version());
+    spdlog::info("Docker engine reachable, API {}", runtime.api_version());
   } catch (const EngineError& e) {
     spdlog::warn("{}; jobs are accepted and will start when the engine answers", e.what());
   }
@@ -300,7 +303,7 @@ int serve(const Options& o) {
   FairPool engine_calls({4, o.engine_calls_per_user, 1});
   // Store scans (list pages, stats, prune): a user may have 8 in flight.
   FairPool store_scans({2, 8, 1});
-  EngineHealth engine_health(engine);
+  EngineHealth engine_health(runtime);
   Runner* runner_ptr = nullptr;
   Poller* poller_ptr = nullptr;
   Notifier notifier(store, NotifierOptions{});
@@ -315,16 +318,15 @@ int serve(const Options& o) {
       std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
   popts.log_cap = size_option("--log-cap", o.log_cap);
   popts.keep_containers = o.keep_containers;
-  popts.instance = store.instance();
   popts.metrics = &metrics;
   popts.engine_busy = [&] { return runner_ptr && runner_ptr->in_flight() > 0; };
-  Poller poller(store, engine, popts, on_final);
+  Poller poller(store, runtime, popts, on_final);
   Retention retention(store, retention_option(o.retention));
   poller_ptr = &poller;
   ImagePullerOptions pull_opts;
   pull_opts.workers = o.max_pulls;
   pull_opts.auth = registry_auth_for;
-  ImagePuller puller(engine, pull_opts, [&] {
+  ImagePuller puller(runtime, pull_opts, [&] {
     if (runner_ptr) runner_ptr->kick();
   });
   RunnerOptions ropts;
@@ -334,17 +336,17 @@ int serve(const Options& o) {
   ropts.keep_containers = o.keep_containers;
   ropts.metrics = &metrics;
   Runner runner(
-      store, engine, ropts,
+      store, runtime, ropts,
       [&](std::int64_t job) {
         if (poller_ptr) poller_ptr->check(job);
       },
       on_final);
   runner_ptr = &runner;
 
-  LogFollowers followers(store, engine, o.max_follows, o.follows_per_user);
+  LogFollowers followers(store, runtime, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
   DaemonContext ctx{store,
-                    engine,
+                    runtime,
                     runner,
                     poller,
                     waits,
@@ -395,8 +397,7 @@ int serve(const Options& o) {
   signal_thread.detach();
 
   EventWatcher events(
-      engine, store.instance(),
-      [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
+      runtime, [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
       [&] { poller.engine_lost(); }, [&](std::int64_t job) { poller.signalled(job); });
 
   waits.start();
@@ -405,7 +406,7 @@ int serve(const Options& o) {
   poller.start();
   retention.start();
   runner.start();
-  events.start();
+  if (runtime.capabilities().end_events) events.start();
   spdlog::info("jobqd {} listening on {}{} (state in {}, instance {})", JOBQ_VERSION, socket_path,
                passed_fd >= 0 ? " (passed by systemd)" : "", state_dir, store.instance());
   notify_systemd("READY=1\nSTATUS=listening on " + socket_path);

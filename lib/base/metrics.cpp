@@ -61,11 +61,11 @@ std::string Metrics::render() const {
   out += "# TYPE jobq_launch_latency_seconds histogram\n";
   out += launch_latency.render("jobq_launch_latency_seconds");
   out +=
-      "# HELP jobq_finish_detection_lag_seconds From Docker's FinishedAt to the result "
+      "# HELP jobq_finish_detection_lag_seconds From the run's recorded finish to the result "
       "committed.\n";
   out += "# TYPE jobq_finish_detection_lag_seconds histogram\n";
   out += finish_lag.render("jobq_finish_detection_lag_seconds");
-  out += "# HELP jobq_engine_errors_total Failed calls to the Docker engine, by operation.\n";
+  out += "# HELP jobq_engine_errors_total Failed calls to the container engine, by operation.\n";
   out += "# TYPE jobq_engine_errors_total counter\n";
   std::lock_guard lock(mu_);
   for (const auto& [op, n] : engine_errors_)

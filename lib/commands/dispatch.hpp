@@ -15,7 +15,7 @@
 #include "exec/image_puller.hpp"
 #include "exec/poller.hpp"
 #include "exec/runner.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/runtime.hpp"
 #include "server/access.hpp"
 #include "server/pending_replies.hpp"
 #include "server/socket_server.hpp"
@@ -37,7 +37,7 @@ struct DaemonInfo {
 
 struct DaemonContext {
   Store& store;
-  Engine& engine;
+  Runtime& runtime;
   Runner& runner;
   Poller& poller;
   PendingReplies& waits;

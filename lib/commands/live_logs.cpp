@@ -10,14 +10,14 @@ namespace jobq {
 
 using nlohmann::json;
 
-json read_live_log(Engine& engine, const LiveLogRead& read) {
-  Engine::LogOptions opts;
+json read_live_log(Runtime& runtime, const LiveLogRead& read) {
+  LogOptions opts;
   opts.timestamps = read.filter.timestamps;
   opts.since_ns = read.filter.since_ns;
   opts.tail = read.tail_given ? read.filter.tail : kLiveTailDefault;
   TailBuffer tail(read.cap);  // the same cap as stored output
   std::size_t lines = 0;      // of both streams: the engine's tail counts both
-  engine.stream_logs(
+  runtime.output(
       read.container, opts,
       [&](LogStream s, std::string_view bytes) {
         lines += static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
@@ -37,11 +37,11 @@ json read_live_log(Engine& engine, const LiveLogRead& read) {
   return out;
 }
 
-void submit_live_log(FairPool& pool, Engine& engine, uid_t uid, const LiveLogRead& read,
+void submit_live_log(FairPool& pool, Runtime& runtime, uid_t uid, const LiveLogRead& read,
                      const Responder& reply) {
-  const auto got = pool.submit(uid, [&engine, read, reply] {
+  const auto got = pool.submit(uid, [&runtime, read, reply] {
     try {
-      reply(encode_ok(read_live_log(engine, read)));
+      reply(encode_ok(read_live_log(runtime, read)));
     } catch (const EngineError& e) {
       reply(encode_error(ErrorCode::engine, e.what()));
     }

@@ -18,7 +18,7 @@
 
 #include "base/fair_pool.hpp"
 #include "base/log_filter.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/runtime.hpp"
 #include "server/socket_server.hpp"
 
 namespace jobq {
@@ -36,11 +36,11 @@ struct LiveLogRead {
 // Reads on the calling thread and returns the reply's result:
 // {data_base64, truncated, total_bytes, source: "engine"}, plus
 // {default_tail, more} when the default tail applied. Throws EngineError.
-nlohmann::json read_live_log(Engine& engine, const LiveLogRead& read);
+nlohmann::json read_live_log(Runtime& runtime, const LiveLogRead& read);
 
 // Queues read_live_log() in uid's share of `pool`; the reply comes through
 // `reply`. Throws ProtocolError unavailable when uid has its share queued.
-void submit_live_log(FairPool& pool, Engine& engine, uid_t uid, const LiveLogRead& read,
+void submit_live_log(FairPool& pool, Runtime& runtime, uid_t uid, const LiveLogRead& read,
                      const Responder& reply);
 
 }  // namespace jobq

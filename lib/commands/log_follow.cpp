@@ -25,9 +25,9 @@ const Attempt* find_attempt(const Job& job, int number) {
 
 }  // namespace
 
-LogFollowers::LogFollowers(Store& store, Engine& engine, std::size_t max_followers,
+LogFollowers::LogFollowers(Store& store, Runtime& runtime, std::size_t max_followers,
                            std::size_t per_user)
-    : store_(store), engine_(engine), max_(max_followers), per_user_(per_user) {}
+    : store_(store), runtime_(runtime), max_(max_followers), per_user_(per_user) {}
 
 LogFollowers::~LogFollowers() {
   stop();
@@ -131,15 +131,17 @@ void LogFollowers::run(const LogRequest& req, const Responder& reply) {
     if (!next && !job->attempts.empty()) next = job->attempts.back().number;
     const Attempt* a = next ? find_attempt(*job, *next) : nullptr;
     const bool attempt_final = a && is_final(a->state);
-    if (a && a->state == JobState::running && !streamed_live.count(a->number)) {
-      Engine::LogOptions opts;
+    // A runtime that cannot follow a run gives its output once it is stored.
+    if (a && a->state == JobState::running && !streamed_live.count(a->number) &&
+        runtime_.capabilities().follow) {
+      LogOptions opts;
       opts.follow = true;
       opts.timestamps = req.filter.timestamps;
       opts.since_ns = req.filter.since_ns;
       opts.tail = first ? req.filter.tail : -1;
       bool got = false;
       try {
-        engine_.stream_logs(
+        runtime_.output(
             a->container_name, opts,
             [&](LogStream s, std::string_view bytes) {
               if (!wanted(s)) return;

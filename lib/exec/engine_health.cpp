@@ -7,7 +7,7 @@ namespace jobq {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-EngineHealth::EngineHealth(Engine& engine, Options opts) : engine_(engine), opts_(opts) {}
+EngineHealth::EngineHealth(Runtime& runtime, Options opts) : runtime_(runtime), opts_(opts) {}
 
 EngineHealth::~EngineHealth() {
   stop();
@@ -32,8 +32,8 @@ void EngineHealth::stop() {
 void EngineHealth::check() {
   json a;
   try {
-    a = {{"reachable", true}, {"api_version", engine_.ping()}};
-    a["version"] = engine_.server_version();
+    a = {{"reachable", true}, {"api_version", runtime_.ping()}};
+    a["version"] = runtime_.server_version();
   } catch (const EngineError& e) {
     a = {{"reachable", false}, {"error", e.what()}};
   }

@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/engine.hpp"
+#include "runtime/runtime.hpp"
 
 namespace jobq {
 
@@ -30,8 +30,8 @@ class EngineHealth {
     std::chrono::milliseconds fresh{1000};
     std::chrono::milliseconds patience{800};
   };
-  EngineHealth(Engine& engine, Options opts);
-  explicit EngineHealth(Engine& engine) : EngineHealth(engine, Options{}) {}
+  EngineHealth(Runtime& runtime, Options opts);
+  explicit EngineHealth(Runtime& runtime) : EngineHealth(runtime, Options{}) {}
   ~EngineHealth();
   EngineHealth(const EngineHealth&) = delete;
   EngineHealth& operator=(const EngineHealth&) = delete;
@@ -57,7 +57,7 @@ class EngineHealth {
   void check_loop();
   void answer_loop();
 
-  Engine& engine_;
+  Runtime& runtime_;
   Options opts_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -6,10 +6,9 @@
 
 namespace jobq {
 
-EventWatcher::EventWatcher(Engine& engine, std::string instance, Engine::DeathEvent on_death,
-                           std::function<void()> on_lost, Engine::SignalEvent on_signal)
-    : engine_(engine),
-      instance_(std::move(instance)),
+EventWatcher::EventWatcher(Runtime& runtime, Runtime::EndFn on_death, std::function<void()> on_lost,
+                           Runtime::SignalFn on_signal)
+    : runtime_(runtime),
       on_death_(std::move(on_death)),
       on_lost_(std::move(on_lost)),
       on_signal_(std::move(on_signal)) {}
@@ -25,7 +24,7 @@ void EventWatcher::start() {
     while (keep_going()) {
       const auto began = std::chrono::steady_clock::now();
       try {
-        engine_.watch_deaths(instance_, keep_going, on_death_, on_signal_);
+        runtime_.watch(keep_going, on_death_, on_signal_);
       } catch (const EngineError& e) {
         if (!keep_going()) break;
         spdlog::debug("events: {}; reconnecting in {} ms", e.what(), backoff.count());
@@ -37,7 +36,7 @@ void EventWatcher::start() {
         if (on_lost_) on_lost_();
       }
       // Whatever died while the stream was down is found by one look at
-      // every running container.
+      // every running run.
       on_death_(std::nullopt);
       if (!kicker_.wait_for(backoff)) break;
       backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));

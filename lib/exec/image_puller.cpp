@@ -16,8 +16,9 @@ using Outcome = ImagePuller::CheckOutcome;
 const Outcome kStoppingOutcome{Outcome::Kind::stopping, kStopping};
 }  // namespace
 
-ImagePuller::ImagePuller(Engine& engine, ImagePullerOptions opts, std::function<void()> on_settled)
-    : engine_(engine),
+ImagePuller::ImagePuller(Runtime& runtime, ImagePullerOptions opts,
+                         std::function<void()> on_settled)
+    : runtime_(runtime),
       opts_(std::move(opts)),
       on_settled_(std::move(on_settled)),
       pool_(std::max(1, opts_.workers)) {
@@ -102,12 +103,12 @@ ImagePuller::CheckOutcome ImagePuller::work(
   bool unreachable = false;
   std::optional<std::string> error;
   try {
-    if (mode != Mode::pull && engine_.has_image(image)) {
+    if (mode != Mode::pull && runtime_.has_image(image)) {
       known = Entry::Known::present;
     } else if (mode == Mode::inspect) {
       known = Entry::Known::absent;
-      error = "image " + image +
-              " is not on the Docker engine, and the application's pull policy is never "
+      error = "image " + image + " is not on " + runtime_.engine_name() +
+              ", and the application's pull policy is never "
               "(pull it on the engine, or use --pull missing)";
     } else {
       const auto began = Clock::now();
@@ -116,7 +117,7 @@ ImagePuller::CheckOutcome ImagePuller::work(
         entries_[image].pulling = true;
       }
       spdlog::info("pulling image {}", image);
-      engine_.pull(image, opts_.auth(image), progress, [this] {
+      runtime_.pull(image, opts_.auth(image), progress, [this] {
         std::lock_guard lock(mu_);
         return !stopping_;
       });

@@ -32,7 +32,7 @@
 
 #include "base/work_pool.hpp"
 #include "model/model.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/runtime.hpp"
 
 namespace jobq {
 
@@ -50,7 +50,7 @@ struct ImagePullerOptions {
 
 class ImagePuller {
  public:
-  ImagePuller(Engine& engine, ImagePullerOptions opts, std::function<void()> on_settled);
+  ImagePuller(Runtime& runtime, ImagePullerOptions opts, std::function<void()> on_settled);
   ~ImagePuller();
   ImagePuller(const ImagePuller&) = delete;
   ImagePuller& operator=(const ImagePuller&) = delete;
@@ -115,7 +115,7 @@ class ImagePuller {
   CheckOutcome work(const std::string& image, Mode mode,
                     const std::function<void(const PullProgress&)>& progress);
 
-  Engine& engine_;
+  Runtime& runtime_;
   ImagePullerOptions opts_;
   std::function<void()> on_settled_;
   std::mutex mu_;

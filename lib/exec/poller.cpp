@@ -9,17 +9,20 @@
 
 namespace jobq {
 
-AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
+AttemptResult result_from(const ActiveAttempt& a, const RunStatus& st) {
   AttemptResult r;
   r.job_id = a.job_id;
   r.attempt = a.attempt;
   r.exit_code = st.exit_code;
-  r.oom_killed = st.oom_killed;
-  r.error = st.error;
-  r.container_id = st.id;
+  r.oom_killed = st.oom_killed.value_or(false);
+  r.error = st.message;
+  r.container_id = st.container_id;
+  r.run_id = st.id;
+  r.node = st.node;
+  r.times_from = st.times_from;
   r.started_at = st.started_at;
   r.finished_at = st.finished_at;
-  // A cancel counts only if the container ended after it was asked for: one
+  // A cancel counts only if the run ended after it was asked for: one
   // that had already exited on its own keeps its own result.
   const auto finished = parse_rfc3339_ns(st.finished_at);
   const bool cancelled = a.cancel_requested && !(finished && a.cancel_requested_ns > 0 &&
@@ -33,12 +36,12 @@ AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   } else if (cancelled) {
     r.state = JobState::cancelled;
     r.reason = "cancel requested while running";
-  } else if (st.oom_killed) {
+  } else if (r.oom_killed) {
     r.state = JobState::failed;
     r.reason = "oom";
-  } else if (!st.error.empty()) {
+  } else if (!st.message.empty()) {
     r.state = JobState::failed;
-    r.reason = "error: " + st.error;
+    r.reason = "error: " + st.message;
   } else if (st.exit_code == 0) {
     r.state = JobState::succeeded;
   } else {
@@ -48,9 +51,9 @@ AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st) {
   return r;
 }
 
-Poller::Poller(Store& store, Engine& engine, PollerOptions opts, JobEvent on_final)
+Poller::Poller(Store& store, Runtime& runtime, PollerOptions opts, JobEvent on_final)
     : store_(store),
-      engine_(engine),
+      runtime_(runtime),
       opts_(opts),
       on_final_(std::move(on_final)),
       stoppers_(std::max(1, opts.stop_workers)),
@@ -117,10 +120,10 @@ void Poller::stop() {
   removers_.stop();
 }
 
-std::optional<std::set<std::string>> Poller::exited_containers(std::size_t running) {
-  // Few running: inspect each (the simplest truth). Many: one list call names
-  // the exited ones, and every container is inspected only at each sweep
-  // (which also finds containers removed outside jobq).
+std::optional<std::set<std::string>> Poller::ended_runs(std::size_t running) {
+  // Few running: ask each one's status (the simplest truth). Many: one list
+  // call names the ended ones, and every run is asked only at each sweep
+  // (which also finds runs removed outside jobq).
   const auto now = std::chrono::steady_clock::now();
   if (running <= opts_.inspect_all_below || now >= next_sweep_) {
     next_sweep_ = now + opts_.sweep_interval;
@@ -128,7 +131,7 @@ std::optional<std::set<std::string>> Poller::exited_containers(std::size_t runni
   }
   try {
     std::set<std::string> names;
-    for (const auto& c : engine_.list_exited("jobq.instance", opts_.instance)) names.insert(c.name);
+    for (const auto& r : runtime_.runs(true)) names.insert(r.name);
     return names;
   } catch (const EngineError& e) {
     engine_error("list");
@@ -145,13 +148,13 @@ void Poller::tick() {
   if (open || !boot_known_) {
     // Nothing may be running to find out that the engine is back: ask it.
     try {
-      engine_.ping();
+      runtime_.ping();
       engine_answered();
     } catch (const EngineError&) {
     }
   }
   const auto active = store_.running_attempts();
-  const auto exited = exited_containers(active.size());
+  const auto exited = ended_runs(active.size());
   for (const auto& a : active) {
     if (kicker_.stopped()) return;
     if (exited && !exited->count(a.container_name)) {
@@ -174,24 +177,22 @@ void Poller::tick(const std::set<std::int64_t>& jobs) {
 bool Poller::look_at(const ActiveAttempt& a) {
   spdlog::trace("job {}: inspecting {}", a.job_id, a.container_name);
   if (a.starting) {
-    // The runner owns it until its start call returns: only a container
-    // that has run and exited is recorded from here (a missing or created
-    // one, or an engine error, is the runner's to handle).
-    std::optional<ContainerState> st;
+    // The runner owns it until its start call returns: only a run that has
+    // started and ended is recorded from here (a missing or queued one, or
+    // an engine error, is the runner's to handle).
+    RunStatus st;
     try {
-      st = engine_.inspect(a.container_name);
+      st = runtime_.status(a.container_name);
     } catch (const EngineError& e) {
       engine_error("inspect");
       return true;
     }
-    if (st && st->has_exited() && st->error.empty() &&
-        parse_rfc3339_ns(st->started_at).value_or(0) > 0)
-      finish(a, *st);
+    if (st.phase == RunPhase::ended && st.message.empty() && st.started()) finish(a, st);
     return true;
   }
-  std::optional<ContainerState> st;
+  RunStatus st;
   try {
-    st = engine_.inspect(a.container_name);
+    st = runtime_.status(a.container_name);
   } catch (const EngineError& e) {
     engine_error("inspect");
     if (e.kind() != EngineError::Kind::unreachable) {
@@ -207,7 +208,7 @@ bool Poller::look_at(const ActiveAttempt& a) {
   }
   engine_down_ = false;
   engine_answered();
-  if (!st) {
+  if (!st.exists()) {
     AttemptResult r;
     r.job_id = a.job_id;
     r.attempt = a.attempt;
@@ -220,15 +221,15 @@ bool Poller::look_at(const ActiveAttempt& a) {
     }
     spdlog::warn("job {}: lost: {}", a.job_id, r.reason);
     on_final_(a.job_id);
-  } else if (st->has_exited()) {
-    finish(a, *st);
+  } else if (st.over()) {
+    finish(a, st);
   } else {
     ActiveAttempt seen = a;
     // Running, and its start was not known (adopted after a restart, or
-    // inspected by the runner before dockerd set it): Docker's StartedAt,
-    // as Docker reports it, so that `show`, `top` and the timeout have it.
-    if (a.started_ns == 0 && store_.record_started(a.job_id, a.attempt, st->started_at))
-      seen.started_ns = parse_rfc3339_ns(st->started_at).value_or(0);
+    // asked by the runner before the engine set it): the start as the
+    // runtime reports it, so that `show`, `top` and the timeout have it.
+    if (a.started_ns == 0 && store_.record_started(a.job_id, a.attempt, st.started_at))
+      seen.started_ns = parse_rfc3339_ns(st.started_at).value_or(0);
     check_deadlines(seen);
   }
   return true;
@@ -239,7 +240,7 @@ void Poller::check_deadlines(const ActiveAttempt& a) {
     request_stop(a);
   } else if (a.timeout_ms > 0 && a.started_ns > 0 &&
              now_unix_ns() > a.started_ns + a.timeout_ms * 1'000'000) {
-    // Past its time (measured from Docker's StartedAt, so a restart of
+    // Past its time (measured from the run's recorded start, so a restart of
     // jobqd in between changes nothing): recorded first, then stopped.
     spdlog::info("job {}: ran past its timeout of {} ms; stopping", a.job_id, a.timeout_ms);
     store_.mark_timed_out(a.job_id);
@@ -255,7 +256,7 @@ void Poller::request_stop(const ActiveAttempt& a) {
   spdlog::info("job {}: stopping {}", a.job_id, a.container_name);
   stoppers_.submit([this, a] {
     try {
-      engine_.stop(a.container_name, opts_.stop_grace_seconds);
+      runtime_.stop(a.container_name, opts_.stop_grace_seconds);
     } catch (const EngineError& e) {
       engine_error("stop");
       spdlog::warn("job {}: stop failed: {}", a.job_id, e.what());
@@ -269,22 +270,17 @@ void Poller::request_stop(const ActiveAttempt& a) {
 }
 
 void Poller::reconcile() {
-  std::vector<ContainerSummary> containers;
+  std::vector<RunSummary> runs;
   try {
-    containers = engine_.list("jobq.instance", opts_.instance);
+    runs = runtime_.runs(false);
   } catch (const EngineError& e) {
     spdlog::debug("reconcile: {}", e.what());
     return;
   }
   std::vector<std::string> unknown;
-  for (const auto& c : containers) {
+  for (const auto& c : runs) {
     std::optional<JobState> state;
-    try {
-      const auto job = c.labels.at("jobq.job");
-      const auto attempt = c.labels.at("jobq.attempt");
-      state = store_.attempt_state(std::stoll(job), std::stoi(attempt));
-    } catch (const std::logic_error&) {  // missing or malformed labels
-    }
+    if (c.job_id && c.attempt) state = store_.attempt_state(*c.job_id, *c.attempt);
     if (!state) {
       unknown.push_back(c.name);
       continue;
@@ -292,7 +288,7 @@ void Poller::reconcile() {
     if (is_final(*state) && !opts_.keep_containers) {
       spdlog::info("reconcile: removing {}, whose result is already recorded", c.name);
       try {
-        engine_.remove(c.name);
+        runtime_.forget(c.name);
       } catch (const EngineError& e) {
         spdlog::warn("reconcile: could not remove {}: {}", c.name, e.what());
       }
@@ -325,7 +321,7 @@ void Poller::engine_answered() {
     }
   }
   // A restarted engine is a new process: ask when it started (poller thread).
-  engine_boot_ns_ = engine_.boot_time_ns();
+  engine_boot_ns_ = runtime_.boot_time_ns();
   boot_known_ = true;
 }
 
@@ -358,11 +354,11 @@ void Poller::signalled(std::int64_t job_id) {
 // container started under an earlier engine process that died around that
 // process's start (the engine's boot time, from /proc when it can be known)
 // is taken as stopped by the engine's restart.
-std::string Poller::engine_stop_reason(const ActiveAttempt& a, const ContainerState& st,
-                                       bool* hold) {
+std::string Poller::engine_stop_reason(const ActiveAttempt& a, const RunStatus& st, bool* hold) {
   *hold = false;
   const std::string code = "exit code " + std::to_string(st.exit_code);
-  const std::string stopped = "killed when the Docker engine stopped";
+  const std::string engine = runtime_.engine_name();
+  const std::string stopped = "killed when " + engine + " stopped";
   const auto finished = parse_rfc3339_ns(st.finished_at);
   const auto started = parse_rfc3339_ns(st.started_at);
   const auto now = now_unix_ns();
@@ -384,7 +380,7 @@ std::string Poller::engine_stop_reason(const ActiveAttempt& a, const ContainerSt
   constexpr std::int64_t kAround = 60'000'000'000;  // a shutdown's and a restore's length
   if (engine_boot_ns_ && started && finished && *started > 0 && *started < *engine_boot_ns_ &&
       *finished >= *engine_boot_ns_ - kAround && *finished <= *engine_boot_ns_ + kAround)
-    return stopped + ": the Docker engine restarted at " + format_unix_ns(*engine_boot_ns_) +
+    return stopped + ": " + engine + " restarted at " + format_unix_ns(*engine_boot_ns_) +
            (started_ns_ > *engine_boot_ns_ ? " while jobqd was down" : "") + " (" + code + ")";
   return "";
 }
@@ -394,13 +390,13 @@ std::vector<std::string> Poller::unknown_containers() {
   return unknown_;
 }
 
-void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
+void Poller::finish(const ActiveAttempt& a, const RunStatus& st) {
   AttemptResult r = result_from(a, st);
   // Whatever its exit code, a job the engine stopped did not finish its
   // work: failed (counted as `lost` by a retry policy), the engine named.
   // A cancel, a timeout or an OOM kill keeps its own result.
   if (r.state == JobState::succeeded ||
-      (r.state == JobState::failed && !st.oom_killed && st.error.empty())) {
+      (r.state == JobState::failed && !r.oom_killed && st.message.empty())) {
     bool hold = false;
     const std::string why = engine_stop_reason(a, st, &hold);
     if (hold) {
@@ -414,19 +410,18 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
       r.state = JobState::failed;
       r.reason = why;
       r.engine_stopped = true;
-    } else if (st.exit_code == 255) {
-      r.reason =
-          "exit code 255 (also what Docker reports for a container killed by an engine restart)";
+    } else if (!st.exit_note.empty()) {
+      r.reason = "exit code " + std::to_string(st.exit_code) + " (" + st.exit_note + ")";
     }
   }
   spdlog::trace("job {}: exited; collecting its output", a.job_id);
   TimestampedTail out(opts_.log_cap), err(opts_.log_cap);
   try {
-    // With Docker's timestamps, so that `jobq logs --since/--timestamps`
+    // With the engine's timestamps, so that `jobq logs --since/--timestamps`
     // work on the stored output too (log_filter.hpp).
-    Engine::LogOptions with_times;
+    LogOptions with_times;
     with_times.timestamps = true;
-    engine_.stream_logs(
+    runtime_.output(
         a.container_name, with_times,
         [&](LogStream s, std::string_view bytes) {
           (s == LogStream::stdout_stream ? out : err).append(bytes);
@@ -480,7 +475,7 @@ void Poller::finish(const ActiveAttempt& a, const ContainerState& st) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (kicker_.stopped()) return;
       try {
-        engine_.remove(name);
+        runtime_.forget(name);
       } catch (const EngineError& e) {
         engine_error("remove");
         spdlog::warn("job {}: could not remove {}: {}", job, name, e.what());

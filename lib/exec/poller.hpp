@@ -1,19 +1,21 @@
-// Poller: the watcher of running attempts. Every interval (or when kicked) it
-// inspects each running attempt's container; told that one container died
-// (an engine event) or just started (the runner), it inspects that one at
-// once. Once a container has exited, it records what Docker says happened
-// (exit code, OOMKilled, State.Error, StartedAt and FinishedAt verbatim),
-// captures stdout and stderr (each capped, keeping the tail), commits all of
-// it in one transaction, and only then has the container removed, by a
-// worker of its own so that the next result is not kept waiting. A container that is gone is
-// recorded as `lost`. Cancellation of a running job is carried out here too: the container is
-// stopped, and the exit that follows is recorded as `cancelled`.
+// Poller: the watcher of running attempts, through the runtime seam
+// (runtime/runtime.hpp). Every interval (or when kicked) it asks the status
+// of each running attempt's run; told that one run ended (an engine event)
+// or just started (the runner), it asks that one at once. Once a run has
+// ended, it records what the runtime says happened (exit code, OOM kill
+// where known, the engine's message, start and finish times verbatim with
+// who recorded them, the node), captures stdout and stderr (each capped,
+// keeping the tail), commits all of it in one transaction, and only then has
+// the run forgotten (removed), by a worker of its own so that the next
+// result is not kept waiting. A run that is gone is recorded as `lost`.
+// Cancellation of a running job is carried out here too: the run is
+// stopped, and the end that follows is recorded as `cancelled`.
 //
 // Reconciliation (at the first round and then every reconcile_interval):
-// every container labelled with this instance is matched against the store.
-// A container whose attempt already has its result committed is a leftover
-// (jobqd stopped between commit and removal) and is removed; one the store
-// does not know at all is reported (log, `jobq status`), never touched.
+// every run of this instance is matched against the store. A run whose
+// attempt already has its result committed is a leftover (jobqd stopped
+// between commit and removal) and is removed; one the store does not know at
+// all is reported (log, `jobq status`), never touched.
 #pragma once
 
 #include <chrono>
@@ -26,7 +28,7 @@
 
 #include "base/metrics.hpp"
 #include "base/work_pool.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/runtime.hpp"
 #include "store/store.hpp"
 
 namespace jobq {
@@ -43,11 +45,10 @@ struct PollerOptions {
   // for), for removal_patience at most.
   std::function<bool()> engine_busy;
   std::chrono::milliseconds removal_patience{5000};
-  std::string instance;  // this store's instance id (the jobq.instance label)
   std::chrono::milliseconds reconcile_interval{60'000};
   Metrics* metrics = nullptr;  // finish-detection lag, engine errors (optional)
-  // Up to this many running, every tick inspects each container; above, a
-  // tick lists the exited ones (one call) and each is inspected every sweep.
+  // Up to this many running, every tick asks each run's status; above, a
+  // tick lists the ended ones (one call) and each is asked every sweep.
   std::size_t inspect_all_below = 16;
   std::chrono::milliseconds sweep_interval{30'000};
   // How long the exit of a container signalled from outside jobq waits to
@@ -59,7 +60,7 @@ struct PollerOptions {
 class Poller {
  public:
   using JobEvent = std::function<void(std::int64_t job_id)>;
-  Poller(Store& store, Engine& engine, PollerOptions opts, JobEvent on_final);
+  Poller(Store& store, Runtime& runtime, PollerOptions opts, JobEvent on_final);
   ~Poller();
   void start();
   void stop();
@@ -91,27 +92,27 @@ class Poller {
   void signalled(std::int64_t job_id);
 
  private:
-  // Inspects one running attempt's container and acts on what it finds.
+  // Asks the status of one active attempt's run and acts on what it finds.
   // False: the engine is unreachable, so the round ends.
   bool look_at(const ActiveAttempt& a);
-  void finish(const ActiveAttempt& a, const ContainerState& st);
-  // A running container: stop it if cancelled or past its timeout.
+  void finish(const ActiveAttempt& a, const RunStatus& st);
+  // A running run: stop it if cancelled or past its timeout.
   void check_deadlines(const ActiveAttempt& a);
-  // Names of exited containers from one list call, or nullopt: inspect each.
-  std::optional<std::set<std::string>> exited_containers(std::size_t running);
+  // Names of ended runs from one list call, or nullopt: ask each.
+  std::optional<std::set<std::string>> ended_runs(std::size_t running);
   void engine_error(const char* operation) {
     if (opts_.metrics) opts_.metrics->engine_error(operation);
   }
   void request_stop(const ActiveAttempt& a);
   // The engine answered: an open outage closes.
   void engine_answered();
-  // Whether the engine stopped this exited container, and why ("": it did
+  // Whether the engine stopped this ended run, and why ("": it did
   // not); *hold: not known yet (its signal came from outside jobq, and the
   // engine may be shutting down). See poller.cpp for what dockerd does.
-  std::string engine_stop_reason(const ActiveAttempt& a, const ContainerState& st, bool* hold);
+  std::string engine_stop_reason(const ActiveAttempt& a, const RunStatus& st, bool* hold);
 
   Store& store_;
-  Engine& engine_;
+  Runtime& runtime_;
   PollerOptions opts_;
   JobEvent on_final_;
   WorkPool stoppers_;
@@ -135,7 +136,7 @@ class Poller {
   std::chrono::steady_clock::time_point next_sweep_{};
 };
 
-// How an exited container's state reads as a job's end.
-AttemptResult result_from(const ActiveAttempt& a, const ContainerState& st);
+// How an ended run's status reads as a job's end.
+AttemptResult result_from(const ActiveAttempt& a, const RunStatus& st);
 
 }  // namespace jobq

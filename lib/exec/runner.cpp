@@ -9,10 +9,10 @@
 
 namespace jobq {
 
-Runner::Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started,
+Runner::Runner(Store& store, Runtime& runtime, RunnerOptions opts, JobEvent on_started,
                JobEvent on_final)
     : store_(store),
-      engine_(engine),
+      runtime_(runtime),
       opts_(opts),
       on_started_(std::move(on_started)),
       on_final_(std::move(on_final)),
@@ -128,7 +128,10 @@ void Runner::pass() {
       return ClaimVerdict{v.claim, v.error, v.error_for_jobs_before_ns};
     };
   }
-  for (const auto& t : store_.claim_pending(opts_.global_max_running, room, gate)) {
+  const RunNaming naming{runtime_.kind(), [this](std::int64_t job_id, int attempt) {
+                           return runtime_.run_name(job_id, attempt);
+                         }};
+  for (const auto& t : store_.claim_pending(opts_.global_max_running, room, naming, gate)) {
     spdlog::debug("job {}: claimed attempt {} as {}", t.job_id, t.attempt, t.spec.name);
     dispatch(t);
   }
@@ -137,12 +140,12 @@ void Runner::pass() {
 bool Runner::recorded_meanwhile(const LaunchTicket& t) {
   // The poller recorded this attempt's end while its start call was in
   // flight, and left the container in place for us: had it removed it, a
-  // relaunch of the same attempt could have created it afresh and run the
-  // job twice. With the launch settled, it goes.
+  // relaunch of the same attempt could have made it afresh and run the job
+  // twice. With the launch settled, it goes.
   spdlog::info("job {}: attempt {} ended before its start call returned", t.job_id, t.attempt);
   if (!opts_.keep_containers) {
     try {
-      engine_.remove(t.spec.name);
+      runtime_.forget(t.spec.name);
     } catch (const EngineError& e) {
       spdlog::warn("job {}: could not remove {}: {}", t.job_id, t.spec.name, e.what());
     }
@@ -163,14 +166,14 @@ int Runner::note_engine_start_failure(std::int64_t job_id) {
 }
 
 bool Runner::lost_before_start(const LaunchTicket& t) {
-  // Its container was created (its id recorded before the start call), then
-  // removed behind jobq's back: it may well have run. Never created again.
+  // Its run was made (its id recorded before the start call), then removed
+  // behind jobq's back: it may well have run. Never made again.
   AttemptResult r;
   r.job_id = t.job_id;
   r.attempt = t.attempt;
   r.state = JobState::lost;
-  r.container_id = t.container_id;
-  r.reason = "container " + t.spec.name + " (" + t.container_id.substr(0, 12) +
+  r.run_id = t.run_id;
+  r.reason = "container " + t.spec.name + " (" + t.run_id.substr(0, 12) +
              ") was created, then removed outside jobq before its start was confirmed; "
              "not created again";
   spdlog::warn("job {}: lost: {}", t.job_id, r.reason);
@@ -204,14 +207,16 @@ bool Runner::launch(const LaunchTicket& t) {
   try {
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return true;  // launched already
     const bool cancel = store_.cancel_requested(t.job_id);
-    std::optional<ContainerState> existing;
-    if (cancel || !t.container_id.empty()) existing = engine_.inspect(name);
-    if (!t.container_id.empty() && (!existing || existing->id != t.container_id))
+    RunStatus existing;
+    if (cancel || !t.run_id.empty()) existing = runtime_.status(name);
+    if (!t.run_id.empty() && (!existing.exists() || existing.id != t.run_id))
       return lost_before_start(t);
     if (cancel) {
-      // An earlier launch may have got as far as create, or even start.
-      if (!existing || existing->status == "created") {
-        if (existing) engine_.remove(name);
+      // An earlier launch may have got as far as making the run, or even
+      // starting it.
+      if (!existing.exists() || existing.phase == RunPhase::queued ||
+          existing.phase == RunPhase::launch_failed) {
+        if (existing.exists()) runtime_.forget(name);
         failed.state = JobState::cancelled;
         failed.reason = "cancel requested before it started";
         store_.finish_attempt(failed);
@@ -219,20 +224,22 @@ bool Runner::launch(const LaunchTicket& t) {
         return true;
       }
       // It ran: adopt it, so that the poller stops it and records what it did.
-      if (!store_.mark_running(t.job_id, t.attempt, existing->id, existing->started_at))
-        return recorded_meanwhile(t);
+      if (!store_.mark_running(t.job_id, t.attempt, existing)) return recorded_meanwhile(t);
       on_started_(t.job_id);
       return true;
     }
     // The pull of its image failed when it was claimed.
     if (!t.pull_error.empty()) throw EngineError(EngineError::Kind::rejected, 0, t.pull_error);
-    // The id is recorded before the start call: if the container is then
-    // removed behind jobq's back, the next look knows it existed.
-    const ContainerState st = launch_container(engine_, t.spec, [&](const std::string& id) {
-      store_.record_container(t.job_id, t.attempt, id);
-    });
-    if (!store_.mark_running(t.job_id, t.attempt, st.id, st.started_at))
-      return recorded_meanwhile(t);
+    // The id is recorded before the start call: if the run is then removed
+    // behind jobq's back, the next look knows it existed.
+    const RunStatus st =
+        runtime_.launch(RunKey{t.job_id, t.attempt, t.app}, t.spec,
+                        [&](const std::string& id) { store_.record_run(t.job_id, t.attempt, id); });
+    // A runtime that tells of a failed start without an error of its own
+    // (a task the scheduler rejected): failed as if the call had said so.
+    if (st.phase == RunPhase::launch_failed)
+      throw EngineError(EngineError::Kind::rejected, 0, st.message);
+    if (!store_.mark_running(t.job_id, t.attempt, st)) return recorded_meanwhile(t);
     {
       std::lock_guard lock(mu_);
       sent_back_for_image_.erase(t.job_id);
@@ -248,44 +255,49 @@ bool Runner::launch(const LaunchTicket& t) {
     return true;
   } catch (const EngineError& e) {
     if (opts_.metrics) opts_.metrics->engine_error("launch");
-    // The poller may have recorded its end meanwhile (it saw the container
-    // exit while the start call was still in flight).
+    // The poller may have recorded its end meanwhile (it saw the run end
+    // while the start call was still in flight).
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return recorded_meanwhile(t);
-    std::optional<ContainerState> st;
+    RunStatus st;
     try {
-      st = engine_.inspect(name);
+      st = runtime_.status(name);
     } catch (const EngineError&) {
     }
     // The engine's own trouble (a 5xx: Docker's exit code 128, as opposed
-    // to 126/127 and a 4xx for a command that cannot run) with a container
-    // that never ran. After dockerd dies during a start and comes back, the
+    // to 126/127 and a 4xx for a command that cannot run) with a run that
+    // never started. After dockerd dies during a start and comes back, the
     // start fails so ("task ...: already exists", "id already in use") for
-    // as long as that container lives: it is removed and, later, created
-    // again under the same name. It never ran, so that runs it once.
-    if (st && never_ran(*st) && e.kind() == EngineError::Kind::server &&
+    // as long as that container lives: it is removed and, later, made again
+    // under the same name. It never ran, so that runs it once.
+    const bool never_started =
+        (st.phase == RunPhase::queued || st.phase == RunPhase::launch_failed) && !st.started();
+    if (never_started && e.kind() == EngineError::Kind::server &&
         note_engine_start_failure(t.job_id) <= kEngineStartTries) {
       spdlog::warn(
           "job {}: the engine could not start {} ({}); it never ran: removed, to be "
           "created again",
           t.job_id, name, e.what());
       try {
-        store_.record_container(t.job_id, t.attempt, "");
-        engine_.remove(name);
+        store_.record_run(t.job_id, t.attempt, "");
+        runtime_.forget(name);
       } catch (const EngineError& re) {
         spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, re.what());
       }
       return false;
     }
-    // A container that exists but could not start (no such executable...)
-    // carries the engine's verdict in State.Error: that is final.
-    if (st && !st->error.empty()) {
-      failed.exit_code = st->exit_code;
-      failed.error = st->error;
-      failed.container_id = st->id;
-      failed.started_at = st->started_at;
-      failed.finished_at = st->finished_at;
-      failed.reason = "could not start: " + st->error;
-    } else if (!st && is_missing_image(e) && wait_for_image(t)) {
+    // A run that exists but could not start (no such executable...) carries
+    // the engine's verdict in its message: that is final.
+    if (st.exists() && !st.message.empty()) {
+      failed.exit_code = st.exit_code;
+      failed.error = st.message;
+      failed.container_id = st.container_id;
+      failed.run_id = st.id;
+      failed.node = st.node;
+      failed.times_from = st.times_from;
+      failed.started_at = st.started_at;
+      failed.finished_at = st.finished_at;
+      failed.reason = "could not start: " + st.message;
+    } else if (!st.exists() && e.kind() == EngineError::Kind::no_image && wait_for_image(t)) {
       return true;
     } else if (e.transient()) {
       spdlog::warn("job {}: launch will be retried: {}", t.job_id, e.what());
@@ -306,7 +318,7 @@ bool Runner::launch(const LaunchTicket& t) {
   store_.finish_attempt(failed);
   if (!opts_.keep_containers) {
     try {
-      engine_.remove(name);
+      runtime_.forget(name);
     } catch (const EngineError& e) {
       spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, e.what());
     }

@@ -1,25 +1,25 @@
 // Runner: moves pending jobs to running. Each pass claims as many pending
 // jobs as the launch pool has free workers, in FIFO order, within every
 // application's max_running and the daemon's global max (a claimed job is
-// `starting` and holds its slot), commits the intent, then launches in the
-// pool: create+start with the attempt's fixed container name, adopting a
-// container that already exists. The container's id is recorded as soon as
-// it is created, before its start: a starting attempt whose recorded
-// container is gone is `lost`, never created again. A launch the engine
-// could not serve stays `starting` and is retried with backoff: same
-// attempt, same name, so it never runs twice; a container that never ran
-// (created, no StartedAt) and that the engine fails to start with an error
-// of its own (5xx: a start in flight when dockerd died) is removed and
-// created again, up to kEngineStartTries times. None of this counts
-// against the job's retry policy. Attempts left `starting` by an earlier
-// jobqd are picked up the same way on start.
+// `starting` and holds its slot), commits the intent, then launches its run
+// in the pool through the runtime (runtime/runtime.hpp), under the
+// attempt's fixed run name, adopting a run that already exists. The run's id
+// is recorded as soon as the runtime made it, before its start: a starting
+// attempt whose recorded run is gone is `lost`, never made again. A launch
+// the engine could not serve stays `starting` and is retried with backoff:
+// same attempt, same name, so it never runs twice; a run that never started
+// (queued, no start time) and that the engine fails to start with an error
+// of its own (a start in flight when dockerd died) is removed and made
+// again, up to kEngineStartTries times. None of this counts against the
+// job's retry policy. Attempts left `starting` by an earlier jobqd are
+// picked up the same way on start.
 // Images: with a puller, an application's jobs are claimed only once its
 // image is there (pulled when missing, or before each launch with --pull
 // always), so a pull holds no launch worker and no slot; a failed pull is
-// the attempt's launch failure, with Docker's message. A create the engine
-// refuses with "No such image" (the image was removed behind jobq's back,
-// or an attempt left starting across a restart) sends the job back to
-// pending, once, to wait for the pull: its container was never created.
+// the attempt's launch failure, with the engine's message. A launch that
+// finds no image (EngineError no_image: the image was removed behind jobq's
+// back, or an attempt left starting across a restart) sends the job back to
+// pending, once, to wait for the pull: its run was never made.
 #pragma once
 
 #include <chrono>
@@ -33,7 +33,7 @@
 #include "base/metrics.hpp"
 #include "base/work_pool.hpp"
 #include "exec/image_puller.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/runtime.hpp"
 #include "store/store.hpp"
 
 namespace jobq {
@@ -59,7 +59,8 @@ class Runner {
 
   using JobEvent = std::function<void(std::int64_t job_id)>;
   // on_started: the attempt runs (the poller should look); on_final: the job ended.
-  Runner(Store& store, Engine& engine, RunnerOptions opts, JobEvent on_started, JobEvent on_final);
+  Runner(Store& store, Runtime& runtime, RunnerOptions opts, JobEvent on_started,
+         JobEvent on_final);
   ~Runner();
   void start();
   void stop();
@@ -89,7 +90,7 @@ class Runner {
   bool wait_for_image(const LaunchTicket& t);
 
   Store& store_;
-  Engine& engine_;
+  Runtime& runtime_;
   RunnerOptions opts_;
   JobEvent on_started_;
   JobEvent on_final_;

@@ -80,6 +80,10 @@ void to_json(nlohmann::json& j, const Attempt& a) {
                      {"state", to_string(a.state)},
                      {"container_name", a.container_name},
                      {"container_id", optional_string(a.container_id)},
+                     {"runtime", a.runtime},
+                     {"run_id", optional_string(a.run_id)},
+                     {"node", optional_string(a.node)},
+                     {"times_from", a.times_from},
                      {"exit_code", a.exit_code ? nlohmann::json(*a.exit_code) : nullptr},
                      {"oom_killed", a.oom_killed},
                      {"error", optional_string(a.error)},
@@ -144,10 +148,6 @@ void to_json(nlohmann::json& j, const Job& job) {
                                             {"admin", job.cancelled_by_admin}}},
       {"attempts", job.attempts},
   };
-}
-
-std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt) {
-  return "jobq-" + instance + "-" + std::to_string(job_id) + "-" + std::to_string(attempt);
 }
 
 }  // namespace jobq

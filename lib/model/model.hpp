@@ -86,14 +86,18 @@ struct Attempt {
   std::int64_t job_id = 0;
   int number = 0;
   JobState state = JobState::starting;
-  std::string container_name;
-  std::string container_id;
+  std::string container_name;  // the run's name (Runtime::run_name)
+  std::string container_id;    // the container that ran it, where known
+  std::string runtime;         // which runtime ran it ("docker")
+  std::string run_id;          // the runtime's id of the run
+  std::string node;            // where it ran; "" for this machine's engine
+  std::string times_from;      // who recorded its times: "engine" or "scheduler"
   std::optional<int> exit_code;
   bool oom_killed = false;
-  std::string error;        // Docker's State.Error, or the launch error
+  std::string error;        // the engine's own message (Docker's State.Error), or the launch error
   std::string reason;       // why it ended as it did, when not plainly
-  std::string started_at;   // Docker's State.StartedAt, verbatim
-  std::string finished_at;  // Docker's State.FinishedAt, verbatim
+  std::string started_at;   // the run's start as recorded (Docker's State.StartedAt), verbatim
+  std::string finished_at;  // ... and its finish
   std::string created_at;   // when the launch intent was committed (daemon clock)
 };
 
@@ -136,10 +140,5 @@ void to_json(nlohmann::json& j, const Webhooks& w);
 void to_json(nlohmann::json& j, const App& a);
 void to_json(nlohmann::json& j, const Attempt& a);
 void to_json(nlohmann::json& j, const Job& job);
-
-// Container name of an attempt: deterministic, so a launch can be retried and
-// adopted without ever creating a second container for the same attempt. The
-// instance id (made once per store) keeps two daemons on one engine apart.
-std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt);
 
 }  // namespace jobq

@@ -168,6 +168,17 @@ UPDATE deliveries SET uuid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2
     R"sql(
 ALTER TABLE apps ADD COLUMN pull TEXT NOT NULL DEFAULT 'missing';
 )sql",
+    // 9: attempts are runs of a runtime (runtime/runtime.hpp): which runtime
+    // ran each, the run's id there (a container's id, for every attempt made
+    // before runtimes had a name), the node it ran on ('' for this machine's
+    // engine) and who recorded its start and finish times.
+    R"sql(
+ALTER TABLE attempts ADD COLUMN runtime TEXT NOT NULL DEFAULT 'docker';
+ALTER TABLE attempts ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
+UPDATE attempts SET run_id = container_id;
+ALTER TABLE attempts ADD COLUMN node TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN times_from TEXT NOT NULL DEFAULT 'engine';
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -749,10 +760,10 @@ Job Store::update_pending(std::int64_t job_id, std::optional<int> priority,
 }
 
 std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
-  Stmt st(
-      *statements_,
-      "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
-      "started_at, finished_at, created_at, reason FROM attempts WHERE job_id=? ORDER BY number");
+  Stmt st(*statements_,
+          "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
+          "started_at, finished_at, created_at, reason, runtime, run_id, node, times_from "
+          "FROM attempts WHERE job_id=? ORDER BY number");
   st.bind(1, job_id);
   std::vector<Attempt> out;
   while (st.step()) {
@@ -769,6 +780,10 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
     a.finished_at = st.text(8);
     a.created_at = st.text(9);
     a.reason = st.text(10);
+    a.runtime = st.text(11);
+    a.run_id = st.text(12);
+    a.node = st.text(13);
+    a.times_from = st.text(14);
     out.push_back(std::move(a));
   }
   return out;

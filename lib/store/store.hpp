@@ -21,7 +21,7 @@
 #include "model/fair_share.hpp"
 #include "model/model.hpp"
 #include "model/pending_reason.hpp"
-#include "model/run_spec.hpp"
+#include "model/run.hpp"
 #include "store/store_error.hpp"
 
 struct sqlite3;
@@ -86,9 +86,9 @@ struct LaunchTicket {
   int attempt = 0;
   std::string app;
   RunSpec spec;
-  // The container's id, recorded once it was created (before its start);
+  // The run's id, recorded once the runtime made it (before its start);
   // "" when it never was (as far as the store knows).
-  std::string container_id;
+  std::string run_id;
   // Not stored: the application's image could not be pulled (Docker's
   // message, from the claim's gate); the launch fails with it.
   std::string pull_error;
@@ -107,13 +107,20 @@ struct ClaimVerdict {
 };
 using ClaimGate = std::function<ClaimVerdict(const App&)>;
 
+// How a claim names its runs: the runtime's kind (recorded with each
+// attempt) and its run_name. The store only keeps what it is given.
+struct RunNaming {
+  std::string runtime;
+  std::function<std::string(std::int64_t job_id, int attempt)> name;
+};
+
 struct ActiveAttempt {
   std::int64_t job_id = 0;
   int attempt = 0;
   std::string container_name;
   bool cancel_requested = false;
   std::int64_t cancel_requested_ns = 0;  // when (daemon clock); 0 = unknown
-  std::int64_t started_ns = 0;           // Docker's StartedAt; 0 = unknown
+  std::int64_t started_ns = 0;           // the run's recorded start; 0 = unknown
   std::int64_t timeout_ms = 0;           // the job's, else its application's; 0 = none
   bool timed_out = false;                // the timeout was hit: stop it, record timed_out
   bool starting = false;                 // its start call is still in flight (the runner's)
@@ -173,7 +180,10 @@ struct AttemptResult {
   std::optional<int> exit_code;
   bool oom_killed = false;
   std::string error;
-  std::string container_id;
+  std::string container_id;              // "" : as recorded before
+  std::string run_id;                    // "" : as recorded before
+  std::string node;                      // "" : as recorded before
+  std::optional<TimeSource> times_from;  // nullopt: as recorded before
   std::string started_at;
   std::string finished_at;
   bool launch_error = false;  // the engine refused to create or start it
@@ -194,7 +204,7 @@ struct CancelledBy {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -205,7 +215,7 @@ class Store {
   // so would hold a read snapshot and keep the WAL from being checkpointed.
   int busy_statements();
 
-  // Random id made when the database is created; part of container names.
+  // Random id made when the database is created; part of run names.
   const std::string& instance() const { return instance_; }
 
   App create_app(const App& app);
@@ -252,7 +262,8 @@ class Store {
   // application: priority, then FIFO. Across applications: round robin, one
   // job per application per round, so a flood in one cannot starve another.
   // `gate`, when given, may keep an application's jobs pending (see ClaimGate).
-  std::vector<LaunchTicket> claim_pending(int global_max, int max_claims,
+  // Each attempt's run is named by `naming`; its spec is run_spec_for's.
+  std::vector<LaunchTicket> claim_pending(int global_max, int max_claims, const RunNaming& naming,
                                           const ClaimGate& gate = {});
   // Undoes the claim of a starting attempt that never got a container (the
   // engine lacked its image): the attempt is forgotten and the job is
@@ -261,19 +272,19 @@ class Store {
   bool unclaim(std::int64_t job_id, int attempt);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();
-  // The starting attempt's container was created with this id ("" : the
-  // container is being removed, as one that never ran and is made anew).
-  // False when the attempt is no longer starting.
-  bool record_container(std::int64_t job_id, int attempt, const std::string& container_id);
+  // The starting attempt's run was made with this id ("" : the run is being
+  // removed, as one that never ran and is made anew). False when the
+  // attempt is no longer starting.
+  bool record_run(std::int64_t job_id, int attempt, const std::string& run_id);
   // False: the attempt was no longer starting (its end was recorded while
-  // the start call was in flight); nothing changed. `started_at` is Docker's
-  // State.StartedAt, kept verbatim (and as nanoseconds for timeouts); "" or
-  // Docker's zero time: not known yet (record_started fills it in later).
-  bool mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
-                    const std::string& started_at = "");
+  // the start call was in flight); nothing changed. The run's ids, node and
+  // start (kept verbatim, and as nanoseconds for timeouts) are recorded; a
+  // start that is unset (or Docker's zero time) is not known yet
+  // (record_started fills it in later).
+  bool mark_running(std::int64_t job_id, int attempt, const RunStatus& run);
   // A running attempt whose start was not known is seen running with this
-  // StartedAt (Docker's, verbatim): recorded, once. False when it was known
-  // already, the attempt is not running, or the time is Docker's zero time.
+  // start (verbatim): recorded, once. False when it was known already, the
+  // attempt is not running, or the time is unset (or Docker's zero time).
   // The attempt's final result (finish_attempt) replaces it with its own
   // StartedAt, unless that is empty (a container that vanished).
   bool record_started(std::int64_t job_id, int attempt, const std::string& started_at);

@@ -17,7 +17,7 @@ using sql::Transaction;
 using namespace rows;
 
 std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
-                                               const ClaimGate& gate) {
+                                               const RunNaming& naming, const ClaimGate& gate) {
   std::lock_guard lock(mu_);
   if (max_claims <= 0) return {};
   Transaction tx(db_);
@@ -90,8 +90,8 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
   const std::string now = now_rfc3339();
   Stmt attempts_of(*statements_, "SELECT attempts FROM jobs WHERE id=?");
   Stmt ins(*statements_,
-           "INSERT INTO attempts(job_id, number, state, container_name, spec, created_at) "
-           "VALUES(?, ?, 'starting', ?, ?, ?)");
+           "INSERT INTO attempts(job_id, number, state, container_name, spec, created_at, runtime) "
+           "VALUES(?, ?, 'starting', ?, ?, ?, ?)");
   Stmt upd(*statements_, "UPDATE jobs SET state='starting', attempts=?, updated_at=? WHERE id=?");
   for (const Job& job : candidates) {
     const App& app = apps.at(job.app);
@@ -104,27 +104,13 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
     t.job_id = job.id;
     t.attempt = number;
     t.app = job.app;
-    t.spec.name = container_name_for(instance_, job.id, number);
-    t.spec.image = app.image;
-    t.spec.cmd = job.command;
-    EnvMap env = app.env;
-    for (const auto& [k, v] : job.env) env[k] = v;
-    env["JOBQ_JOB_ID"] = std::to_string(job.id);
-    env["JOBQ_APP"] = job.app;
-    env["JOBQ_ATTEMPT"] = std::to_string(number);
-    if (job.message) env["JOBQ_MESSAGE"] = *job.message;
-    for (const auto& [k, v] : env) t.spec.env.push_back(k + "=" + v);
-    t.spec.labels = job.labels;
-    t.spec.labels["jobq.job"] = std::to_string(job.id);
-    t.spec.labels["jobq.attempt"] = std::to_string(number);
-    t.spec.labels["jobq.app"] = job.app;
-    t.spec.labels["jobq.instance"] = instance_;
-    t.spec.resources = effective_resources(app.resources, job.resources);
+    t.spec = run_spec_for(app, job, number);
+    t.spec.name = naming.name(job.id, number);
     if (auto e = pull_errors.find(job.app); e != pull_errors.end()) t.pull_error = e->second;
 
     ins.reset();
     ins.bind(1, job.id).bind(2, number).bind(3, t.spec.name).bind(4, spec_to_json(t.spec).dump());
-    ins.bind(5, now).run();
+    ins.bind(5, now).bind(6, naming.runtime).run();
     upd.reset();
     upd.bind(1, number).bind(2, now).bind(3, job.id).run();
     out.push_back(std::move(t));
@@ -137,7 +123,7 @@ bool Store::unclaim(std::int64_t job_id, int attempt) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   Stmt(*statements_,
-       "DELETE FROM attempts WHERE job_id=? AND number=? AND state='starting' AND container_id=''")
+       "DELETE FROM attempts WHERE job_id=? AND number=? AND state='starting' AND run_id=''")
       .bind(1, job_id)
       .bind(2, attempt)
       .run();
@@ -166,7 +152,7 @@ std::optional<std::int64_t> Store::next_due_ns() {
 std::vector<LaunchTicket> Store::starting_attempts() {
   std::lock_guard lock(mu_);
   Stmt st(*statements_,
-          "SELECT a.job_id, a.number, j.app, a.spec, a.container_id FROM attempts a JOIN jobs j "
+          "SELECT a.job_id, a.number, j.app, a.spec, a.run_id FROM attempts a JOIN jobs j "
           "ON j.id=a.job_id WHERE a.state='starting' ORDER BY a.job_id");
   std::vector<LaunchTicket> out;
   while (st.step()) {
@@ -175,37 +161,39 @@ std::vector<LaunchTicket> Store::starting_attempts() {
     t.attempt = st.i32(1);
     t.app = st.text(2);
     t.spec = spec_from_json(st.text(3));
-    t.container_id = st.text(4);
+    t.run_id = st.text(4);
     out.push_back(std::move(t));
   }
   return out;
 }
 
-bool Store::record_container(std::int64_t job_id, int attempt, const std::string& container_id) {
+bool Store::record_run(std::int64_t job_id, int attempt, const std::string& run_id) {
   std::lock_guard lock(mu_);
   Stmt(*statements_,
-       "UPDATE attempts SET container_id=? WHERE job_id=? AND number=? AND state='starting'")
-      .bind(1, container_id)
+       "UPDATE attempts SET run_id=? WHERE job_id=? AND number=? AND state='starting'")
+      .bind(1, run_id)
       .bind(2, job_id)
       .bind(3, attempt)
       .run();
   return sqlite3_changes(db_) > 0;
 }
 
-bool Store::mark_running(std::int64_t job_id, int attempt, const std::string& container_id,
-                         const std::string& started_at) {
+bool Store::mark_running(std::int64_t job_id, int attempt, const RunStatus& run) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   // Docker's zero time ("never started") or a malformed one is no start.
-  const std::int64_t started_ns = parse_rfc3339_ns(started_at).value_or(0);
+  const std::int64_t started_ns = parse_rfc3339_ns(run.started_at).value_or(0);
   Stmt(*statements_,
-       "UPDATE attempts SET state='running', container_id=?, started_ns=?, started_at=? "
-       "WHERE job_id=? AND number=? AND state='starting'")
-      .bind(1, container_id)
-      .bind(2, started_ns)
-      .bind(3, started_ns > 0 ? started_at : std::string())
-      .bind(4, job_id)
-      .bind(5, attempt)
+       "UPDATE attempts SET state='running', run_id=?, container_id=?, node=?, times_from=?, "
+       "started_ns=?, started_at=? WHERE job_id=? AND number=? AND state='starting'")
+      .bind(1, run.id)
+      .bind(2, run.container_id)
+      .bind(3, run.node)
+      .bind(4, std::string(to_string(run.times_from)))
+      .bind(5, started_ns)
+      .bind(6, started_ns > 0 ? run.started_at : std::string())
+      .bind(7, job_id)
+      .bind(8, attempt)
       .run();
   // Not starting any more: its result was recorded while the start call was
   // in flight (the poller saw it exit), and the job may even be on its next
@@ -298,22 +286,25 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
   }
   Stmt upd(
       *statements_,
-      "UPDATE attempts SET state=?, container_id=CASE WHEN ?='' THEN container_id ELSE ? END, "
-      "exit_code=?, oom_killed=?, error=?, started_at=CASE WHEN ?='' THEN started_at ELSE ? END, "
-      "finished_at=?, reason=? "
-      "WHERE job_id=? AND number=? AND state IN ('starting','running')");
-  upd.bind(1, to_string(r.state))
-      .bind(2, r.container_id)
-      .bind(3, r.container_id)
-      .bind(4, r.exit_code)
-      .bind(5, r.oom_killed ? 1 : 0)
-      .bind(6, r.error)
-      .bind(7, r.started_at)
+      "UPDATE attempts SET container_id=CASE WHEN ?1='' THEN container_id ELSE ?1 END, "
+      "run_id=CASE WHEN ?2='' THEN run_id ELSE ?2 END, node=CASE WHEN ?3='' THEN node ELSE ?3 END, "
+      "times_from=CASE WHEN ?4='' THEN times_from ELSE ?4 END, exit_code=?5, oom_killed=?6, "
+      "error=?7, started_at=CASE WHEN ?8='' THEN started_at ELSE ?8 END, finished_at=?9, "
+      "reason=?10, state=?11 "
+      "WHERE job_id=?12 AND number=?13 AND state IN ('starting','running')");
+  upd.bind(1, r.container_id)
+      .bind(2, r.run_id)
+      .bind(3, r.node)
+      .bind(4, r.times_from ? std::string(to_string(*r.times_from)) : std::string())
+      .bind(5, r.exit_code)
+      .bind(6, r.oom_killed ? 1 : 0)
+      .bind(7, r.error)
       .bind(8, r.started_at)
       .bind(9, r.finished_at)
       .bind(10, r.reason)
-      .bind(11, r.job_id)
-      .bind(12, r.attempt)
+      .bind(11, to_string(r.state))
+      .bind(12, r.job_id)
+      .bind(13, r.attempt)
       .run();
   if (sqlite3_changes(db_) == 0) return std::nullopt;  // already finished: nothing to record twice
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "base/time_util.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/docker/docker_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

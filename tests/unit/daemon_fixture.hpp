@@ -1,6 +1,7 @@
 // jobqd's command side in one process, for unit tests: a temporary store,
-// the fake engine (`fake`) and the engine the parts use (`engine`: the fake
-// itself, or an EngineT made around it), every part a handler uses,
+// the fake engine (`fake`), the engine the runtime uses (`engine`: the fake
+// itself, or an EngineT made around it), the Docker runtime over it
+// (`runtime`), every part a handler uses,
 // and requests sent through dispatch_request as any uid. Replies are read
 // from the mailbox the socket loop would write from.
 #pragma once
@@ -27,17 +28,18 @@ struct DaemonFixtureOf {
   Store store{dir.file("jobq.db")};
   FakeEngine fake;
   std::conditional_t<std::is_same_v<EngineT, FakeEngine>, FakeEngine&, EngineT> engine{fake};
+  DockerRuntime runtime{engine, store.instance()};
   PendingReplies waits;
   Metrics metrics;
-  Runner runner{store, engine, RunnerOptions{}, [](std::int64_t) {}, [](std::int64_t) {}};
-  Poller poller{store, engine, PollerOptions{}, [](std::int64_t) {}};
+  Runner runner{store, runtime, RunnerOptions{}, [](std::int64_t) {}, [](std::int64_t) {}};
+  Poller poller{store, runtime, PollerOptions{}, [](std::int64_t) {}};
   FairPool engine_calls{{4, 4, 1}};
   FairPool store_scans{{2, 2, 1}};
-  EngineHealth health{engine};
-  LogFollowers followers{store, engine, 64, 8};
+  EngineHealth health{runtime};
+  LogFollowers followers{store, runtime, 64, 8};
   EnqueueCommitter committer{store, [] {}};
-  ImagePuller puller{engine, {}, {}};
-  DaemonContext ctx{store,  engine,    runner,  poller,    waits,  engine_calls, store_scans,
+  ImagePuller puller{runtime, {}, {}};
+  DaemonContext ctx{store,  runtime,   runner,  poller,    waits,  engine_calls, store_scans,
                     health, followers, metrics, committer, puller, DaemonInfo{}};
   std::shared_ptr<Mailbox> box = std::make_shared<Mailbox>();
   std::uint64_t next_conn = 1;

@@ -1,4 +1,4 @@
-// FakeEngine: an in-memory, thread-safe jobq::Engine for unit tests.
+// FakeEngine: an in-memory, thread-safe jobq::ContainerEngine for unit tests.
 //
 // It behaves like dockerd where jobq relies on it: create() of a name that is
 // taken throws EngineError kind conflict (Docker's 409); start() moves
@@ -44,11 +44,12 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/engine.hpp"
+#include "runtime/docker/container_engine.hpp"
+#include "runtime/docker/docker_json.hpp"
 
 namespace jobq::test {
 
-class FakeEngine final : public Engine {
+class FakeEngine final : public ContainerEngine {
  public:
   static constexpr const char* kZeroTime = "0001-01-01T00:00:00Z";
 

@@ -135,7 +135,7 @@ TEST_CASE("unclaim returns a claimed job with no container to pending, as if nev
   jobq::NewJob nj;
   nj.app = "a";
   const auto id = store.enqueue(nj).id;
-  auto t = store.claim_pending(0, 1);
+  auto t = store.claim_pending(0, 1, jobq::test::naming(store));
   REQUIRE(t.size() == 1);
   CHECK(store.unclaim(id, 1));
   auto job = store.get_job(id).value();
@@ -143,11 +143,11 @@ TEST_CASE("unclaim returns a claimed job with no container to pending, as if nev
   CHECK(job.attempts.empty());
   CHECK_FALSE(store.unclaim(id, 1));  // once
   // Claimed again: the same attempt number (and container name).
-  t = store.claim_pending(0, 1);
+  t = store.claim_pending(0, 1, jobq::test::naming(store));
   REQUIRE(t.size() == 1);
   CHECK(t[0].attempt == 1);
-  // A container was recorded: never undone (it may have run).
-  REQUIRE(store.record_container(id, 1, "abc"));
+  // A run was recorded: never undone (it may have run).
+  REQUIRE(store.record_run(id, 1, "abc"));
   CHECK_FALSE(store.unclaim(id, 1));
   CHECK(store.get_job(id)->state == jobq::JobState::starting);
 }
@@ -164,12 +164,13 @@ TEST_CASE("the claim gate keeps an application's jobs pending, or hands them a p
     store.enqueue(nj);
   }
   std::vector<std::string> asked;
-  const auto tickets = store.claim_pending(0, 10, [&](const jobq::App& a) {
-    asked.push_back(a.name);
-    if (a.name == "held") return jobq::ClaimVerdict{false, ""};
-    if (a.name == "broken") return jobq::ClaimVerdict{true, "pull failed"};
-    return jobq::ClaimVerdict{};
-  });
+  const auto tickets =
+      store.claim_pending(0, 10, jobq::test::naming(store), [&](const jobq::App& a) {
+        asked.push_back(a.name);
+        if (a.name == "held") return jobq::ClaimVerdict{false, ""};
+        if (a.name == "broken") return jobq::ClaimVerdict{true, "pull failed"};
+        return jobq::ClaimVerdict{};
+      });
   CHECK(asked.size() == 3);
   REQUIRE(tickets.size() == 2);
   for (const auto& t : tickets) CHECK(t.pull_error == (t.app == "broken" ? "pull failed" : ""));

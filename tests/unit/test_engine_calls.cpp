@@ -28,7 +28,7 @@ namespace {
 // The fake engine, except that a log read (not a follow) is held until
 // release(), and honours `tail` as dockerd does (the last N lines only);
 // it counts the bytes it sent.
-class SlowLogsEngine final : public jobq::Engine {
+class SlowLogsEngine final : public jobq::ContainerEngine {
  public:
   explicit SlowLogsEngine(FakeEngine& fake) : fake_(fake) {}
   std::string api_version() override { return fake_.api_version(); }
@@ -49,8 +49,8 @@ class SlowLogsEngine final : public jobq::Engine {
   std::vector<jobq::ContainerSummary> list(const std::string& k, const std::string& v) override {
     return fake_.list(k, v);
   }
-  void stream_logs(const std::string& id, const LogOptions& opts, const jobq::LogChunkFn& sink,
-                   const std::function<bool()>& keep_going) override {
+  void stream_logs(const std::string& id, const jobq::LogOptions& opts,
+                   const jobq::LogChunkFn& sink, const std::function<bool()>& keep_going) override {
     if (opts.follow) return fake_.stream_logs(id, opts, sink, keep_going);
     {
       std::unique_lock lock(mu_);
@@ -128,10 +128,10 @@ struct Fixture : jobq::test::DaemonFixtureOf<SlowLogsEngine> {
     nj.submitter_uid = uid;
     nj.submitter_name = "u" + std::to_string(uid);
     store.enqueue(nj);
-    const auto ts = store.claim_pending(0, 1);
+    const auto ts = store.claim_pending(0, 1, jobq::test::naming(store));
     REQUIRE(ts.size() == 1);
-    const auto st = jobq::launch_container(fake, ts[0].spec);
-    store.mark_running(ts[0].job_id, 1, st.id);
+    const auto st = runtime.launch(jobq::test::key_of(ts[0]), ts[0].spec);
+    store.mark_running(ts[0].job_id, 1, st);
     std::string out;
     for (int i = 1; i <= lines; ++i) out += "line " + std::to_string(i) + " of the job's output\n";
     fake.set_logs(ts[0].spec.name, out, "");

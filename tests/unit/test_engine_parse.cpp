@@ -6,7 +6,8 @@
 #include <string>
 
 #include "fake_engine.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/docker/docker_json.hpp"
+#include "runtime/docker/docker_runtime.hpp"
 
 using jobq::ContainerState;
 using jobq::EngineError;

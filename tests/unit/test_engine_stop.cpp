@@ -12,7 +12,7 @@
 #include "base/time_util.hpp"
 #include "exec/poller.hpp"
 #include "fake_engine.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/docker/docker_runtime.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
 
@@ -31,13 +31,14 @@ struct Fixture {
   TempDir dir;
   jobq::Store store{dir.file("jobq.db")};
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, store.instance()};
 
   Fixture() {
     jobq::test::make_app(store, "web");
     fake.use_real_clock(true);  // Docker's times against the outage jobqd saw
   }
   std::unique_ptr<Poller> poller(PollerOptions o = {}) {
-    return std::make_unique<Poller>(store, fake, o, [](std::int64_t) {});
+    return std::make_unique<Poller>(store, runtime, o, [](std::int64_t) {});
   }
   // A running job; `retry` overrides the application's retry policy.
   std::pair<std::int64_t, std::string> start_job(nlohmann::json retry = nullptr) {
@@ -45,10 +46,10 @@ struct Fixture {
     nj.app = "web";
     nj.retry = std::move(retry);
     store.enqueue(nj);
-    const auto ts = store.claim_pending(0, 1);
+    const auto ts = store.claim_pending(0, 1, jobq::test::naming(store));
     REQUIRE(ts.size() == 1);
-    const auto st = jobq::launch_container(fake, ts[0].spec);
-    store.mark_running(ts[0].job_id, 1, st.id);
+    const auto st = runtime.launch(jobq::test::key_of(ts[0]), ts[0].spec);
+    store.mark_running(ts[0].job_id, 1, st);
     return {ts[0].job_id, ts[0].spec.name};
   }
   jobq::Job job(std::int64_t id) { return store.get_job(id).value(); }

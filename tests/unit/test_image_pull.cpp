@@ -33,6 +33,7 @@ struct Fixture {
   TempDir dir;
   jobq::Store store{dir.file("jobq.db")};
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, store.instance()};
   std::atomic<int> settled{0};
   std::unique_ptr<ImagePuller> puller;
   std::unique_ptr<jobq::Runner> runner;
@@ -40,14 +41,14 @@ struct Fixture {
   explicit Fixture(jobq::ImagePullerOptions po = {}, int launch_workers = 4) {
     fake.track_images();
     if (!po.auth) po.auth = [](const std::string&) { return std::string("AUTH"); };
-    puller = std::make_unique<ImagePuller>(fake, po, [this] { ++settled; });
+    puller = std::make_unique<ImagePuller>(runtime, po, [this] { ++settled; });
     jobq::RunnerOptions ro;
     ro.retry_min = 1ms;
     ro.retry_max = 4ms;
     ro.launch_workers = launch_workers;
     ro.puller = puller.get();
     runner = std::make_unique<jobq::Runner>(
-        store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
+        store, runtime, ro, [](std::int64_t) {}, [](std::int64_t) {});
   }
   ~Fixture() {
     fake.release_pulls();
@@ -252,14 +253,16 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
   jobq::NewJob nj;
   nj.app = "a";
   const auto id = store.enqueue(nj).id;
-  REQUIRE(store.claim_pending(0, 1).size() == 1);  // then the old jobqd died
+  REQUIRE(store.claim_pending(0, 1, jobq::test::naming(store)).size() ==
+          1);  // then the old jobqd died
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, store.instance()};
   fake.track_images();
-  ImagePuller puller(fake, {}, {});
+  ImagePuller puller(runtime, {}, {});
   jobq::RunnerOptions ro;
   ro.puller = &puller;
   jobq::Runner runner(
-      store, fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
+      store, runtime, ro, [](std::int64_t) {}, [](std::int64_t) {});
   runner.pass();
   runner.drain();
   CHECK(store.get_job(id)->state == JobState::pending);
@@ -276,8 +279,9 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
 TEST_CASE(
     "check: never wants the image there; missing pulls it with progress; checks share one pull") {
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, "test"};
   fake.track_images();
-  ImagePuller puller(fake, {}, {});
+  ImagePuller puller(runtime, {}, {});
   std::mutex mu;
   using Kind = ImagePuller::CheckOutcome::Kind;
   std::vector<ImagePuller::CheckOutcome> results;
@@ -316,8 +320,9 @@ TEST_CASE(
 
 TEST_CASE("check reports Docker's message when the pull fails, and stop answers waiting checks") {
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, "test"};
   fake.track_images();
-  auto puller = std::make_unique<ImagePuller>(fake, jobq::ImagePullerOptions{}, [] {});
+  auto puller = std::make_unique<ImagePuller>(runtime, jobq::ImagePullerOptions{}, [] {});
   fake.fail_pull_with("r:5000/a:1", "no basic auth credentials");
   using Kind = ImagePuller::CheckOutcome::Kind;
   ImagePuller::CheckOutcome outcome;

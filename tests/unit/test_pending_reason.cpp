@@ -108,7 +108,7 @@ TEST_CASE("app_loads reads each application's limit, pause and running count") {
     nj.app = "web";
     store.enqueue(nj);
   }
-  REQUIRE(store.claim_pending(0, 10).size() == 2);
+  REQUIRE(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 2);
   const auto loads = store.app_loads();
   REQUIRE(loads.size() == 2);
   CHECK(loads.at("web").running == 2);

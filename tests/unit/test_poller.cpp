@@ -13,7 +13,7 @@
 #include "base/time_util.hpp"
 #include "exec/poller.hpp"
 #include "fake_engine.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/docker/docker_runtime.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
 
@@ -37,12 +37,13 @@ struct Fixture {
   TempDir dir;
   jobq::Store store{dir.file("jobq.db")};
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, store.instance()};
   std::mutex mu;
   std::vector<std::int64_t> finals;
 
   Fixture() { jobq::test::make_app(store, "web"); }
   std::unique_ptr<Poller> poller(PollerOptions o = {}) {
-    return std::make_unique<Poller>(store, fake, o, [this](std::int64_t id) {
+    return std::make_unique<Poller>(store, runtime, o, [this](std::int64_t id) {
       std::lock_guard l(mu);
       finals.push_back(id);
     });
@@ -52,15 +53,15 @@ struct Fixture {
     jobq::NewJob nj;
     nj.app = "web";
     store.enqueue(nj);
-    const auto ts = store.claim_pending(0, 1);
+    const auto ts = store.claim_pending(0, 1, jobq::test::naming(store));
     REQUIRE(ts.size() == 1);
     return ts[0];
   }
   // A job whose container runs, as the runner would have left it.
   Running start_job() {
     const auto t = claim_job();
-    const auto st = jobq::launch_container(fake, t.spec);
-    store.mark_running(t.job_id, 1, st.id);
+    const auto st = runtime.launch(jobq::test::key_of(t), t.spec);
+    store.mark_running(t.job_id, 1, st);
     return {t.job_id, t.spec.name};
   }
   jobq::Job job(std::int64_t id) { return store.get_job(id).value(); }
@@ -84,8 +85,8 @@ TEST_CASE_FIXTURE(Fixture, "a container still running is left alone") {
 TEST_CASE_FIXTURE(Fixture, "a running container's StartedAt is recorded verbatim when seen") {
   // Marked running without a start time (adopted, or inspected too early).
   const auto t = claim_job();
-  const auto st = jobq::launch_container(fake, t.spec);
-  store.mark_running(t.job_id, 1, st.id);
+  const auto st = runtime.launch(jobq::test::key_of(t), t.spec);
+  store.mark_running(t.job_id, 1, jobq::test::run_with_id(st.id));
   REQUIRE(job(t.job_id).attempts[0].started_at.empty());
   const std::string docker_started = fake.state_of(t.spec.name).value().started_at;
   poller()->tick();
@@ -260,7 +261,7 @@ TEST_CASE("result_from maps an exited container to the job's end") {
   st.started_at = "2026-11-21T00:32:00.8577215Z";
   st.finished_at = "2026-11-21T00:32:01Z";
 
-  auto r = jobq::result_from(a, st);
+  auto r = jobq::result_from(a, jobq::status_of(st));
   CHECK(r.job_id == 42);
   CHECK(r.attempt == 2);
   CHECK(r.state == JobState::succeeded);
@@ -271,14 +272,14 @@ TEST_CASE("result_from maps an exited container to the job's end") {
   CHECK(r.finished_at == st.finished_at);
 
   st.exit_code = 2;
-  r = jobq::result_from(a, st);
+  r = jobq::result_from(a, jobq::status_of(st));
   CHECK(r.state == JobState::failed);
   CHECK(r.reason == "exit code 2");
   CHECK(r.exit_code == 2);
 
   st.exit_code = 137;
   st.oom_killed = true;
-  r = jobq::result_from(a, st);
+  r = jobq::result_from(a, jobq::status_of(st));
   CHECK(r.state == JobState::failed);
   CHECK(r.reason == "oom");
   CHECK(r.oom_killed);
@@ -286,7 +287,7 @@ TEST_CASE("result_from maps an exited container to the job's end") {
   st.oom_killed = false;
   st.exit_code = 127;
   st.error = "exec failed";
-  r = jobq::result_from(a, st);
+  r = jobq::result_from(a, jobq::status_of(st));
   CHECK(r.state == JobState::failed);
   CHECK(r.reason == "error: exec failed");
   CHECK(r.error == "exec failed");
@@ -296,7 +297,7 @@ TEST_CASE("result_from maps an exited container to the job's end") {
   for (int code : {0, 1, 143}) {
     st = ContainerState{};
     st.exit_code = code;
-    r = jobq::result_from(cancelled, st);
+    r = jobq::result_from(cancelled, jobq::status_of(st));
     CHECK(r.state == JobState::cancelled);
     CHECK(r.reason == "cancel requested while running");
     CHECK(r.exit_code == code);
@@ -309,13 +310,13 @@ TEST_CASE("a container that exited on its own before the cancel keeps its own re
   st.status = "exited";
   st.exit_code = 0;
   st.finished_at = "2026-11-21T09:59:59.5Z";  // before the cancel was asked for
-  CHECK(jobq::result_from(a, st).state == JobState::succeeded);
+  CHECK(jobq::result_from(a, jobq::status_of(st)).state == JobState::succeeded);
   st.finished_at = "2026-11-21T10:00:02Z";  // after: the cancel stopped it
   st.exit_code = 143;
-  CHECK(jobq::result_from(a, st).state == JobState::cancelled);
+  CHECK(jobq::result_from(a, jobq::status_of(st)).state == JobState::cancelled);
   a.cancel_requested_ns = 0;  // when unknown (an older record), the cancel wins
   st.finished_at = "2026-11-21T09:00:00Z";
-  CHECK(jobq::result_from(a, st).state == JobState::cancelled);
+  CHECK(jobq::result_from(a, jobq::status_of(st)).state == JobState::cancelled);
 }
 
 TEST_CASE("a timed-out job is recorded as timed_out, unless it ended before its deadline") {
@@ -325,13 +326,13 @@ TEST_CASE("a timed-out job is recorded as timed_out, unless it ended before its 
   st.status = "exited";
   st.exit_code = 143;
   st.finished_at = "2026-11-21T10:00:01.2Z";
-  auto r = jobq::result_from(a, st);
+  auto r = jobq::result_from(a, jobq::status_of(st));
   CHECK(r.state == JobState::timed_out);
   CHECK(r.reason.find("timeout of 1000 ms") != std::string::npos);
   CHECK(r.exit_code == 143);  // Docker's code is still recorded
   st.exit_code = 0;
   st.finished_at = "2026-11-21T10:00:00.9Z";  // done in time; the stop came too late to matter
-  CHECK(jobq::result_from(a, st).state == JobState::succeeded);
+  CHECK(jobq::result_from(a, jobq::status_of(st)).state == JobState::succeeded);
 }
 
 TEST_CASE_FIXTURE(Fixture,
@@ -339,7 +340,6 @@ TEST_CASE_FIXTURE(Fixture,
   std::vector<Running> jobs;
   for (int i = 0; i < 4; ++i) jobs.push_back(start_job());
   PollerOptions o;
-  o.instance = store.instance();
   o.inspect_all_below = 2;  // four running count as many
   o.sweep_interval = std::chrono::hours(1);
   auto p = poller(o);
@@ -389,7 +389,7 @@ TEST_CASE_FIXTURE(
   // Named before its container exists (an event, a cancel): left to the runner.
   p->tick(std::set<std::int64_t>{id});
   CHECK(job(id).state == JobState::starting);
-  const auto st = jobq::launch_container(fake, t.spec);
+  const auto st = runtime.launch(jobq::test::key_of(t), t.spec);
   p->tick(std::set<std::int64_t>{id});  // running: still the runner's
   CHECK(job(id).state == JobState::starting);
   fake.exit(t.spec.name, 3);
@@ -402,8 +402,8 @@ TEST_CASE_FIXTURE(
   // Even retried and on its next attempt by then, the first start call's
   // late answer changes nothing.
   store.retry_job(id, "me");
-  REQUIRE(store.claim_pending(0, 1).size() == 1);
-  store.mark_running(id, 1, st.id);
+  REQUIRE(store.claim_pending(0, 1, jobq::test::naming(store)).size() == 1);
+  store.mark_running(id, 1, st);
   CHECK(job(id).state == JobState::starting);
   REQUIRE(job(id).attempts.size() == 2);
   CHECK(job(id).attempts[0].state == JobState::failed);
@@ -441,13 +441,13 @@ TEST_CASE_FIXTURE(Fixture,
                   "the container") {
   const auto t = claim_job();
   const auto id = t.job_id;
-  const auto st = jobq::launch_container(fake, t.spec);
+  const auto st = runtime.launch(jobq::test::key_of(t), t.spec);
   fake.exit(t.spec.name, 0);
   // The poller has read the attempt as starting; the runner's mark_running
   // commits while the poller's inspect is being answered.
   bool marked = false;
   fake.set_inspect_hook([&](const std::string&) {
-    if (!marked) marked = store.mark_running(id, 1, st.id);
+    if (!marked) marked = store.mark_running(id, 1, st);
   });
   auto p = poller();
   p->tick(std::set<std::int64_t>{id});

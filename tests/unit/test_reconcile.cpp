@@ -7,7 +7,7 @@
 #include "exec/poller.hpp"
 #include "exec/runner.hpp"
 #include "fake_engine.hpp"
-#include "runtime/engine.hpp"
+#include "runtime/docker/docker_runtime.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
 
@@ -24,11 +24,11 @@ struct Fixture {
   TempDir dir;
   jobq::Store store{dir.file("jobq.db")};
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, store.instance()};
 
   Fixture() { jobq::test::make_app(store, "web"); }
   PollerOptions options(bool keep = false) {
     PollerOptions o;
-    o.instance = store.instance();
     o.keep_containers = keep;
     return o;
   }
@@ -38,7 +38,7 @@ struct Fixture {
     return store.enqueue(nj).id;
   }
   jobq::LaunchTicket claim() {
-    auto ts = store.claim_pending(0, 1);
+    auto ts = store.claim_pending(0, 1, jobq::test::naming(store));
     REQUIRE(ts.size() == 1);
     return ts[0];
   }
@@ -47,8 +47,8 @@ struct Fixture {
   std::string leftover() {
     const auto id = enqueue();
     const auto t = claim();
-    const auto st = jobq::launch_container(fake, t.spec);
-    store.mark_running(id, t.attempt, st.id);
+    const auto st = runtime.launch(jobq::test::key_of(t), t.spec);
+    store.mark_running(id, t.attempt, st);
     fake.exit(t.spec.name, 0);
     AttemptResult r;
     r.job_id = id;
@@ -66,7 +66,7 @@ TEST_CASE("reconcile removes a container whose result is already recorded") {
   Fixture f;
   const auto name = f.leftover();
   REQUIRE(f.fake.exists(name));
-  Poller poller(f.store, f.fake, f.options(), [](std::int64_t) {});
+  Poller poller(f.store, f.runtime, f.options(), [](std::int64_t) {});
   poller.reconcile();
   CHECK_FALSE(f.fake.exists(name));
   CHECK(poller.unknown_containers().empty());
@@ -75,7 +75,7 @@ TEST_CASE("reconcile removes a container whose result is already recorded") {
 TEST_CASE("reconcile keeps leftovers with keep_containers") {
   Fixture f;
   const auto name = f.leftover();
-  Poller poller(f.store, f.fake, f.options(true), [](std::int64_t) {});
+  Poller poller(f.store, f.runtime, f.options(true), [](std::int64_t) {});
   poller.reconcile();
   CHECK(f.fake.exists(name));
 }
@@ -94,7 +94,7 @@ TEST_CASE(
   other.labels["jobq.instance"] = "other";
   f.fake.create(other);
 
-  Poller poller(f.store, f.fake, f.options(), [](std::int64_t) {});
+  Poller poller(f.store, f.runtime, f.options(), [](std::int64_t) {});
   poller.reconcile();
   CHECK(poller.unknown_containers() == std::vector<std::string>{stranger.name});
   CHECK(f.fake.exists(stranger.name));
@@ -105,8 +105,8 @@ TEST_CASE("reconcile leaves containers of running and starting attempts alone") 
   Fixture f;
   const auto id = f.enqueue();
   const auto t = f.claim();
-  jobq::launch_container(f.fake, t.spec);  // still `starting` in the store
-  Poller poller(f.store, f.fake, f.options(), [](std::int64_t) {});
+  f.runtime.launch(jobq::test::key_of(t), t.spec);  // still `starting` in the store
+  Poller poller(f.store, f.runtime, f.options(), [](std::int64_t) {});
   poller.reconcile();
   CHECK(f.fake.exists(t.spec.name));
   CHECK(poller.unknown_containers().empty());
@@ -117,21 +117,21 @@ TEST_CASE("a cancel that finds its container already started adopts it instead o
   Fixture f;
   const auto id = f.enqueue();
   const auto t = f.claim();
-  jobq::launch_container(f.fake, t.spec);  // an earlier jobqd got this far, then died
+  f.runtime.launch(jobq::test::key_of(t), t.spec);  // an earlier jobqd got this far, then died
   f.store.request_cancel(id);
   REQUIRE(f.store.get_job(id)->cancel_requested);
 
   jobq::RunnerOptions ro;
   ro.retry_min = std::chrono::milliseconds(1);
   jobq::Runner runner(
-      f.store, f.fake, ro, [](std::int64_t) {}, [](std::int64_t) {});
+      f.store, f.runtime, ro, [](std::int64_t) {}, [](std::int64_t) {});
   runner.pass();
   runner.drain();
   CHECK(f.fake.exists(t.spec.name));  // not removed: it ran, its result counts
   CHECK(f.store.get_job(id)->state == JobState::running);
   CHECK(f.fake.creates() == 1);
 
-  Poller poller(f.store, f.fake, f.options(), [](std::int64_t) {});
+  Poller poller(f.store, f.runtime, f.options(), [](std::int64_t) {});
   poller.tick();  // the poller carries out the cancel: stop
   REQUIRE(jobq::test::wait_until([&] { return !f.fake.inspect(t.spec.name)->running; }));
   poller.tick();  // and records the end

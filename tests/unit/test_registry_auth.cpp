@@ -23,6 +23,7 @@
 
 #include "base/base64.hpp"
 #include "runtime/docker/docker_engine.hpp"
+#include "runtime/docker/docker_json.hpp"
 #include "runtime/docker/registry_auth.hpp"
 #include "test_support.hpp"
 #include "wire/protocol.hpp"

@@ -48,7 +48,8 @@ struct Fixture {
   // Claims whatever is due and returns the claimed (job, attempt) pairs.
   std::vector<std::pair<std::int64_t, int>> claim() {
     std::vector<std::pair<std::int64_t, int>> out;
-    for (const auto& t : store.claim_pending(0, 100)) out.emplace_back(t.job_id, t.attempt);
+    for (const auto& t : store.claim_pending(0, 100, jobq::test::naming(store)))
+      out.emplace_back(t.job_id, t.attempt);
     return out;
   }
   // Runs job `id`'s next attempt to the given end (claiming it if due).

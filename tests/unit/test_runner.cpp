@@ -33,6 +33,7 @@ struct Fixture {
   TempDir dir;
   jobq::Store store{dir.file("jobq.db")};
   FakeEngine fake;
+  jobq::DockerRuntime runtime{fake, store.instance()};
   std::mutex mu;
   std::vector<std::int64_t> started, finals;
 
@@ -45,7 +46,7 @@ struct Fixture {
   }
   std::unique_ptr<Runner> runner(RunnerOptions o) {
     return std::make_unique<Runner>(
-        store, fake, o,
+        store, runtime, o,
         [this](std::int64_t id) {
           std::lock_guard l(mu);
           started.push_back(id);
@@ -82,7 +83,7 @@ struct Fixture {
   // Runs jobs to completion: a pass, then one running container exits and
   // the poller records it, until nothing is left. Returns the passes made.
   int run_all(Runner& r, const std::function<void()>& after_pass) {
-    jobq::Poller poller(store, fake, jobq::PollerOptions{}, [](std::int64_t) {});
+    jobq::Poller poller(store, runtime, jobq::PollerOptions{}, [](std::int64_t) {});
     for (int round = 1; round <= 200; ++round) {
       r.pass();
       r.drain();
@@ -158,7 +159,8 @@ TEST_CASE_FIXTURE(Fixture, "a created container with the attempt's name is adopt
 TEST_CASE_FIXTURE(Fixture, "a launch left `starting` by an earlier jobqd is adopted, not redone") {
   make_app("a");
   const auto id = enqueue("a");
-  const auto tickets = store.claim_pending(0, 10);  // the earlier jobqd committed the intent,
+  const auto tickets = store.claim_pending(
+      0, 10, jobq::test::naming(store));  // the earlier jobqd committed the intent,
   REQUIRE(tickets.size() == 1);
   const std::string cid = fake.create(tickets[0].spec);  // created and started the container,
   fake.start(tickets[0].spec.name);                      // then died before mark_running.
@@ -292,7 +294,7 @@ TEST_CASE_FIXTURE(Fixture, "cancelling before the launch means no container at a
   }
   SUBCASE("after the claim, before the launch") {
     const auto id = enqueue("a");
-    REQUIRE(store.claim_pending(0, 10).size() == 1);
+    REQUIRE(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 1);
     store.request_cancel(id);
     r->pass();
     r->drain();
@@ -310,7 +312,7 @@ TEST_CASE_FIXTURE(Fixture, "cancelling before the launch means no container at a
 TEST_CASE_FIXTURE(Fixture, "cancelling after an earlier launch got as far as create removes it") {
   make_app("a");
   const auto id = enqueue("a");
-  const auto tickets = store.claim_pending(0, 10);
+  const auto tickets = store.claim_pending(0, 10, jobq::test::naming(store));
   REQUIRE(tickets.size() == 1);
   fake.create(tickets[0].spec);
   store.request_cancel(id);
@@ -327,7 +329,7 @@ TEST_CASE_FIXTURE(
     "a job recorded while its start call is in flight: the runner removes its container, once") {
   make_app("a");
   const auto id = enqueue("a");
-  jobq::Poller poller(store, fake, jobq::PollerOptions{}, [](std::int64_t) {});
+  jobq::Poller poller(store, runtime, jobq::PollerOptions{}, [](std::int64_t) {});
   // dockerd answers the start call only after the container has exited and
   // the poller, told by the engine's event, has recorded it.
   fake.set_start_hook([&](const std::string& name) {
@@ -353,7 +355,7 @@ TEST_CASE_FIXTURE(Fixture, "the container's id is recorded before its start call
   make_app("a");
   const auto id = enqueue("a");
   std::string recorded;
-  fake.set_start_hook([&](const std::string&) { recorded = job(id).attempts.at(0).container_id; });
+  fake.set_start_hook([&](const std::string&) { recorded = job(id).attempts.at(0).run_id; });
   auto r = runner(options());
   r->pass();
   r->drain();

@@ -35,7 +35,8 @@ struct Fixture {
   }
   std::vector<std::int64_t> claim(int n, int global_max = 0) {
     std::vector<std::int64_t> out;
-    for (const auto& t : store.claim_pending(global_max, n)) out.push_back(t.job_id);
+    for (const auto& t : store.claim_pending(global_max, n, jobq::test::naming(store)))
+      out.push_back(t.job_id);
     return out;
   }
 };

@@ -60,6 +60,11 @@ int user_version(const std::string& path) {
   return v;
 }
 
+// What schema 9 added (attempts as runs of a runtime), undone.
+const std::string kUndoSchema9 =
+    "ALTER TABLE attempts DROP COLUMN runtime; ALTER TABLE attempts DROP COLUMN run_id;"
+    "ALTER TABLE attempts DROP COLUMN node; ALTER TABLE attempts DROP COLUMN times_from;";
+
 void exec_sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
@@ -153,9 +158,9 @@ TEST_CASE("delete_app with force cancels pending jobs and marks running ones") {
   store.create_app(app("web"));
   store.create_app(app("other"));
   const auto running = store.enqueue(job_for("web"));
-  const auto tickets = store.claim_pending(0, 1);
+  const auto tickets = store.claim_pending(0, 1, jobq::test::naming(store));
   REQUIRE(tickets.size() == 1);
-  store.mark_running(running.id, 1, "cid");
+  store.mark_running(running.id, 1, jobq::test::run_with_id("cid"));
   const auto pending = store.enqueue(job_for("web"));
   const auto elsewhere = store.enqueue(job_for("other"));
 
@@ -471,8 +476,9 @@ TEST_CASE("migration 6 from a schema-5 database: keys per user, cancels remember
            "ALTER TABLE jobs DROP COLUMN cancelled_by_uid;"
            "ALTER TABLE jobs DROP COLUMN cancelled_by_name;"
            "ALTER TABLE jobs DROP COLUMN cancelled_by_admin;"
-           "ALTER TABLE apps DROP COLUMN pull;"  // schema 8's
-           "PRAGMA user_version=5");
+           "ALTER TABLE apps DROP COLUMN pull;" +  // schema 8's
+               kUndoSchema9 +
+               "PRAGMA user_version=5");
   REQUIRE(user_version(path) == 5);
   Store store(path);
   CHECK(user_version(path) == Store::kSchemaVersion);
@@ -506,7 +512,8 @@ TEST_CASE("migrations 7 and 8 from a schema-6 database: applications pull missin
   exec_sql(
       path,
       "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX jobs_by_created; "
-      "ALTER TABLE deliveries DROP COLUMN uuid; PRAGMA user_version=6");
+      "ALTER TABLE deliveries DROP COLUMN uuid; " +
+          kUndoSchema9 + "PRAGMA user_version=6");
   Store store(path);
   CHECK(user_version(path) == Store::kSchemaVersion);
   CHECK(store.get_app("web")->pull == jobq::PullPolicy::missing);
@@ -515,4 +522,44 @@ TEST_CASE("migrations 7 and 8 from a schema-6 database: applications pull missin
   CHECK(store.update_app("web", u).pull == jobq::PullPolicy::never);
   CHECK(store.get_app("web")->pull == jobq::PullPolicy::never);
   CHECK(nlohmann::json(*store.get_app("web"))["pull"] == "never");
+}
+
+TEST_CASE("migration 9 from a schema-8 database: attempts become runs of the docker runtime") {
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  std::int64_t ran = 0, created = 0;
+  {
+    Store store(path);
+    store.create_app(app("web"));
+    ran = store.enqueue(job_for("web")).id;
+    created = store.enqueue(job_for("web")).id;
+    REQUIRE(store.claim_pending(0, 2, jobq::test::naming(store)).size() == 2);
+    REQUIRE(store.mark_running(ran, 1, jobq::test::run_with_id("c-ran")));
+    // The other one's container was created before an older jobqd died.
+    REQUIRE(store.record_run(created, 1, "c-created"));
+  }
+  // As schema 8 kept them: the container's id in container_id, nothing else.
+  exec_sql(path, kUndoSchema9 + "UPDATE attempts SET container_id='c-created' WHERE job_id=" +
+                     std::to_string(created) + "; PRAGMA user_version=8");
+  REQUIRE(user_version(path) == 8);
+  Store store(path);
+  CHECK(user_version(path) == Store::kSchemaVersion);
+  const auto a = store.get_job(ran)->attempts.at(0);
+  CHECK(a.runtime == "docker");
+  CHECK(a.run_id == "c-ran");
+  CHECK(a.container_id == "c-ran");
+  CHECK(a.times_from == "engine");
+  CHECK(a.node.empty());
+  const auto j = nlohmann::json(a);
+  CHECK(j["runtime"] == "docker");
+  CHECK(j["run_id"] == "c-ran");
+  CHECK(j["container_id"] == "c-ran");
+  CHECK(j["node"].is_null());
+  // The starting attempt whose container was made keeps it as its run: a
+  // relaunch adopts it (or finds it lost), and it is never unclaimed.
+  const auto starting = store.starting_attempts();
+  REQUIRE(starting.size() == 1);
+  CHECK(starting[0].job_id == created);
+  CHECK(starting[0].run_id == "c-created");
+  CHECK_FALSE(store.unclaim(created, 1));
 }

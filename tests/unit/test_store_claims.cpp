@@ -67,38 +67,44 @@ TEST_CASE_FIXTURE(Fixture, "claim_pending takes jobs first in, first out across 
   make_app("a");
   make_app("b");
   const auto a1 = enqueue("a"), b1 = enqueue("b"), a2 = enqueue("a"), b2 = enqueue("b");
-  CHECK(ids_of(store.claim_pending(0, 3)) == std::vector<std::int64_t>{a1, b1, a2});
+  CHECK(ids_of(store.claim_pending(0, 3, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{a1, b1, a2});
   CHECK(state(a1) == JobState::starting);
   CHECK(state(b2) == JobState::pending);
-  CHECK(ids_of(store.claim_pending(0, 3)) == std::vector<std::int64_t>{b2});
-  CHECK(store.claim_pending(0, 3).empty());
+  CHECK(ids_of(store.claim_pending(0, 3, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{b2});
+  CHECK(store.claim_pending(0, 3, jobq::test::naming(store)).empty());
 }
 
 TEST_CASE_FIXTURE(Fixture, "claim_pending respects max_claims") {
   make_app("a");
   for (int i = 0; i < 5; ++i) enqueue("a");
-  CHECK(store.claim_pending(0, 0).empty());
-  CHECK(store.claim_pending(0, -1).empty());
-  CHECK(store.claim_pending(0, 2).size() == 2);
-  CHECK(store.claim_pending(0, 10).size() == 3);
+  CHECK(store.claim_pending(0, 0, jobq::test::naming(store)).empty());
+  CHECK(store.claim_pending(0, -1, jobq::test::naming(store)).empty());
+  CHECK(store.claim_pending(0, 2, jobq::test::naming(store)).size() == 2);
+  CHECK(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 3);
 }
 
 TEST_CASE_FIXTURE(Fixture, "claim_pending respects an app's max_running, counting starting jobs") {
   make_app("a", 2);
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(enqueue("a"));
-  CHECK(ids_of(store.claim_pending(0, 10)) == std::vector<std::int64_t>{ids[0], ids[1]});
-  CHECK(store.claim_pending(0, 10).empty());  // both still `starting`
-  store.mark_running(ids[0], 1, "c0");
-  CHECK(store.claim_pending(0, 10).empty());  // running holds the slot too
+  CHECK(ids_of(store.claim_pending(0, 10, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{ids[0], ids[1]});
+  CHECK(store.claim_pending(0, 10, jobq::test::naming(store)).empty());  // both still `starting`
+  store.mark_running(ids[0], 1, jobq::test::run_with_id("c0"));
+  CHECK(
+      store.claim_pending(0, 10, jobq::test::naming(store)).empty());  // running holds the slot too
   store.finish_attempt(exited(ids[0], 0));
-  CHECK(ids_of(store.claim_pending(0, 10)) == std::vector<std::int64_t>{ids[2]});
-  CHECK(store.claim_pending(0, 10).empty());
+  CHECK(ids_of(store.claim_pending(0, 10, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{ids[2]});
+  CHECK(store.claim_pending(0, 10, jobq::test::naming(store)).empty());
 
   jobq::AppUpdate raise;
   raise.max_running = 4;
   store.update_app("a", raise);
-  CHECK(ids_of(store.claim_pending(0, 10)) == std::vector<std::int64_t>{ids[3], ids[4]});
+  CHECK(ids_of(store.claim_pending(0, 10, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{ids[3], ids[4]});
 }
 
 TEST_CASE_FIXTURE(Fixture, "claim_pending respects the global maximum across apps") {
@@ -107,11 +113,13 @@ TEST_CASE_FIXTURE(Fixture, "claim_pending respects the global maximum across app
   const auto a1 = enqueue("a"), b1 = enqueue("b"), b2 = enqueue("b"), a2 = enqueue("a");
   const auto a3 = enqueue("a");
   // b2 waits for b's own limit, so the third slot goes to a2.
-  CHECK(ids_of(store.claim_pending(3, 10)) == std::vector<std::int64_t>{a1, b1, a2});
-  CHECK(store.claim_pending(3, 10).empty());
-  store.mark_running(a1, 1, "c");
+  CHECK(ids_of(store.claim_pending(3, 10, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{a1, b1, a2});
+  CHECK(store.claim_pending(3, 10, jobq::test::naming(store)).empty());
+  store.mark_running(a1, 1, jobq::test::run_with_id("c"));
   store.finish_attempt(exited(a1, 1));
-  CHECK(ids_of(store.claim_pending(3, 10)) == std::vector<std::int64_t>{a3});
+  CHECK(ids_of(store.claim_pending(3, 10, jobq::test::naming(store))) ==
+        std::vector<std::int64_t>{a3});
   CHECK(state(b2) == JobState::pending);
 }
 
@@ -124,7 +132,7 @@ TEST_CASE_FIXTURE(Fixture, "the committed spec: deterministic name, env and labe
   nj.message = R"({"n":1})";
   nj.labels = {{"team", "blue"}};
   const auto id = store.enqueue(nj).id;
-  const auto ts = store.claim_pending(0, 1);
+  const auto ts = store.claim_pending(0, 1, jobq::test::naming(store));
   REQUIRE(ts.size() == 1);
   const LaunchTicket& t = ts[0];
   CHECK(t.job_id == id);
@@ -145,15 +153,14 @@ TEST_CASE_FIXTURE(Fixture, "the committed spec: deterministic name, env and labe
   CHECK(std::count_if(t.spec.env.begin(), t.spec.env.end(),
                       [](const std::string& kv) { return kv.rfind("SHARED=", 0) == 0; }) == 1);
 
-  CHECK(t.spec.labels == jobq::LabelMap{{"team", "blue"},
-                                        {"jobq.job", std::to_string(id)},
-                                        {"jobq.attempt", "1"},
-                                        {"jobq.app", "web"},
-                                        {"jobq.instance", store.instance()}});
+  // The job's own labels; the runtime adds its jobq.* ones (test_runtime.cpp).
+  CHECK(t.spec.labels == jobq::LabelMap{{"team", "blue"}});
 
   // The attempt row, and the spec as starting_attempts() reads it back.
   const auto job = store.get_job(id);
   REQUIRE(job->attempts.size() == 1);
+  CHECK(job->attempts[0].runtime == "docker");  // the naming's
+  CHECK(job->attempts[0].container_name == t.spec.name);
   CHECK(job->attempts[0].state == JobState::starting);
   CHECK(job->attempts[0].container_name == t.spec.name);
   const auto again = store.starting_attempts();
@@ -167,7 +174,7 @@ TEST_CASE_FIXTURE(Fixture, "the committed spec: deterministic name, env and labe
 TEST_CASE_FIXTURE(Fixture, "no JOBQ_MESSAGE without a message; image default command") {
   make_app("web");
   enqueue("web");
-  const auto ts = store.claim_pending(0, 1);
+  const auto ts = store.claim_pending(0, 1, jobq::test::naming(store));
   REQUIRE(ts.size() == 1);
   CHECK(env_value(ts[0], "JOBQ_MESSAGE") == "(unset)");
   CHECK_FALSE(ts[0].spec.cmd);
@@ -177,9 +184,9 @@ TEST_CASE_FIXTURE(Fixture,
                   "mark_running keeps Docker's StartedAt verbatim; a vanished end keeps it") {
   make_app("a");
   const auto id = enqueue("a");
-  REQUIRE(store.claim_pending(0, 10).size() == 1);
+  REQUIRE(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 1);
   const std::string started = "2026-11-30T04:51:02.1234567Z";
-  REQUIRE(store.mark_running(id, 1, "cid", started));
+  REQUIRE(store.mark_running(id, 1, jobq::test::run_with_id("cid", started)));
   CHECK(store.get_job(id)->attempts[0].started_at == started);
   CHECK(store.running_attempts().at(0).started_ns == jobq::parse_rfc3339_ns(started).value());
   jobq::AttemptResult lost;
@@ -193,8 +200,8 @@ TEST_CASE_FIXTURE(Fixture,
 TEST_CASE_FIXTURE(Fixture, "Docker's zero StartedAt is no start") {
   make_app("a");
   const auto id = enqueue("a");
-  REQUIRE(store.claim_pending(0, 10).size() == 1);
-  REQUIRE(store.mark_running(id, 1, "cid", "0001-01-01T00:00:00Z"));
+  REQUIRE(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 1);
+  REQUIRE(store.mark_running(id, 1, jobq::test::run_with_id("cid", "0001-01-01T00:00:00Z")));
   CHECK(store.get_job(id)->attempts[0].started_at.empty());
   CHECK_FALSE(store.record_started(id, 1, "0001-01-01T00:00:00Z"));
   CHECK(store.record_started(id, 1, "2026-11-30T04:51:02Z"));
@@ -204,9 +211,9 @@ TEST_CASE_FIXTURE(Fixture, "Docker's zero StartedAt is no start") {
 TEST_CASE_FIXTURE(Fixture, "mark_running and running_attempts") {
   make_app("web");
   const auto id = enqueue("web");
-  store.claim_pending(0, 1);
+  store.claim_pending(0, 1, jobq::test::naming(store));
   CHECK(store.running_attempts().empty());
-  store.mark_running(id, 1, "cid-1");
+  store.mark_running(id, 1, jobq::test::run_with_id("cid-1"));
   CHECK(state(id) == JobState::running);
   CHECK(store.starting_attempts().empty());
   const auto run = store.running_attempts();
@@ -221,8 +228,8 @@ TEST_CASE_FIXTURE(Fixture, "mark_running and running_attempts") {
 TEST_CASE_FIXTURE(Fixture, "finish_attempt records the result verbatim, with logs, once") {
   make_app("web");
   const auto id = enqueue("web");
-  store.claim_pending(0, 1);
-  store.mark_running(id, 1, "cid");
+  store.claim_pending(0, 1, jobq::test::naming(store));
+  store.mark_running(id, 1, jobq::test::run_with_id("cid"));
   AttemptResult r = exited(id, 3);
   r.error = "";
   r.stdout_log = jobq::CapturedLog{"out\n", false, 4};
@@ -267,8 +274,8 @@ TEST_CASE_FIXTURE(Fixture, "finish_attempt records the result verbatim, with log
 TEST_CASE_FIXTURE(Fixture, "finish_attempt keeps the container id when the result has none") {
   make_app("web");
   const auto id = enqueue("web");
-  store.claim_pending(0, 1);
-  store.mark_running(id, 1, "cid-kept");
+  store.claim_pending(0, 1, jobq::test::naming(store));
+  store.mark_running(id, 1, jobq::test::run_with_id("cid-kept"));
   AttemptResult lost;
   lost.job_id = id;
   lost.attempt = 1;
@@ -288,11 +295,12 @@ TEST_CASE_FIXTURE(Fixture, "request_cancel: pending, starting, running, finished
   const auto c = store.request_cancel(pending);
   CHECK(c.state == JobState::cancelled);
   CHECK(c.reason == "cancel requested before it started");
-  CHECK(store.claim_pending(0, 10).empty());  // a cancelled job is never claimed
+  CHECK(store.claim_pending(0, 10, jobq::test::naming(store))
+            .empty());  // a cancelled job is never claimed
 
   const auto starting = enqueue("web"), running = enqueue("web");
-  CHECK(store.claim_pending(0, 10).size() == 2);
-  store.mark_running(running, 1, "cid");
+  CHECK(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 2);
+  store.mark_running(running, 1, jobq::test::run_with_id("cid"));
   for (auto id : {starting, running}) {
     const auto j = store.request_cancel(id);
     CHECK(j.cancel_requested);
@@ -331,8 +339,8 @@ TEST_CASE_FIXTURE(
   CHECK_FALSE(c.cancelled_by_admin);
 
   const auto running = enqueue("web");
-  REQUIRE(store.claim_pending(0, 10).size() == 1);
-  store.mark_running(running, 1, "cid");
+  REQUIRE(store.claim_pending(0, 10, jobq::test::naming(store)).size() == 1);
+  store.mark_running(running, 1, jobq::test::run_with_id("cid"));
   store.request_cancel(running, {0, "root", true});
   const auto j = store.request_cancel(running, {1000, "alice", false});  // the owner asks too
   CHECK(j.cancelled_by_uid == 0);

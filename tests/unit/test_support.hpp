@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "runtime/docker/docker_runtime.hpp"
+#include "runtime/runtime.hpp"
 #include "store/store.hpp"
 
 namespace jobq::test {
@@ -36,6 +38,28 @@ class TempDir {
 };
 
 // Polls `done` until it is true or `limit` passes; returns its last value.
+// How jobqd's Docker runtime names the runs of this store's claims.
+inline RunNaming naming(Store& store) {
+  return {"docker", [instance = store.instance()](std::int64_t job_id, int attempt) {
+            return container_name_for(instance, job_id, attempt);
+          }};
+}
+
+// A running run with this id (its container's too), as a runtime reports it.
+inline RunStatus run_with_id(const std::string& id, const std::string& started_at = "") {
+  RunStatus st;
+  st.phase = RunPhase::running;
+  st.id = id;
+  st.container_id = id;
+  st.started_at = started_at;
+  return st;
+}
+
+// The run key of a claimed attempt.
+inline RunKey key_of(const LaunchTicket& t) {
+  return {t.job_id, t.attempt, t.app};
+}
+
 inline bool wait_until(const std::function<bool()>& done,
                        std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;

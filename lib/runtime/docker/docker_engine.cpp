@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/docker/docker_json.hpp"
 #include "runtime/docker/log_demux.hpp"
 
 namespace jobq {

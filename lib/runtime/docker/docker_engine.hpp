@@ -6,8 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include "runtime/docker/container_engine.hpp"
 #include "runtime/docker/unix_http.hpp"
-#include "runtime/engine.hpp"
 
 namespace jobq {
 
@@ -20,7 +20,7 @@ std::string engine_socket_path(const std::string& address);
 // "1.41" < "1.9" is false: versions compare as numbers, part by part.
 int compare_api_versions(const std::string& a, const std::string& b);
 
-class DockerEngine final : public Engine {
+class DockerEngine final : public ContainerEngine {
  public:
   static constexpr const char* kMaxApiVersion = "1.43";
   static constexpr const char* kMinApiVersion = "1.25";

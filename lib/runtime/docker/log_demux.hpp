@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/engine.hpp"
+#include "runtime/docker/container_engine.hpp"
 
 namespace jobq {
 

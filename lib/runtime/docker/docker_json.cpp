@@ -1,11 +1,8 @@
-#include "runtime/engine.hpp"
+#include "runtime/docker/docker_json.hpp"
 
 #include <charconv>
 
 #include <nlohmann/json.hpp>
-
-#include "base/fault.hpp"
-#include "base/time_util.hpp"
 
 namespace jobq {
 
@@ -128,45 +125,12 @@ PullLine parse_pull_line(std::string_view line) {
   return out;
 }
 
-bool is_missing_image(const EngineError& e) {
-  return e.kind() == EngineError::Kind::not_found &&
-         std::string_view(e.what()).find("No such image") != std::string_view::npos;
-}
-
-bool never_ran(const ContainerState& st) {
-  return st.status == "created" && parse_rfc3339_ns(st.started_at).value_or(0) <= 0;
-}
-
 ContainerState parse_inspect(std::string_view body) {
   try {
     return parse_inspect_document(body);
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("engine answered a malformed inspect: ") + e.what());
   }
-}
-
-ContainerState launch_container(Engine& engine, const RunSpec& spec,
-                                const std::function<void(const std::string& id)>& on_created) {
-  bool adopted = false;
-  try {
-    const std::string id = engine.create(spec);
-    if (on_created) on_created(id);
-    fault_point("after_create");
-  } catch (const EngineError& e) {
-    if (e.kind() != EngineError::Kind::conflict) throw;
-    // The name is taken: an earlier launch of this very attempt got this far.
-    adopted = true;
-  }
-  auto state = engine.inspect(spec.name);
-  if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after create");
-  if (adopted && on_created) on_created(state->id);
-  if (state->status == "created") {
-    engine.start(spec.name);
-    fault_point("after_start");
-    state = engine.inspect(spec.name);
-    if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after start");
-  }
-  return *state;
 }
 
 }  // namespace jobq

@@ -1,7 +1,8 @@
-// The container engine as jobq needs it: what `docker run --detach` does
-// (create, then start), inspect, stop, logs, remove. Implementations must be
-// safe to call from several threads at once. DockerEngine talks to dockerd;
-// tests use a fake. Idempotence is part of the contract: start of a started
+// Docker's Engine API per container, as DockerRuntime needs it: create, start,
+// inspect, stop, logs, remove, list by label, events, images. DockerEngine
+// speaks it to dockerd over its socket; the unit tests' FakeEngine keeps
+// containers in memory. Implementations must be safe to call from several
+// threads at once. Idempotence is part of the contract: start of a started
 // container, stop of a stopped one and remove of a missing one all succeed.
 #pragma once
 
@@ -15,7 +16,8 @@
 #include <vector>
 
 #include "model/model.hpp"
-#include "model/run_spec.hpp"
+#include "model/run.hpp"
+#include "runtime/runtime.hpp"
 
 namespace jobq {
 
@@ -40,35 +42,9 @@ struct ContainerSummary {
   LabelMap labels;
 };
 
-class EngineError : public std::runtime_error {
+class ContainerEngine {
  public:
-  enum class Kind { unreachable, not_found, conflict, rejected, server };
-  EngineError(Kind kind, int http_status, const std::string& what)
-      : std::runtime_error(what), kind_(kind), status_(http_status) {}
-  Kind kind() const { return kind_; }
-  int http_status() const { return status_; }
-  // Worth trying again later (engine down or overloaded), as opposed to a
-  // request the engine will always refuse (no such image, bad spec).
-  bool transient() const { return kind_ == Kind::unreachable || kind_ == Kind::server; }
-
- private:
-  Kind kind_;
-  int status_;
-};
-
-// One line of an image pull's progress, as Docker streams it.
-struct PullProgress {
-  std::string id;            // a layer's id, or "" for the pull as a whole
-  std::string status;        // "Pulling fs layer", "Downloading", "Pull complete", "Digest: ..."
-  std::int64_t current = 0;  // bytes so far, when Docker says (Downloading, Extracting)
-  std::int64_t total = 0;
-};
-using PullProgressFn = std::function<void(const PullProgress&)>;
-using LogChunkFn = std::function<void(LogStream, std::string_view)>;
-
-class Engine {
- public:
-  virtual ~Engine() = default;
+  virtual ~ContainerEngine() = default;
   // Negotiated API version, e.g. "1.41". Throws EngineError when unreachable.
   virtual std::string api_version() = 0;
   // Asks the engine now (not a cached answer); throws EngineError when it
@@ -137,12 +113,6 @@ class Engine {
   // (/info has no such field, and dockerd logs no event when it starts).
   virtual std::optional<std::int64_t> boot_time_ns() { return std::nullopt; }
 
-  struct LogOptions {
-    bool follow = false;        // go on streaming while the container runs
-    bool timestamps = false;    // each line starts with its RFC 3339 time and a space
-    std::int64_t since_ns = 0;  // Unix time in ns; 0: from the start
-    int tail = -1;              // the last N lines only; -1: all
-  };
   // Streams the container's output, demultiplexed, to `sink`, with Docker's
   // follow/timestamps/since/tail. With follow it returns when the container
   // stops (the engine ends the stream) or keep_going() turns false (asked at
@@ -161,44 +131,5 @@ class Engine {
     logs(id_or_name, sink);
   }
 };
-
-// Parses the body of GET /containers/{id}/json. Throws std::invalid_argument
-// on a body that is not a container inspect document.
-ContainerState parse_inspect(std::string_view body);
-
-// The jobq.job label of one line of GET /events (a container event), or
-// nullopt when the line is not such an event or carries no valid label.
-std::optional<std::int64_t> job_of_event(std::string_view line);
-// The event's action ("die", "kill"...), or "" when the line does not say.
-std::string action_of_event(std::string_view line);
-
-// The fromImage and tag of POST /images/create for an image reference, as
-// Docker's client splits it: "reg:5000/a/b:1" -> {"reg:5000/a/b", "1"},
-// "a@sha256:..." -> {"a", "sha256:..."}, "busybox" -> {"busybox", "latest"}
-// (an empty tag would pull every tag).
-std::pair<std::string, std::string> pull_reference(const std::string& image);
-
-// One line of POST /images/create's stream: its progress, or the error
-// Docker reports in it (`error`, `errorDetail.message`), or neither (a line
-// that is not a JSON object).
-struct PullLine {
-  std::optional<PullProgress> progress;
-  std::optional<std::string> error;
-};
-PullLine parse_pull_line(std::string_view line);
-
-// Whether an engine error says that the image is missing ("No such image").
-bool is_missing_image(const EngineError& e);
-
-// A container that never ran: `created`, its StartedAt unset. A failed start
-// leaves it so (State.Error set, exit code 126, 127 or 128).
-bool never_ran(const ContainerState& st);
-
-// What `docker run --detach` does, idempotently: create (or adopt the
-// container that already has this name), then start it unless it already ran.
-// on_created(id) runs once the container exists, before it is started (so
-// its id can be recorded first). Returns the container's state after the launch.
-ContainerState launch_container(Engine& engine, const RunSpec& spec,
-                                const std::function<void(const std::string& id)>& on_created = {});
 
 }  // namespace jobq

@@ -1,0 +1,56 @@
+#include "model/run.hpp"
+
+#include "base/time_util.hpp"
+#include "model/policy.hpp"
+
+namespace jobq {
+
+RunSpec run_spec_for(const App& app, const Job& job, int attempt) {
+  RunSpec spec;
+  spec.image = app.image;
+  spec.cmd = job.command;
+  EnvMap env = app.env;
+  for (const auto& [k, v] : job.env) env[k] = v;
+  env["JOBQ_JOB_ID"] = std::to_string(job.id);
+  env["JOBQ_APP"] = job.app;
+  env["JOBQ_ATTEMPT"] = std::to_string(attempt);
+  if (job.message) env["JOBQ_MESSAGE"] = *job.message;
+  for (const auto& [k, v] : env) spec.env.push_back(k + "=" + v);
+  spec.labels = job.labels;
+  spec.resources = effective_resources(app.resources, job.resources);
+  return spec;
+}
+
+const char* to_string(RunPhase p) {
+  switch (p) {
+    case RunPhase::absent:
+      return "absent";
+    case RunPhase::queued:
+      return "queued";
+    case RunPhase::starting:
+      return "starting";
+    case RunPhase::running:
+      return "running";
+    case RunPhase::ended:
+      return "ended";
+    case RunPhase::launch_failed:
+      return "launch_failed";
+  }
+  return "absent";
+}
+
+const char* to_string(TimeSource s) {
+  return s == TimeSource::scheduler ? "scheduler" : "engine";
+}
+
+std::optional<TimeSource> parse_time_source(const std::string& s) {
+  if (s == "engine") return TimeSource::engine;
+  if (s == "scheduler") return TimeSource::scheduler;
+  return std::nullopt;
+}
+
+bool RunStatus::started() const {
+  return parse_rfc3339_ns(started_at).value_or(0) > 0;
+}
+
+}  // namespace jobq

@@ -1,0 +1,157 @@
+#include "runtime/docker/docker_runtime.hpp"
+
+#include <charconv>
+
+#include "base/fault.hpp"
+#include "base/time_util.hpp"
+#include "runtime/docker/docker_engine.hpp"
+
+namespace jobq {
+
+namespace {
+constexpr const char* kInstanceLabel = "jobq.instance";
+
+template <class T>
+std::optional<T> label_number(const LabelMap& labels, const char* key) {
+  const auto it = labels.find(key);
+  if (it == labels.end()) return std::nullopt;
+  T v{};
+  const auto& s = it->second;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+// Whether an engine error says that the image is missing ("No such image").
+bool is_missing_image(const EngineError& e) {
+  return e.kind() == EngineError::Kind::not_found &&
+         std::string_view(e.what()).find("No such image") != std::string_view::npos;
+}
+}  // namespace
+
+std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt) {
+  return "jobq-" + instance + "-" + std::to_string(job_id) + "-" + std::to_string(attempt);
+}
+
+bool never_ran(const ContainerState& st) {
+  return st.status == "created" && parse_rfc3339_ns(st.started_at).value_or(0) <= 0;
+}
+
+RunStatus status_of(const ContainerState& st) {
+  RunStatus out;
+  out.id = st.id;
+  out.container_id = st.id;
+  out.exit_code = st.exit_code;
+  out.oom_killed = st.oom_killed;
+  out.message = st.error;
+  out.started_at = st.started_at;
+  out.finished_at = st.finished_at;
+  out.times_from = TimeSource::engine;
+  if (st.status == "created")
+    out.phase = never_ran(st) && !st.error.empty() ? RunPhase::launch_failed : RunPhase::queued;
+  else if (st.has_exited())
+    out.phase = RunPhase::ended;
+  else
+    out.phase = RunPhase::running;
+  // The exit code Docker also records when an engine restart found the
+  // container's processes already gone (see Poller::engine_stop_reason).
+  if (out.phase == RunPhase::ended && st.exit_code == 255)
+    out.exit_note = "also what Docker reports for a container killed by an engine restart";
+  return out;
+}
+
+ContainerState launch_container(ContainerEngine& engine, const RunSpec& spec,
+                                const std::function<void(const std::string& id)>& on_created) {
+  bool adopted = false;
+  try {
+    const std::string id = engine.create(spec);
+    if (on_created) on_created(id);
+    fault_point("after_create");
+  } catch (const EngineError& e) {
+    if (e.kind() != EngineError::Kind::conflict) throw;
+    // The name is taken: an earlier launch of this very attempt got this far.
+    adopted = true;
+  }
+  auto state = engine.inspect(spec.name);
+  if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after create");
+  if (adopted && on_created) on_created(state->id);
+  if (state->status == "created") {
+    engine.start(spec.name);
+    fault_point("after_start");
+    state = engine.inspect(spec.name);
+    if (!state) throw EngineError(EngineError::Kind::server, 0, "container vanished after start");
+  }
+  return *state;
+}
+
+DockerRuntime::DockerRuntime(ContainerEngine& engine, std::string instance)
+    : engine_(engine), instance_(std::move(instance)) {}
+
+std::string DockerRuntime::run_name(std::int64_t job_id, int attempt) const {
+  return container_name_for(instance_, job_id, attempt);
+}
+
+RunStatus DockerRuntime::launch(const RunKey& key, const RunSpec& spec,
+                                const CreatedFn& on_created) {
+  RunSpec labelled = spec;
+  if (labelled.name.empty()) labelled.name = run_name(key.job_id, key.attempt);
+  labelled.labels["jobq.job"] = std::to_string(key.job_id);
+  labelled.labels["jobq.attempt"] = std::to_string(key.attempt);
+  labelled.labels["jobq.app"] = key.app;
+  labelled.labels[kInstanceLabel] = instance_;
+  try {
+    return status_of(launch_container(engine_, labelled, on_created));
+  } catch (const EngineError& e) {
+    if (!is_missing_image(e)) throw;
+    throw EngineError(EngineError::Kind::no_image, e.http_status(), e.what());
+  }
+}
+
+RunStatus DockerRuntime::status(const std::string& name) {
+  const auto st = engine_.inspect(name);
+  return st ? status_of(*st) : RunStatus{};
+}
+
+void DockerRuntime::stop(const std::string& name, int grace_seconds) {
+  engine_.stop(name, grace_seconds);
+}
+
+void DockerRuntime::output(const std::string& name, const LogOptions& opts, const LogChunkFn& sink,
+                           const std::function<bool()>& keep_going) {
+  engine_.stream_logs(name, opts, sink, keep_going);
+}
+
+void DockerRuntime::forget(const std::string& name) {
+  engine_.remove(name);
+}
+
+std::vector<RunSummary> DockerRuntime::runs(bool over_only) {
+  const auto containers = over_only ? engine_.list_exited(kInstanceLabel, instance_)
+                                    : engine_.list(kInstanceLabel, instance_);
+  std::vector<RunSummary> out;
+  out.reserve(containers.size());
+  for (const auto& c : containers) {
+    RunSummary r;
+    r.name = c.name;
+    r.job_id = label_number<std::int64_t>(c.labels, "jobq.job");
+    r.attempt = label_number<int>(c.labels, "jobq.attempt");
+    r.over = c.state == "exited" || c.state == "dead";
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void DockerRuntime::watch(const std::function<bool()>& keep_going, const EndFn& on_end,
+                          const SignalFn& on_signal) {
+  engine_.watch_deaths(instance_, keep_going, on_end, on_signal);
+}
+
+DockerRuntime::DockerRuntime(std::unique_ptr<ContainerEngine> engine, std::string instance)
+    : owned_(std::move(engine)), engine_(*owned_), instance_(std::move(instance)) {}
+
+std::unique_ptr<Runtime> make_docker_runtime(const std::string& socket_path,
+                                             const std::string& instance) {
+  return std::make_unique<DockerRuntime>(std::make_unique<DockerEngine>(socket_path), instance);
+}
+
+}  // namespace jobq

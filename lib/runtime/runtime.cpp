@@ -1,0 +1,7 @@
+#include "runtime/runtime.hpp"
+
+namespace jobq {
+
+Runtime::~Runtime() = default;
+
+}  // namespace jobq
