@@ -37,7 +37,8 @@ DAEMON_PID=
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { echo "many_running: $*" >&2; }
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/common.sh"  # fail, stop_pid, start_engine_sim
+source "$(dirname "$0")/lib/proc.sh"    # now, cpu_ticks, rss_kb
 
 cleanup() {
   local rc=$?
@@ -54,14 +55,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ticks() {  # pid: utime+stime in clock ticks (fields 14 and 15; the name may hold spaces)
-  local stat rest
-  stat=$(<"/proc/$1/stat")
-  rest=${stat##*) }
-  awk '{ print $12 + $13 }' <<<"$rest"
-}
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-now_s() { date +%s.%N; }
 running_jobs() { "$JOBQ" status --json | jq -r '.status.jobs.running // 0'; }
 
 start_engine_sim "$ENGINE_SOCK" "$WORK/sim.log" --run-ms -1 --max-seconds "$SIM_MAX_S" ||
@@ -80,7 +73,7 @@ done
 
 "$JOBQ" app create bench --image engine-sim/bench:latest --max-running 0 >/dev/null
 log "enqueueing $N jobs"
-began=$(now_s)
+began=$(now)
 for _ in $(seq 1 "$N"); do echo '{"app":"bench","command":["run"]}'; done >"$WORK/jobs.jsonl"
 "$JOBQ" enqueue --batch "$WORK/jobs.jsonl" >"$WORK/ids"
 [[ $(wc -l <"$WORK/ids") -eq $N ]] || fail "enqueued $(wc -l <"$WORK/ids") jobs, not $N"
@@ -93,17 +86,17 @@ while :; do
   kill -0 "$DAEMON_PID" 2>/dev/null || fail "jobqd died with $running running"
   sleep 0.2
 done
-log "all $N running $(awk -v a="$began" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }') s after the first enqueue; settling ${SETTLE_S} s"
+log "all $N running $(awk -v a="$began" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s after the first enqueue; settling ${SETTLE_S} s"
 sleep "$SETTLE_S"
 
 # The quiet window: nothing is asked of jobqd; it only does its own polling.
-t0=$(now_s)
+t0=$(now)
 cpu0=$(cpu_ticks "$DAEMON_PID")
 sim0=$(cpu_ticks "$SIM_PID")
 sleep "$MEASURE_S"
 cpu1=$(cpu_ticks "$DAEMON_PID")
 sim1=$(cpu_ticks "$SIM_PID")
-t1=$(now_s)
+t1=$(now)
 rss=$(rss_kb "$DAEMON_PID")
 running=$(running_jobs)
 

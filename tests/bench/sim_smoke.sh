@@ -16,7 +16,7 @@ export JOBQ_SOCKET=$WORK/jobq.sock
 SIM_PID=
 DAEMON_PID=
 
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/common.sh"  # fail, stop_pid, start_engine_sim
 
 cleanup() {
   local rc=$?

@@ -1,5 +1,6 @@
-# Sourced by the benchmark scripts: failing, stopping a process we started,
-# and starting the Docker Engine API simulator.
+# Sourced by every benchmark script (run.sh, many_running.sh, sim_smoke.sh):
+# failing, stopping a process we started, and starting the Docker Engine API
+# simulator. Defines functions only.
 
 fail() {  # message: on stderr, and exit 1
   echo "FAIL: $*" >&2
