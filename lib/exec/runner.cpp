@@ -234,7 +234,9 @@ bool Runner::launch(const LaunchTicket& t) {
     // behind jobq's back, the next look knows it existed.
     const RunStatus st =
         runtime_.launch(RunKey{t.job_id, t.attempt, t.app}, t.spec,
-                        [&](const std::string& id) { store_.record_run(t.job_id, t.attempt, id); });
+                        [&](const std::string& run_id, const std::string& container_id) {
+                          store_.record_run(t.job_id, t.attempt, run_id, container_id);
+                        });
     // A runtime that tells of a failed start without an error of its own
     // (a task the scheduler rejected): failed as if the call had said so.
     if (st.phase == RunPhase::launch_failed)
@@ -278,7 +280,7 @@ bool Runner::launch(const LaunchTicket& t) {
           "created again",
           t.job_id, name, e.what());
       try {
-        store_.record_run(t.job_id, t.attempt, "");
+        store_.record_run(t.job_id, t.attempt, "", "");
         runtime_.forget(name);
       } catch (const EngineError& re) {
         spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, re.what());

@@ -110,11 +110,12 @@ class Runtime {
 
   // Launches the run, idempotently: a run of this name already there (an
   // earlier launch of this attempt) is adopted, and started only if it never
-  // ran. on_created(id) runs once the run exists, before it is started when
+  // ran. on_created(run_id, container_id) runs once the run exists (its
+  // container's id, "" when not known yet), before it is started when
   // the runtime can tell the two apart. Returns its status after the launch.
   // Throws EngineError: kind no_image when the image is missing, conflict
   // never (a taken name is adopted).
-  using CreatedFn = std::function<void(const std::string& run_id)>;
+  using CreatedFn = std::function<void(const std::string& run_id, const std::string& container_id)>;
   virtual RunStatus launch(const RunKey& key, const RunSpec& spec,
                            const CreatedFn& on_created = {}) = 0;
   // phase absent when there is no such run. Throws EngineError when the

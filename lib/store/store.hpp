@@ -272,10 +272,12 @@ class Store {
   bool unclaim(std::int64_t job_id, int attempt);
   // Attempts committed as starting whose launch has not been confirmed.
   std::vector<LaunchTicket> starting_attempts();
-  // The starting attempt's run was made with this id ("" : the run is being
-  // removed, as one that never ran and is made anew). False when the
-  // attempt is no longer starting.
-  bool record_run(std::int64_t job_id, int attempt, const std::string& run_id);
+  // The starting attempt's run was made with this id, and its container
+  // (where known) with that one ("" for both: the run is being removed, as
+  // one that never ran and is made anew). False when the attempt is no
+  // longer starting.
+  bool record_run(std::int64_t job_id, int attempt, const std::string& run_id,
+                  const std::string& container_id);
   // False: the attempt was no longer starting (its end was recorded while
   // the start call was in flight); nothing changed. The run's ids, node and
   // start (kept verbatim, and as nanoseconds for timeouts) are recorded; a

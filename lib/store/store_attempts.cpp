@@ -167,13 +167,16 @@ std::vector<LaunchTicket> Store::starting_attempts() {
   return out;
 }
 
-bool Store::record_run(std::int64_t job_id, int attempt, const std::string& run_id) {
+bool Store::record_run(std::int64_t job_id, int attempt, const std::string& run_id,
+                       const std::string& container_id) {
   std::lock_guard lock(mu_);
   Stmt(*statements_,
-       "UPDATE attempts SET run_id=? WHERE job_id=? AND number=? AND state='starting'")
+       "UPDATE attempts SET run_id=?, container_id=? WHERE job_id=? AND number=? AND "
+       "state='starting'")
       .bind(1, run_id)
-      .bind(2, job_id)
-      .bind(3, attempt)
+      .bind(2, container_id)
+      .bind(3, job_id)
+      .bind(4, attempt)
       .run();
   return sqlite3_changes(db_) > 0;
 }

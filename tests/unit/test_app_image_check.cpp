@@ -147,7 +147,7 @@ TEST_CASE("unclaim returns a claimed job with no container to pending, as if nev
   REQUIRE(t.size() == 1);
   CHECK(t[0].attempt == 1);
   // A run was recorded: never undone (it may have run).
-  REQUIRE(store.record_run(id, 1, "abc"));
+  REQUIRE(store.record_run(id, 1, "abc", "abc"));
   CHECK_FALSE(store.unclaim(id, 1));
   CHECK(store.get_job(id)->state == jobq::JobState::starting);
 }

@@ -355,7 +355,7 @@ TEST_CASE_FIXTURE(Fixture, "the container's id is recorded before its start call
   make_app("a");
   const auto id = enqueue("a");
   std::string recorded;
-  fake.set_start_hook([&](const std::string&) { recorded = job(id).attempts.at(0).run_id; });
+  fake.set_start_hook([&](const std::string&) { recorded = job(id).attempts.at(0).container_id; });
   auto r = runner(options());
   r->pass();
   r->drain();

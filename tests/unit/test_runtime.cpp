@@ -49,7 +49,7 @@ TEST_CASE("DockerRuntime names runs deterministically and labels them with their
   CHECK(rt.run_name(7, 2) == rt.run_name(7, 2));
   std::string created_id;
   const auto st = rt.launch(RunKey{7, 2, "web"}, spec_named(rt.run_name(7, 2)),
-                            [&](const std::string& id) { created_id = id; });
+                            [&](const std::string& id, const std::string&) { created_id = id; });
   CHECK(st.phase == RunPhase::running);
   CHECK(st.id == created_id);
   CHECK(st.container_id == st.id);
@@ -184,7 +184,7 @@ class ServiceRuntime final : public jobq::Runtime {
       it = runs_.emplace(spec.name, st).first;
       keys_[spec.name] = key;
     }
-    if (on_created) on_created(it->second.id);
+    if (on_created) on_created(it->second.id, "");
     return it->second;
   }
   jobq::RunStatus status(const std::string& name) override {

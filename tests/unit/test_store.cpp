@@ -536,7 +536,7 @@ TEST_CASE("migration 9 from a schema-8 database: attempts become runs of the doc
     REQUIRE(store.claim_pending(0, 2, jobq::test::naming(store)).size() == 2);
     REQUIRE(store.mark_running(ran, 1, jobq::test::run_with_id("c-ran")));
     // The other one's container was created before an older jobqd died.
-    REQUIRE(store.record_run(created, 1, "c-created"));
+    REQUIRE(store.record_run(created, 1, "c-created", "c-created"));
   }
   // As schema 8 kept them: the container's id in container_id, nothing else.
   exec_sql(path, kUndoSchema9 + "UPDATE attempts SET container_id='c-created' WHERE job_id=" +

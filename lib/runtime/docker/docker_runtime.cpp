@@ -100,7 +100,9 @@ RunStatus DockerRuntime::launch(const RunKey& key, const RunSpec& spec,
   labelled.labels["jobq.app"] = key.app;
   labelled.labels[kInstanceLabel] = instance_;
   try {
-    return status_of(launch_container(engine_, labelled, on_created));
+    return status_of(launch_container(engine_, labelled, [&](const std::string& id) {
+      if (on_created) on_created(id, id);  // a container is its own run
+    }));
   } catch (const EngineError& e) {
     if (!is_missing_image(e)) throw;
     throw EngineError(EngineError::Kind::no_image, e.http_status(), e.what());
