@@ -27,9 +27,7 @@
 #include "base/systemd.hpp"
 #include "base/time_util.hpp"
 #include "commands/dispatch.hpp"
-#include "exec/event_watcher.hpp"
-#include "exec/retention.hpp"
-#include "notify/notifier.hpp"
+#include "exec/executor.hpp"
 #include "runtime/docker/docker_engine.hpp"
 #include "runtime/docker/docker_runtime.hpp"
 #include "runtime/docker/registry_auth.hpp"
@@ -303,63 +301,40 @@ int serve(const Options& o) {
   FairPool engine_calls({4, o.engine_calls_per_user, 1});
   // Store scans (list pages, stats, prune): a user may have 8 in flight.
   FairPool store_scans({2, 8, 1});
-  EngineHealth engine_health(runtime);
-  Runner* runner_ptr = nullptr;
-  Poller* poller_ptr = nullptr;
-  Notifier notifier(store, NotifierOptions{});
-  auto on_final = [&](std::int64_t) {
-    waits.notify();
-    notifier.kick();
-    if (runner_ptr) runner_ptr->kick();
-  };
-  PollerOptions popts;
-  popts.interval = duration_option("--poll-interval", o.poll_interval);
-  popts.stop_grace_seconds = static_cast<int>(
+  ExecutorOptions eopts;
+  eopts.poller.interval = duration_option("--poll-interval", o.poll_interval);
+  eopts.poller.stop_grace_seconds = static_cast<int>(
       std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
-  popts.log_cap = size_option("--log-cap", o.log_cap);
-  popts.keep_containers = o.keep_containers;
-  popts.metrics = &metrics;
-  popts.engine_busy = [&] { return runner_ptr && runner_ptr->in_flight() > 0; };
-  Poller poller(store, runtime, popts, on_final);
-  Retention retention(store, retention_option(o.retention));
-  poller_ptr = &poller;
-  ImagePullerOptions pull_opts;
-  pull_opts.workers = o.max_pulls;
-  pull_opts.auth = registry_auth_for;
-  ImagePuller puller(runtime, pull_opts, [&] {
-    if (runner_ptr) runner_ptr->kick();
-  });
-  RunnerOptions ropts;
-  ropts.puller = &puller;
-  ropts.global_max_running = o.max_running;
-  ropts.launch_workers = o.launch_workers;
-  ropts.keep_containers = o.keep_containers;
-  ropts.metrics = &metrics;
-  Runner runner(
-      store, runtime, ropts,
-      [&](std::int64_t job) {
-        if (poller_ptr) poller_ptr->check(job);
-      },
-      on_final);
-  runner_ptr = &runner;
+  eopts.poller.log_cap = size_option("--log-cap", o.log_cap);
+  eopts.poller.keep_containers = o.keep_containers;
+  eopts.poller.metrics = &metrics;
+  eopts.puller.workers = o.max_pulls;
+  eopts.puller.auth = registry_auth_for;
+  eopts.runner.global_max_running = o.max_running;
+  eopts.runner.launch_workers = o.launch_workers;
+  eopts.runner.keep_containers = o.keep_containers;
+  eopts.runner.metrics = &metrics;
+  eopts.retention = retention_option(o.retention);
+  Executor exec(store, runtime, eopts, [&](std::int64_t) { waits.notify(); });
+  Runner& runner = exec.runner();
 
   LogFollowers followers(store, runtime, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
-  DaemonContext ctx{store,
-                    runtime,
-                    runner,
-                    poller,
-                    waits,
-                    engine_calls,
-                    store_scans,
-                    engine_health,
-                    followers,
-                    metrics,
-                    committer,
-                    puller,
-                    DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access,
-                               popts.log_cap, retention_option(o.retention).count(),
-                               size_option("--max-request", o.max_request)}};
+  DaemonContext ctx{
+      store,
+      runtime,
+      runner,
+      exec.poller(),
+      waits,
+      engine_calls,
+      store_scans,
+      exec.health(),
+      followers,
+      metrics,
+      committer,
+      exec.puller(),
+      DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access, eopts.poller.log_cap,
+                 eopts.retention.count(), size_option("--max-request", o.max_request)}};
   SocketServer::Options sopts;
   sopts.path = socket_path;
   sopts.idle_timeout = duration_option("--idle-timeout", o.idle_timeout);
@@ -380,7 +355,6 @@ int serve(const Options& o) {
     dispatch_request(ctx, line, peer, reply);
   });
   server.listen();
-  engine_health.start();  // asks once now, so status has an answer from the first request on
 
   std::atomic<bool> stop{false};
   std::thread signal_thread([&] {
@@ -396,17 +370,9 @@ int serve(const Options& o) {
   });
   signal_thread.detach();
 
-  EventWatcher events(
-      runtime, [&](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
-      [&] { poller.engine_lost(); }, [&](std::int64_t job) { poller.signalled(job); });
-
   waits.start();
   committer.start();
-  notifier.start();
-  poller.start();
-  retention.start();
-  runner.start();
-  if (runtime.capabilities().end_events) events.start();
+  exec.start();  // asks the engine once first, so status has an answer from the first request on
   spdlog::info("jobqd {} listening on {}{} (state in {}, instance {})", JOBQ_VERSION, socket_path,
                passed_fd >= 0 ? " (passed by systemd)" : "", state_dir, store.instance());
   notify_systemd("READY=1\nSTATUS=listening on " + socket_path);
@@ -418,20 +384,12 @@ int serve(const Options& o) {
   }
   notify_systemd("STOPPING=1\nSTATUS=stopping");
 
-  events.stop();
   committer.stop();  // what was acknowledged is committed; the rest was never acknowledged
   followers.stop();
-  runner.stop();  // lets launches in flight commit; queued ones resume next start
-  puller.stop();  // pulls in flight end; their jobs are still pending
-  retention.stop();
-  poller.stop();
+  exec.stop();  // launches in flight commit; queued ones resume next start
   waits.stop();
-  notifier.stop();  // calls not yet delivered stay in the outbox for the next start
   engine_calls.stop();
   store_scans.stop();
-  engine_health.stop();
-  runner_ptr = nullptr;
-  poller_ptr = nullptr;
   ::close(lock_fd);
   if (failure) std::rethrow_exception(failure);
   spdlog::info("stopped");

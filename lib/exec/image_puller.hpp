@@ -42,7 +42,7 @@ struct ImagePullerOptions {
   std::chrono::milliseconds fresh{2000};
   // After the engine did not answer, the image is not asked about again before this.
   std::chrono::milliseconds unreachable_wait{2000};
-  // The X-Registry-Auth value for a pull of an image ("" for none);
+  // The credentials for a pull of an image, in the runtime's encoding ("" for none);
   // default: none (anonymous pulls); jobqd passes registry_auth_for
   // (its user's ~/.docker/config.json and credential helpers).
   std::function<std::string(const std::string& image)> auth;

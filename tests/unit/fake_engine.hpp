@@ -249,6 +249,19 @@ class FakeEngine final : public ContainerEngine {
     }
   }
 
+  // An event stream that stays open and tells of nothing (the poller's
+  // rounds find every end): until keep_going() is false, or throws while
+  // the engine is unreachable.
+  void watch_deaths(const std::string&, const std::function<bool()>& keep_going, const DeathEvent&,
+                    const SignalEvent&) override {
+    while (keep_going()) {
+      {
+        std::lock_guard lock(mu_);
+        check_reachable();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
   bool has_image(const std::string& image) override {
     std::lock_guard lock(mu_);
     check_reachable();
