@@ -290,6 +290,16 @@ void job_detail(std::ostream& out, const json& job) {
     else if (!str(a, "error", "").empty())
       out << "  attempt " << str(a, "number") << " error: " << visible(str(a, "error")) << '\n';
   }
+  // Where a run ran and whose its times are, when not this machine's engine's.
+  for (const auto& a : attempts) {
+    const std::string node = str(a, "node", "");
+    const bool scheduler_times = str(a, "times_from", "") == "scheduler";
+    if (node.empty() && !scheduler_times) continue;
+    out << "  attempt " << str(a, "number");
+    if (!node.empty()) out << " ran on " << visible(node) << (scheduler_times ? ";" : "");
+    if (scheduler_times) out << " its times are the scheduler's, not the process's own";
+    out << '\n';
+  }
 }
 
 namespace {

@@ -227,3 +227,22 @@ TEST_CASE("status shows an unreachable engine and containers no job knows") {
   CHECK(healthy.str().find("reachable, API 1.41") != std::string::npos);
   CHECK(healthy.str().find("unknown containers:  none") != std::string::npos);
 }
+
+TEST_CASE("job_detail says where an attempt ran and whose its times are, when not the engine's") {
+  const auto attempt = [](int n, const std::string& node, const std::string& times) {
+    return json{{"number", n},         {"state", "succeeded"},  {"exit_code", 0},
+                {"oom_killed", false}, {"container_name", "c"}, {"node", node},
+                {"times_from", times}};
+  };
+  json job{
+      {"id", 3},
+      {"app", "web"},
+      {"state", "succeeded"},
+      {"attempts", json::array({attempt(1, "", "engine"), attempt(2, "node-2", "scheduler")})}};
+  std::ostringstream out;
+  render::job_detail(out, job);
+  const std::string text = out.str();
+  CHECK(text.find("attempt 2 ran on node-2; its times are the scheduler's") != std::string::npos);
+  CHECK(text.find("attempt 1 ran") == std::string::npos);  // this machine's engine: nothing to say
+  CHECK(text.find("attempt 1 its times") == std::string::npos);
+}
