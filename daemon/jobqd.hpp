@@ -1,5 +1,6 @@
-// jobqd: parses its options and wires the parts together (store, engine,
-// runner, poller, pending replies, socket server). No logic of its own.
+// jobqd: reads its options (options.hpp), then makes the store, the Docker
+// runtime and the executor (exec/executor.hpp) and serves the socket until
+// SIGTERM or SIGINT. No logic of its own.
 #pragma once
 
 namespace jobq {
