@@ -35,11 +35,11 @@ Job must_get_job(DaemonContext& ctx, std::int64_t id) {
   return *job;
 }
 
-// Users act on their own jobs only; admins on any.
-void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const char* verb) {
+Job owned_job(DaemonContext& ctx, std::int64_t id, const Call& call, const char* verb) {
+  Job job = must_get_job(ctx, id);
   if (is_admin(ctx.info.access, call.peer) ||
       job.submitter_uid == static_cast<std::int64_t>(call.peer.uid))
-    return;
+    return job;
   throw ProtocolError(ErrorCode::forbidden,
                       "job " + std::to_string(job.id) + " belongs to " + job.submitter_name +
                           "; users may " + verb +

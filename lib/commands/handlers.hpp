@@ -50,8 +50,9 @@ EnvMap checked_env(const std::optional<EnvMap>& env, const char* field);
 std::int64_t job_id_arg(ArgReader& r);
 // The job, or not_found.
 Job must_get_job(DaemonContext& ctx, std::int64_t id);
-// Users act on their own jobs only, admins on any: forbidden otherwise.
-void check_owner(DaemonContext& ctx, const Job& job, const Call& call, const char* verb);
+// The job, when the caller may `verb` it: users act on their own jobs only,
+// admins on any (forbidden otherwise; not_found when there is no such job).
+Job owned_job(DaemonContext& ctx, std::int64_t id, const Call& call, const char* verb);
 // Webhook URLs that are http:// or https://.
 Webhooks checked_webhooks(const Webhooks& w);
 // "timeout_ms": 0 (none) up to kMaxTimeoutMs, or absent.

@@ -145,8 +145,7 @@ json list_page(Store& store, ImagePuller& puller, JobFilter f, std::int64_t want
 std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
-  const Job before = must_get_job(ctx, id);
-  check_owner(ctx, before, call, "cancel");
+  const Job before = owned_job(ctx, id, call, "cancel");
   const Viewer viewer = viewer_of(ctx.info.access, call.peer);
   const bool admin_not_owner = viewer.admin && viewer.uid != before.submitter_uid;
   Job job = ctx.store.request_cancel(id, {viewer.uid, user_name(call.peer.uid), admin_not_owner});
@@ -165,7 +164,7 @@ std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const 
                                     bool hold) {
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
-  check_owner(ctx, must_get_job(ctx, id), call, hold ? "hold" : "release");
+  owned_job(ctx, id, call, hold ? "hold" : "release");
   Job job = ctx.store.update_pending(id, std::nullopt, hold);
   if (!hold) ctx.runner.kick();
   return job_reply(ctx, job, call);
@@ -176,8 +175,7 @@ std::optional<json> hold_or_release(DaemonContext& ctx, const json& args, const 
 std::optional<json> retry(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"id"});
   const auto id = job_id_arg(r);
-  const Job before = must_get_job(ctx, id);
-  check_owner(ctx, before, call, "retry");
+  const Job before = owned_job(ctx, id, call, "retry");
   if (before.state == JobState::cancelled && before.cancelled_by_admin &&
       !is_admin(ctx.info.access, call.peer))
     throw ProtocolError(
@@ -199,7 +197,7 @@ std::optional<json> update(DaemonContext& ctx, const json& args, const Call& cal
   }
   const auto held = r.boolean("held");
   if (!priority && !held) bad("nothing to update: give 'priority' and/or 'held'");
-  check_owner(ctx, must_get_job(ctx, id), call, "update");
+  owned_job(ctx, id, call, "update");
   Job job = ctx.store.update_pending(id, priority, held);
   ctx.runner.kick();  // a release, or a new order among the pending
   return job_reply(ctx, job, call);
