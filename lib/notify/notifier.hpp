@@ -1,8 +1,8 @@
 // Notifier: delivers webhook calls from the store's outbox. A job's end and
-// its notifications are committed in one transaction (store.cpp), so a call
-// is never forgotten across a restart; the notifier only sends. It runs on
-// its own thread and pool, so a slow or dead receiver never holds up the
-// runner or the poller. Delivery is at least once: a 2xx answer removes the
+// its notifications are committed in one transaction (store/cascade.cpp), so
+// a call is never forgotten across a restart; the notifier only sends. It
+// runs on its own thread and pool, so a slow or dead receiver never holds up
+// the runner or the poller. Delivery is at least once: a 2xx answer removes the
 // call; anything else is tried again with full-jitter backoff, and after
 // max_tries it is given up, kept as failed and logged. Receivers can drop
 // repeats by the X-Jobq-Delivery header.

@@ -3,6 +3,14 @@
 // transaction, committed before it returns: acknowledged means durable.
 // The schema is versioned with PRAGMA user_version; a database written by a
 // newer jobq is refused. Thread-safe (one connection behind a mutex).
+// One class, implemented by subject:
+//   schema.cpp    migrations, opening the database, busy_statements
+//   apps.cpp      applications, app_loads, no_such_app
+//   jobs.cpp      enqueue, retry, update_pending, cancel; reading jobs
+//   cascade.cpp   a job's end: its dependents and webhooks (job_ended_locked)
+//   attempts.cpp  claims, launches, results, active attempts, logs
+//   outbox.cpp    the webhook outbox
+//   history.cpp   app_summaries, ended_jobs, attempts_by_app, prune
 #pragma once
 
 #include <cstdint>

@@ -115,7 +115,7 @@ rows_enqueue() {
   # How far a checkpoint from another connection gets: "busy|WAL frames|copied".
   D_CKPT=
   ((HAVE_SQLITE)) && D_CKPT=$(timeout 60 sqlite3 "$WORK/D/state/jobq.db" "PRAGMA wal_checkpoint(PASSIVE);" 2>/dev/null)
-  # 5e: the plans of the claim's queries (lib/store/store_attempts.cpp).
+  # 5e: the plans of the claim's queries (lib/store/attempts.cpp).
   if ((HAVE_SQLITE)); then
     local q plan name steps
     PLANS=()
