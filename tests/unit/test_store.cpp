@@ -3,6 +3,8 @@
 // (Claims, attempts, cancellation and logs are in test_store_claims.cpp.)
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include <sqlite3.h>
 
 #include <functional>
@@ -562,4 +564,59 @@ TEST_CASE("migration 9 from a schema-8 database: attempts become runs of the doc
   CHECK(starting[0].job_id == created);
   CHECK(starting[0].run_id == "c-created");
   CHECK_FALSE(store.unclaim(created, 1));
+}
+
+TEST_CASE("a database made by the previous release (schema 8) opens, upgrades and goes on") {
+  // data/schema8_release.sql: jobqd 0.1.0's own database, dumped: job 1
+  // succeeded, job 2 running when that jobqd stopped, job 3 cancelled while
+  // running, job 4 pending after job 2.
+  std::ifstream in(std::string(JOBQ_TEST_DATA_DIR) + "/schema8_release.sql");
+  REQUIRE(in);
+  std::string dump, line;
+  while (std::getline(in, line)) dump += line + '\n';
+  TempDir dir;
+  const std::string path = dir.file("jobq.db");
+  exec_sql(path, dump);
+  REQUIRE(user_version(path) == 8);
+  Store store(path);
+  CHECK(user_version(path) == Store::kSchemaVersion);
+  CHECK(store.instance() == "7b0a3087");
+
+  const auto done = store.get_job(1).value();
+  CHECK(done.state == JobState::succeeded);
+  CHECK(done.labels == jobq::LabelMap{{"team", "blue"}});
+  REQUIRE(done.attempts.size() == 1);
+  CHECK(done.attempts[0].runtime == "docker");
+  CHECK(done.attempts[0].run_id == done.attempts[0].container_id);
+  CHECK(done.attempts[0].container_id.size() == 64);
+  CHECK(done.attempts[0].times_from == "engine");
+  CHECK_FALSE(done.attempts[0].started_at.empty());
+  const auto j = nlohmann::json(done);
+  CHECK(j["attempts"][0]["container_name"] == "jobq-7b0a3087-1-1");
+  CHECK(j["attempts"][0]["run_id"] == done.attempts[0].container_id);
+
+  // The run that was left running is found by its name and id, as before.
+  const auto running = store.running_attempts();
+  REQUIRE(running.size() == 1);
+  CHECK(running[0].job_id == 2);
+  CHECK(running[0].container_name == "jobq-7b0a3087-2-1");
+  CHECK(running[0].started_ns > 0);
+  CHECK(store.get_job(3)->state == JobState::cancelled);
+  const auto after = store.get_job(4).value();
+  CHECK(after.state == JobState::pending);
+  CHECK(after.waiting_on == 1);
+
+  // It goes on: the running job ends and its dependent is claimed, named by
+  // the runtime, with the runtime recorded.
+  jobq::AttemptResult r;
+  r.job_id = 2;
+  r.attempt = 1;
+  r.state = JobState::succeeded;
+  r.exit_code = 0;
+  REQUIRE(store.finish_attempt(r));
+  const auto claimed = store.claim_pending(0, 10, jobq::test::naming(store));
+  REQUIRE(claimed.size() == 1);
+  CHECK(claimed[0].job_id == 4);
+  CHECK(claimed[0].spec.name == "jobq-7b0a3087-4-1");
+  CHECK(store.get_job(4)->attempts.at(0).runtime == "docker");
 }
