@@ -222,6 +222,8 @@ TEST_CASE(
   const auto before = s.loop_cpu();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const auto used = s.loop_cpu() - before;
-  CHECK(used < std::chrono::milliseconds(100));
+  // A spinning loop burns the whole second; reading the tail of the
+  // pipelined requests on a loaded machine under the sanitizers took 112 ms.
+  CHECK(used < std::chrono::milliseconds(300));
   CHECK(s.dispatched.load() == 1);  // the next waits for the reply to be read
 }
