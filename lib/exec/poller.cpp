@@ -13,15 +13,7 @@ AttemptResult result_from(const ActiveAttempt& a, const RunStatus& st) {
   AttemptResult r;
   r.job_id = a.job_id;
   r.attempt = a.attempt;
-  r.exit_code = st.exit_code;
-  r.oom_killed = st.oom_killed.value_or(false);
-  r.error = st.message;
-  r.container_id = st.container_id;
-  r.run_id = st.id;
-  r.node = st.node;
-  r.times_from = st.times_from;
-  r.started_at = st.started_at;
-  r.finished_at = st.finished_at;
+  record_run_status(r, st);
   // A cancel counts only if the run ended after it was asked for: one
   // that had already exited on its own keeps its own result.
   const auto finished = parse_rfc3339_ns(st.finished_at);

@@ -290,14 +290,7 @@ bool Runner::launch(const LaunchTicket& t) {
     // A run that exists but could not start (no such executable...) carries
     // the engine's verdict in its message: that is final.
     if (st.exists() && !st.message.empty()) {
-      failed.exit_code = st.exit_code;
-      failed.error = st.message;
-      failed.container_id = st.container_id;
-      failed.run_id = st.id;
-      failed.node = st.node;
-      failed.times_from = st.times_from;
-      failed.started_at = st.started_at;
-      failed.finished_at = st.finished_at;
+      record_run_status(failed, st);
       failed.reason = "could not start: " + st.message;
     } else if (!st.exists() && e.kind() == EngineError::Kind::no_image && wait_for_image(t)) {
       return true;

@@ -21,24 +21,6 @@ RunSpec run_spec_for(const App& app, const Job& job, int attempt) {
   return spec;
 }
 
-const char* to_string(RunPhase p) {
-  switch (p) {
-    case RunPhase::absent:
-      return "absent";
-    case RunPhase::queued:
-      return "queued";
-    case RunPhase::starting:
-      return "starting";
-    case RunPhase::running:
-      return "running";
-    case RunPhase::ended:
-      return "ended";
-    case RunPhase::launch_failed:
-      return "launch_failed";
-  }
-  return "absent";
-}
-
 const char* to_string(TimeSource s) {
   return s == TimeSource::scheduler ? "scheduler" : "engine";
 }

@@ -39,7 +39,6 @@ enum class RunPhase {
   ended,          // it ran and ended: its exit code is its own
   launch_failed,  // it exists but could not start; `message` says why
 };
-const char* to_string(RunPhase p);
 
 // Who recorded a run's start and finish times: the engine that ran the
 // process (Docker's State.StartedAt/FinishedAt) or a scheduler above it (a

@@ -91,10 +91,6 @@ struct Capabilities {
   bool end_events = true;     // watch() gives hints that a run ended
   bool follow = true;         // output() can follow a running run
   bool remote_nodes = false;  // runs may run on other machines (RunStatus::node)
-  // A run exists (and has its id) before it can run, so the id can be
-  // recorded first (Docker's create, then start). Without it a run may be
-  // running as soon as launch() made it.
-  bool created_before_start = true;
 };
 
 class Runtime {

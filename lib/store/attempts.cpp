@@ -278,6 +278,18 @@ std::string failure_kind(const AttemptResult& r) {
 }
 }  // namespace
 
+void record_run_status(AttemptResult& r, const RunStatus& st) {
+  r.exit_code = st.exit_code;
+  r.oom_killed = st.oom_killed.value_or(false);
+  r.error = st.message;
+  r.container_id = st.container_id;
+  r.run_id = st.id;
+  r.node = st.node;
+  r.times_from = st.times_from;
+  r.started_at = st.started_at;
+  r.finished_at = st.finished_at;
+}
+
 std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);

@@ -202,6 +202,11 @@ struct AttemptResult {
   std::optional<CapturedLog> stderr_log;
 };
 
+// What a runtime reported of the run, as the attempt's result records it:
+// exit code, OOM kill (no when not known), the engine's message as the
+// error, the run's ids, node, times and their source.
+void record_run_status(AttemptResult& r, const RunStatus& st);
+
 // Who asks for a cancel: their uid and name, and whether they are an admin
 // other than the job's owner.
 struct CancelledBy {

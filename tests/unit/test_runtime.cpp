@@ -158,7 +158,6 @@ class ServiceRuntime final : public jobq::Runtime {
     c.end_events = false;
     c.follow = false;
     c.remote_nodes = true;
-    c.created_before_start = false;
     return c;
   }
   std::string run_name(std::int64_t job_id, int attempt) const override {
