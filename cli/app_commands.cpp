@@ -41,6 +41,45 @@ struct ImageOptions {
   }
 };
 
+// --runtime and the placement options (a runtime that places jobs on
+// nodes: swarm), shared by app create and update.
+struct RuntimeOptions {
+  std::string runtime;
+  std::vector<std::string> constraints;
+  bool no_constraints = false;
+  int max_per_node = -1;
+  std::string schedule_timeout;
+
+  static std::shared_ptr<RuntimeOptions> add_to(CLI::App& c, bool update) {
+    auto o = std::make_shared<RuntimeOptions>();
+    c.add_option("--runtime", o->runtime,
+                 "What runs its jobs: docker (containers on jobqd's engine; the default) or "
+                 "swarm (a service per job on a Docker Swarm cluster)");
+    c.add_option("--constraint", o->constraints,
+                 "swarm: where its jobs may run, in Swarm's syntax (node.labels.pool==batch, "
+                 "node.hostname!=db1; repeatable; all must hold)")
+        ->type_size(1)
+        ->allow_extra_args(false);
+    if (update) c.add_flag("--no-constraints", o->no_constraints, "swarm: remove every constraint");
+    c.add_option("--max-per-node", o->max_per_node,
+                 "swarm: at most N of its jobs on one node at once (0 = no limit)")
+        ->check(CLI::Range(0, 10000));
+    c.add_option("--schedule-timeout", o->schedule_timeout,
+                 "swarm: a job no node takes within this long fails (e.g. 10m; 0 = wait)");
+    return o;
+  }
+  void to_args(json& args) const {
+    if (!runtime.empty()) args["runtime"] = runtime;
+    json placement = json::object();
+    if (!constraints.empty() || no_constraints) placement["constraints"] = constraints;
+    if (max_per_node >= 0) placement["max_per_node"] = max_per_node;
+    if (!schedule_timeout.empty())
+      placement["schedule_timeout_ms"] =
+          schedule_timeout == "0" ? 0 : duration_ms(schedule_timeout, "--schedule-timeout");
+    if (!placement.empty()) args["placement"] = placement;
+  }
+};
+
 // app.create/app.update: on a terminal, the image pull's progress is shown
 // on stderr while jobqd checks the image.
 // The daemon's warnings (an image it could not check) go to stderr.
@@ -90,6 +129,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
                   "Longest a job may run (e.g. 30m); then SIGTERM, grace, SIGKILL");
     auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_create);
     auto image_opts = ImageOptions::add_to(*c);
+    auto runtime_opts = RuntimeOptions::add_to(*c, false);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
@@ -100,6 +140,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (!timeout->empty()) args["timeout_ms"] = duration_ms(*timeout, "--timeout");
         policy->to_args(args);
         image_opts->to_args(args);
+        runtime_opts->to_args(args);
         const json app_json = call_showing_pull(g, cmd::app_create, args);
         if (*as_json)
           print_json(render::envelope("app", app_json));
@@ -131,6 +172,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
     c->add_option("--timeout", *timeout, "Longest a job may run (0 = no limit)");
     auto policy = PolicyOptions::add_to(*c, PolicyOptions::Scope::app_update);
     auto image_opts = ImageOptions::add_to(*c);
+    auto runtime_opts = RuntimeOptions::add_to(*c, true);
     c->add_flag("--json", *as_json, "Print the application as JSON");
     c->callback([=, &g, &action] {
       action = [=, &g] {
@@ -143,6 +185,7 @@ void add_app_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (!env->empty()) args["env"] = parse_pairs(*env, "--env");
         if (!unset->empty()) args["unset_env"] = *unset;
         image_opts->to_args(args);
+        runtime_opts->to_args(args);
         const json app_json = call_showing_pull(g, cmd::app_update, args);
         if (*as_json)
           print_json(render::envelope("app", app_json));

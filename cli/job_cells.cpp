@@ -36,7 +36,10 @@ std::string when(std::int64_t at_ns, std::int64_t now_ns) {
 const json& reason_of(const json& job) {
   static const json none;
   const auto it = job.find("pending_reason");
-  return it != job.end() && it->is_object() && text(job, "state") == "pending" ? *it : none;
+  if (it == job.end() || !it->is_object()) return none;
+  const std::string state = text(job, "state");
+  return state == "pending" || (state == "running" && text(*it, "kind") == "placement") ? *it
+                                                                                        : none;
 }
 
 }  // namespace
@@ -71,6 +74,7 @@ std::string pending_short(const json& job) {
     return "jobqd " + std::to_string(integer(r, "running")) + "/" +
            std::to_string(integer(r, "max"));
   if (kind == "image_pull") return "pulling image";
+  if (kind == "placement") return "no node yet";
   return "";  // queued, or a kind newer than this jobq
 }
 
@@ -94,6 +98,7 @@ std::string pending_text(const json& job, std::int64_t now_ns) {
            std::to_string(integer(r, "max")) + " (--max-running)";
   if (kind == "image_pull") return "for its image to be pulled (" + text(r, "image") + ")";
   if (kind == "queued") return "for its turn: a slot is free, it starts soon";
+  if (kind == "placement") return "for a node: " + text(r, "message");
   return text(r, "text");  // a kind newer than this jobq: the daemon's words
 }
 

@@ -112,8 +112,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
           throw UsageError("--format and --no-header choose human columns; not with --json");
         std::vector<const render::JobColumn*> columns;
         try {
-          columns =
-              render::parse_job_columns(format->empty() ? render::kDefaultJobColumns : *format);
+          if (!format->empty()) columns = render::parse_job_columns(*format);
         } catch (const std::invalid_argument& e) {
           throw UsageError(std::string("--format: ") + e.what());
         }
@@ -139,7 +138,9 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (*as_json)
           print_json(render::envelope("jobs", jobs));
         else
-          render::job_table(std::cout, jobs, columns, !*no_header);
+          render::job_table(std::cout, jobs,
+                            columns.empty() ? render::default_job_columns(jobs) : columns,
+                            !*no_header);
         return exit_code::ok;
       };
     });

@@ -147,6 +147,13 @@ std::string outcome(const json& job) {
 }
 
 namespace {
+
+// An attempt's OOM kill: yes, no, or "?" where its runtime could not tell.
+std::string oom_cell(const json& attempt) {
+  const auto it = attempt.find("oom_killed");
+  if (it == attempt.end() || it->is_null()) return "?";
+  return it->is_boolean() && it->get<bool>() ? "yes" : "no";
+}
 std::string ids(const json& list) {
   std::string s;
   for (const auto& id : list) s += (s.empty() ? "" : ",") + id.dump();
@@ -280,9 +287,9 @@ void job_detail(std::ostream& out, const json& job) {
   std::vector<std::vector<std::string>> arows{
       {"  #", "STATE", "EXIT", "OOM", "CONTAINER", "STARTED", "FINISHED", "RAN"}};
   for (const auto& a : attempts)
-    arows.push_back({"  " + str(a, "number"), str(a, "state"), str(a, "exit_code"),
-                     a.value("oom_killed", false) ? "yes" : "no", str(a, "container_name"),
-                     local_time(a, "started_at"), local_time(a, "finished_at"), run_time(a, now)});
+    arows.push_back({"  " + str(a, "number"), str(a, "state"), str(a, "exit_code"), oom_cell(a),
+                     str(a, "container_name"), local_time(a, "started_at"),
+                     local_time(a, "finished_at"), run_time(a, now)});
   table(out, arows);
   for (const auto& a : attempts) {
     if (!str(a, "reason", "").empty())
@@ -296,13 +303,22 @@ void job_detail(std::ostream& out, const json& job) {
     const bool scheduler_times = str(a, "times_from", "") == "scheduler";
     if (node.empty() && !scheduler_times) continue;
     out << "  attempt " << str(a, "number");
-    if (!node.empty()) out << " ran on " << visible(node) << (scheduler_times ? ";" : "");
+    const std::string node_id = str(a, "node_id", "");
+    if (!node.empty())
+      out << " ran on " << visible(node)
+          << (node_id.empty() ? "" : " (node " + visible(node_id.substr(0, 12)) + ")")
+          << (scheduler_times ? ";" : "");
     if (scheduler_times) out << " its times are the scheduler's, not the process's own";
     out << '\n';
   }
 }
 
 namespace {
+
+// Where the job's last attempt ran ("-": this machine's engine, or not yet).
+std::string node_cell(const json& job) {
+  return str(job, "node", "-");
+}
 
 std::string labels_cell(const json& job) {
   std::string s;
@@ -338,6 +354,7 @@ const std::vector<JobColumn>& job_columns() {
       {"labels", "LABELS", labels_cell},
       {"key", "KEY", [](const json& j) { return str(j, "key"); }},
       {"reason", "REASON", [](const json& j) { return str(j, "reason", "-"); }},
+      {"node", "NODE", node_cell},
       {"outcome", "OUTCOME", [](const json& j) { return outcome(j); }},
       {"command", "COMMAND",
        [](const json& j) {
@@ -387,8 +404,15 @@ void job_table(std::ostream& out, const json& jobs, const std::vector<const JobC
   table(out, rows);
 }
 
+std::vector<const JobColumn*> default_job_columns(const json& jobs) {
+  // Where jobs ran, when any ran elsewhere than this machine's engine.
+  const bool nodes =
+      std::any_of(jobs.begin(), jobs.end(), [](const json& j) { return node_cell(j) != "-"; });
+  return parse_job_columns(std::string(kDefaultJobColumns) + (nodes ? ",node" : ""));
+}
+
 void job_table(std::ostream& out, const json& jobs) {
-  job_table(out, jobs, parse_job_columns(kDefaultJobColumns));
+  job_table(out, jobs, default_job_columns(jobs));
 }
 
 void app_detail(std::ostream& out, const json& app) {
@@ -397,6 +421,7 @@ void app_detail(std::ostream& out, const json& app) {
       {"app:", str(app, "name")},
       {"image:", str(app, "image")},
       {"pull:", app.value("pull", "missing")},
+      {"runtime:", app.value("runtime", "docker")},
       {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
       {"timeout:", app.value("timeout_ms", 0) > 0 ? str(app, "timeout_ms") + " ms" : "none"},
       {"paused:",
@@ -409,6 +434,13 @@ void app_detail(std::ostream& out, const json& app) {
       {"created:", local_time(app, "created_at")},
       {"updated:", local_time(app, "updated_at")},
   };
+  const json placement = app.value("placement", json::object());
+  for (const auto& c : placement.value("constraints", json::array()))
+    rows.push_back({"constraint:", c.is_string() ? c.get<std::string>() : c.dump()});
+  if (const int n = placement.value("max_per_node", 0); n > 0)
+    rows.push_back({"per node:", "at most " + std::to_string(n) + " of its jobs"});
+  if (const auto ms = placement.value("schedule_timeout_ms", std::int64_t{0}); ms > 0)
+    rows.push_back({"schedule timeout:", std::to_string(ms) + " ms"});
   const json env = app.value("env", json::object());
   for (const auto& [k, v] : env.items()) rows.push_back({"env:", env_entry(k, v)});
   table(out, rows);
@@ -447,31 +479,37 @@ void status(std::ostream& out, const json& st) {
   for (const auto& name : unknown)
     strangers += (strangers.empty() ? "" : ", ") +
                  (name.is_string() ? name.get<std::string>() : name.dump());
-  std::string engine_text = "UNREACHABLE: " + str(engine, "error");
-  if (engine.value("reachable", false)) {
-    engine_text = "reachable";
-    if (!str(engine, "version", "").empty()) engine_text += ", Docker " + str(engine, "version");
-    engine_text += ", API " + str(engine, "api_version");
-  }
-  table(out,
-        {
-            {"jobqd:", str(st, "version") + " (pid " + str(st, "pid") + ", protocol " +
-                           str(st, "protocol") + ")"},
-            {"up:", age(st.value("uptime_s", 0LL)) + " (since " + str(st, "started_at") + ")"},
-            {"socket:", str(st, "socket")},
-            {"state dir:", str(st, "state_dir")},
-            {"engine:", engine_text},
-            {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
-            {"jobs:", jobs.empty() ? "none" : jobs},
-            {"unknown containers:",
-             strangers.empty() ? "none"
-                               : strangers + " (labelled as ours, no job knows them; left alone)"},
-        });
+  const auto engine_text = [](const json& e) {
+    if (!e.value("reachable", false)) return "UNREACHABLE: " + str(e, "error");
+    std::string t = "reachable";
+    if (!str(e, "version", "").empty()) t += ", Docker " + str(e, "version");
+    return t + ", API " + str(e, "api_version");
+  };
+  std::vector<std::vector<std::string>> rows{
+      {"jobqd:",
+       str(st, "version") + " (pid " + str(st, "pid") + ", protocol " + str(st, "protocol") + ")"},
+      {"up:", age(st.value("uptime_s", 0LL)) + " (since " + str(st, "started_at") + ")"},
+      {"socket:", str(st, "socket")},
+      {"state dir:", str(st, "state_dir")},
+      {"engine:", engine_text(engine)},
+  };
+  // Other runtimes, once an application uses one (their engine as last checked).
+  const json runtimes = st.value("runtimes", json::object());
+  for (const auto& [kind, e] : runtimes.items())
+    if (kind != "docker" && e.is_object() && e.value("apps", 0) > 0)
+      rows.push_back({kind + ":", engine_text(e) + " (" + std::to_string(e.value("apps", 0)) +
+                                      " application" + (e.value("apps", 0) == 1 ? ")" : "s)")});
+  rows.push_back({"max running:", max == 0 ? "unlimited" : std::to_string(max)});
+  rows.push_back({"jobs:", jobs.empty() ? "none" : jobs});
+  rows.push_back({"unknown containers:",
+                  strangers.empty()
+                      ? "none"
+                      : strangers + " (labelled as ours, no job knows them; left alone)"});
+  table(out, rows);
   const json apps = st.value("apps", json::array());
   if (apps.empty()) return;
   out << '\n';
-  std::vector<std::vector<std::string>> rows{
-      {"APP", "RUNNING", "PENDING", "FAILED (1h)", "OLDEST PENDING", ""}};
+  rows = {{"APP", "RUNNING", "PENDING", "FAILED (1h)", "OLDEST PENDING", ""}};
   for (const auto& a : apps) {
     const int limit = a.value("max_running", 0);
     const json oldest = a.value("oldest_pending_age_s", json(nullptr));

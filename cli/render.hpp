@@ -52,6 +52,8 @@ inline constexpr std::string_view kDefaultJobColumns = "id,app,state,exit,user,c
 // "id,state,exit" (names, comma-separated, any case) -> those columns.
 // Throws std::invalid_argument naming an unknown or missing column and the known ones.
 std::vector<const JobColumn*> parse_job_columns(std::string_view spec);
+// The default columns, with `node` when any of these jobs ran on a node.
+std::vector<const JobColumn*> default_job_columns(const nlohmann::json& jobs);
 void job_table(std::ostream& out, const nlohmann::json& jobs,
                const std::vector<const JobColumn*>& columns, bool header = true);
 void job_table(std::ostream& out, const nlohmann::json& jobs);

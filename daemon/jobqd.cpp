@@ -29,6 +29,7 @@
 #include "runtime/docker/docker_engine.hpp"
 #include "runtime/docker/docker_runtime.hpp"
 #include "runtime/docker/registry_auth.hpp"
+#include "runtime/swarm/swarm_runtime.hpp"
 #include "server/access.hpp"
 
 namespace jobq {
@@ -130,6 +131,16 @@ int serve(const Options& o) {
   const auto runtime_owned = make_docker_runtime(
       o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine), store.instance());
   Runtime& runtime = *runtime_owned;
+  // The swarm runtime's manager: --swarm-host, else the same engine.
+  SwarmOptions swarm_opts;
+  swarm_opts.stop_grace_seconds = static_cast<int>(
+      std::max<long long>(1, duration_option("--stop-grace", o.stop_grace).count() / 1000));
+  const std::string docker_address =
+      "unix://" + (o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine));
+  SwarmRuntime swarm(std::make_unique<DockerEngine>(parse_engine_address(
+                         o.swarm_host.empty() ? docker_address : o.swarm_host, o.swarm_tls_dir)),
+                     store.instance(), swarm_opts);
+  Runtimes runtimes{&runtime, &swarm};
   try {
     spdlog::info("Docker engine reachable, API {}", runtime.api_version());
   } catch (const EngineError& e) {
@@ -157,24 +168,22 @@ int serve(const Options& o) {
   eopts.runner.keep_containers = o.keep_containers;
   eopts.runner.metrics = &metrics;
   eopts.retention = retention_option(o.retention);
-  Executor exec(store, runtime, eopts, [&](std::int64_t) { waits.notify(); });
+  Executor exec(store, runtimes, eopts, [&](std::int64_t) { waits.notify(); });
   Runner& runner = exec.runner();
 
-  LogFollowers followers(store, runtime, o.max_follows, o.follows_per_user);
+  LogFollowers followers(store, runtimes, o.max_follows, o.follows_per_user);
   EnqueueCommitter committer(store, [&] { runner.kick(); });
   DaemonContext ctx{
       store,
-      runtime,
+      runtimes,
+      exec,
       runner,
-      exec.poller(),
       waits,
       engine_calls,
       store_scans,
-      exec.health(),
       followers,
       metrics,
       committer,
-      exec.puller(),
       DaemonInfo{socket_path, state_dir, now_rfc3339(), o.max_running, access, eopts.poller.log_cap,
                  eopts.retention.count(), size_option("--max-request", o.max_request)}};
   SocketServer::Options sopts;

@@ -233,6 +233,17 @@ std::optional<int> parse_command_line(Options& o, int argc, char** argv) {
             if (!v.empty()) engine_socket_path(v);
           },
           "URL"));
+  app.add_option("--swarm-host", o.swarm_host,
+                 "Swarm manager for applications with --runtime swarm: unix:///path or "
+                 "tcp://HOST:PORT (default: the Docker engine's socket)")
+      ->check(checked_by(
+          [](const std::string& v) {
+            if (!v.empty()) parse_engine_address(v);
+          },
+          "URL"));
+  app.add_option("--swarm-tls-dir", o.swarm_tls_dir,
+                 "With a tcp:// --swarm-host: a directory with ca.pem, cert.pem and key.pem "
+                 "(as DOCKER_CERT_PATH); the manager's certificate is checked against ca.pem");
   app.add_flag("--keep-containers", o.keep_containers,
                "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")

@@ -34,6 +34,10 @@ struct Options {
   std::string request_timeout = "30s";
   std::string retention = "30d";  // finished jobs and their output; "0" keeps them forever
   std::string engine;  // unix:///path of dockerd's socket; "" = $DOCKER_HOST or the default
+  // The swarm runtime's manager: unix:///path or tcp://HOST:PORT; "" = the
+  // Docker engine's own socket.
+  std::string swarm_host;
+  std::string swarm_tls_dir;  // ca.pem, cert.pem, key.pem for a tcp:// manager; "" = plain
 };
 
 // A duration ("500ms", "10s", "2m"...), a size ("8M") and --retention ("30d",

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "model/placement.hpp"
 #include "model/policy.hpp"
 #include "server/visibility.hpp"
 
@@ -73,15 +74,23 @@ void answer(const Responder& reply, const std::function<json()>& make) {
 // Makes sure the image can be had under the policy (the puller inspects,
 // and pulls when the policy says so), streaming the pull's progress when
 // asked; then answers with `then()`, or with why the image cannot be had.
-void check_image_then(DaemonContext& ctx, const Call& call, const std::string& image,
-                      PullPolicy policy, bool progress, std::function<json()> then) {
+// A runtime whose nodes get images themselves (Swarm) has no puller: its
+// answer comes at once.
+void check_image_then(DaemonContext& ctx, const Call& call, const std::string& runtime,
+                      const std::string& image, PullPolicy policy, bool progress,
+                      std::function<json()> then) {
+  ImagePuller* puller = ctx.exec.puller(runtime);
+  if (!puller) {
+    answer(call.reply, then);
+    return;
+  }
   PullProgressFn on_progress;
   if (progress) {
     auto relay = std::make_shared<ProgressRelay>(call.reply);
     on_progress = [relay](const PullProgress& p) { (*relay)(p); };
   }
   using Kind = ImagePuller::CheckOutcome::Kind;
-  ctx.puller.check(
+  puller->check(
       image, policy, on_progress,
       [reply = call.reply, then = std::move(then), image](const ImagePuller::CheckOutcome& out) {
         switch (out.kind) {
@@ -110,11 +119,30 @@ void check_image_then(DaemonContext& ctx, const Call& call, const std::string& i
       });
 }
 
+// The runtime an application names: one this jobqd has.
+std::string runtime_arg(DaemonContext& ctx, ArgReader& r) {
+  const auto kind = r.string("runtime");
+  if (!kind) return kDefaultRuntime;
+  if (!ctx.runtimes.find(*kind))
+    bad("no runtime named '" + *kind + "' (this jobqd has " + ctx.runtimes.names() + ")");
+  return *kind;
+}
+
+// Placement means something only on a runtime that places runs on nodes.
+void check_placement(DaemonContext& ctx, const std::string& runtime, const Placement& p) {
+  const Runtime& rt = ctx.runtimes.get(runtime);
+  if ((!p.constraints.empty() || p.max_per_node > 0 || p.schedule_timeout_ms > 0) &&
+      !rt.capabilities().remote_nodes)
+    bad("placement (constraints, max_per_node, schedule_timeout) applies only to a runtime that "
+        "places jobs on nodes, such as swarm; this application's runtime is " +
+        runtime);
+}
+
 }  // namespace
 
 std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {"name", "image", "max_running", "env", "timeout_ms", "retry", "resources",
-                     "webhooks", "pull", "check_image", "progress"});
+                     "webhooks", "pull", "check_image", "progress", "runtime", "placement"});
   App a;
   a.name = r.required_string("name");
   if (!valid_app_name(a.name))
@@ -133,13 +161,16 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   a.resources = policy_arg(r, "resources", Resources{}, apply_resources);
   a.webhooks = checked_webhooks(policy_arg(r, "webhooks", Webhooks{}, apply_webhooks));
   a.pull = pull_arg(r).value_or(PullPolicy::missing);
+  a.runtime = runtime_arg(ctx, r);
+  a.placement = policy_arg(r, "placement", Placement{}, apply_placement);
+  check_placement(ctx, a.runtime, a.placement);
   const bool progress = r.boolean("progress").value_or(false);
   if (!r.boolean("check_image").value_or(true))
     return app_view(ctx.store.create_app(a), Viewer{-1, true});  // admins only
   // Said before a pull, not after it.
   if (ctx.store.get_app(a.name))
     throw ProtocolError(ErrorCode::conflict, "application '" + a.name + "' already exists");
-  check_image_then(ctx, call, a.image, a.pull, progress, [&ctx, a] {
+  check_image_then(ctx, call, a.runtime, a.image, a.pull, progress, [&ctx, a] {
     App made = ctx.store.create_app(a);
     ctx.runner.kick();
     return app_view(made, Viewer{-1, true});
@@ -148,10 +179,12 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
 }
 
 std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"name", "image", "max_running", "env", "unset_env", "timeout_ms", "retry",
-                     "resources", "webhooks", "pull", "check_image", "progress"});
+  ArgReader r(
+      args, {"name", "image", "max_running", "env", "unset_env", "timeout_ms", "retry", "resources",
+             "webhooks", "pull", "check_image", "progress", "runtime", "placement"});
   const std::string name = r.required_string("name");
   AppUpdate u;
+  if (r.raw("runtime")) u.runtime = runtime_arg(ctx, r);
   u.image = r.string("image");
   if (u.image && (u.image->empty() || has_nul(*u.image) || u.image->size() > 512))
     bad("'image' is not a valid image name");
@@ -176,19 +209,28 @@ std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&
     checked_webhooks(policy_arg(r, "webhooks", Webhooks{}, apply_webhooks));
     u.webhooks = *v;
   }
+  if (const json* v = r.raw("placement")) {
+    policy_arg(r, "placement", Placement{}, apply_placement);
+    u.placement = *v;
+  }
   const bool progress = r.boolean("progress").value_or(false);
-  const bool check = r.boolean("check_image").value_or(true) && (u.image || u.pull);
+  const auto current = ctx.store.get_app(name);
+  if (!current) throw ProtocolError(ErrorCode::not_found, ctx.store.no_such_app(name).what());
+  if (u.runtime || u.placement)
+    check_placement(
+        ctx, u.runtime.value_or(current->runtime),
+        u.placement ? apply_placement(current->placement, *u.placement) : current->placement);
+  const bool check = r.boolean("check_image").value_or(true) && (u.image || u.pull || u.runtime);
   const auto update = [&ctx, name, u] {
     App a = ctx.store.update_app(name, u);
     ctx.runner.kick();                     // a higher limit may let jobs start
     return app_view(a, Viewer{-1, true});  // admins only
   };
   if (!check) return update();
-  // The image it will run, under the policy it will have.
-  const auto current = ctx.store.get_app(name);
-  if (!current) throw ProtocolError(ErrorCode::not_found, "no application named '" + name + "'");
-  check_image_then(ctx, call, u.image.value_or(current->image), u.pull.value_or(current->pull),
-                   progress, update);
+  // The image it will run, under the policy it will have, on its runtime.
+  check_image_then(ctx, call, u.runtime.value_or(current->runtime),
+                   u.image.value_or(current->image), u.pull.value_or(current->pull), progress,
+                   update);
   return std::nullopt;
 }
 
@@ -196,7 +238,7 @@ std::optional<json> app_delete(DaemonContext& ctx, const json& args, const Call&
   ArgReader r(args, {"name", "force"});
   const std::string name = r.required_string("name");
   const auto cancelled = ctx.store.delete_app(name, r.boolean("force").value_or(false));
-  ctx.poller.kick();
+  ctx.exec.kick_pollers();
   ctx.waits.notify();
   return json{{"deleted", name}, {"cancelled_jobs", cancelled}};
 }

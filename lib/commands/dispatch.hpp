@@ -11,11 +11,8 @@
 #include "base/metrics.hpp"
 #include "commands/enqueue_committer.hpp"
 #include "commands/log_follow.hpp"
-#include "exec/engine_health.hpp"
-#include "exec/image_puller.hpp"
-#include "exec/poller.hpp"
-#include "exec/runner.hpp"
-#include "runtime/runtime.hpp"
+#include "exec/executor.hpp"
+#include "runtime/runtimes.hpp"
 #include "server/access.hpp"
 #include "server/pending_replies.hpp"
 #include "server/socket_server.hpp"
@@ -37,17 +34,15 @@ struct DaemonInfo {
 
 struct DaemonContext {
   Store& store;
-  Runtime& runtime;
-  Runner& runner;
-  Poller& poller;
+  const Runtimes& runtimes;
+  Executor& exec;  // the runner, and each runtime's poller, puller and engine health
+  Runner& runner;  // exec's
   PendingReplies& waits;
-  FairPool& engine_calls;       // engine reads asked for by clients (live logs), per uid
-  FairPool& store_scans;        // store scans asked for by clients (list, stats, prune), per uid
-  EngineHealth& engine_health;  // the engine's last answer, for status
-  LogFollowers& followers;      // jobq logs -f
+  FairPool& engine_calls;   // engine reads asked for by clients (live logs), per uid
+  FairPool& store_scans;    // store scans asked for by clients (list, stats, prune), per uid
+  LogFollowers& followers;  // jobq logs -f
   Metrics& metrics;
   EnqueueCommitter& committer;  // group commit of enqueues
-  ImagePuller& puller;          // applications' images (app create/update checks them)
   DaemonInfo info;
 };
 

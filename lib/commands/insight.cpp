@@ -71,13 +71,26 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
               {"max_running", ctx.info.global_max_running},
               {"retention_s", ctx.info.retention_ms / 1000},
               {"launches_in_flight", ctx.runner.in_flight()},
-              {"unknown_containers", ctx.poller.unknown_containers()},
+              {"unknown_containers", ctx.exec.unknown_runs()},
               {"jobs", ctx.store.count_jobs_by_state()},
               {"apps", apps}};
   // The engine's part from its check (engine_health.hpp), with its age: never
   // behind other users' engine calls, and waiting for a fresh one briefly.
+  // Every runtime's engine as last checked (never waiting): the default one
+  // is "engine" too, below.
+  // With how many applications use each.
+  std::map<std::string, int> users;
+  for (const auto& a : ctx.store.list_apps()) ++users[a.runtime];
+  json runtimes = json::object();
+  for (Runtime* rt : ctx.runtimes.all())
+    if (EngineHealth* h = ctx.exec.health(rt->kind())) {
+      json e = h->last();
+      e["apps"] = users[rt->kind()];
+      runtimes[rt->kind()] = std::move(e);
+    }
+  result["runtimes"] = std::move(runtimes);
   Responder reply = call.reply;
-  auto engine = ctx.engine_health.answer([result, reply](json e) mutable {
+  auto engine = ctx.exec.health().answer([result, reply](json e) mutable {
     result["engine"] = std::move(e);
     reply(encode_ok(result));
   });

@@ -25,15 +25,15 @@ constexpr std::int64_t kMaxListed = 10'000;
 constexpr std::size_t kListPageBytes = 1u << 20;
 constexpr std::int64_t kListChunk = 64;
 
-json list_page(Store& store, ImagePuller& puller, JobFilter f, std::int64_t want,
-               const Viewer& viewer, int global_max);
+json list_page(Store& store, Executor& exec, JobFilter f, std::int64_t want, const Viewer& viewer,
+               int global_max);
 
 // What pending jobs wait for now: read once for a whole reply, with the
 // images the puller is looking at or pulling.
-PendingContext pending_context(Store& store, ImagePuller& puller, int global_max) {
+PendingContext pending_context(Store& store, Executor& exec, int global_max) {
   PendingContext pc = make_pending_context(store.app_loads(), global_max, now_unix_ns());
   for (const auto& [name, load] : pc.apps)
-    if (!load.image.empty() && puller.pulling(load.image)) pc.pulling_images.insert(load.image);
+    if (!load.image.empty() && exec.pulling(load.image)) pc.pulling_images.insert(load.image);
   return pc;
 }
 
@@ -46,7 +46,7 @@ json view_with_reason(const Job& job, const Viewer& viewer, const PendingContext
 // One job's reply: its view and why it is pending, if it is.
 json job_reply(DaemonContext& ctx, const Job& job, const Call& call) {
   return view_with_reason(job, viewer_of(ctx.info.access, call.peer),
-                          pending_context(ctx.store, ctx.puller, ctx.info.global_max_running));
+                          pending_context(ctx.store, ctx.exec, ctx.info.global_max_running));
 }
 
 }  // namespace
@@ -94,11 +94,11 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call)
   // A page is built off the socket loop, in the caller's share of the scan
   // pool: many users' lists at once never hold up the loop (nor `status`).
   handlers::submit_scan(ctx, call,
-                        [&store = ctx.store, &puller = ctx.puller, f, want, reply = call.reply,
+                        [&store = ctx.store, &exec = ctx.exec, f, want, reply = call.reply,
                          viewer = viewer_of(ctx.info.access, call.peer),
                          global_max = ctx.info.global_max_running]() mutable {
                           try {
-                            reply(encode_ok(list_page(store, puller, f, want, viewer, global_max)));
+                            reply(encode_ok(list_page(store, exec, f, want, viewer, global_max)));
                           } catch (const std::exception& e) {
                             reply(encode_error(ErrorCode::internal, e.what()));
                           }
@@ -110,9 +110,9 @@ namespace {
 
 // Up to `want` jobs matching `f` below f.before_id, newest first from the
 // store, at most about kListPageBytes of them, as the `list` reply.
-json list_page(Store& store, ImagePuller& puller, JobFilter f, std::int64_t want,
-               const Viewer& viewer, int global_max) {
-  const PendingContext pc = pending_context(store, puller, global_max);
+json list_page(Store& store, Executor& exec, JobFilter f, std::int64_t want, const Viewer& viewer,
+               int global_max) {
+  const PendingContext pc = pending_context(store, exec, global_max);
   // Newest first, chunk by chunk, until `want` jobs or the page's bytes.
   json page = json::array();
   std::size_t bytes = 0;
@@ -153,7 +153,7 @@ std::optional<json> cancel(DaemonContext& ctx, const json& args, const Call& cal
     ctx.waits.notify();
     ctx.runner.kick();
   } else {
-    ctx.poller.check(id);  // a running one is stopped from there
+    ctx.exec.check(id);  // a running one is stopped from there
   }
   return job_reply(ctx, job, call);
 }

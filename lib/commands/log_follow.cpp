@@ -25,9 +25,9 @@ const Attempt* find_attempt(const Job& job, int number) {
 
 }  // namespace
 
-LogFollowers::LogFollowers(Store& store, Runtime& runtime, std::size_t max_followers,
+LogFollowers::LogFollowers(Store& store, const Runtimes& runtimes, std::size_t max_followers,
                            std::size_t per_user)
-    : store_(store), runtime_(runtime), max_(max_followers), per_user_(per_user) {}
+    : store_(store), runtimes_(runtimes), max_(max_followers), per_user_(per_user) {}
 
 LogFollowers::~LogFollowers() {
   stop();
@@ -132,8 +132,9 @@ void LogFollowers::run(const LogRequest& req, const Responder& reply) {
     const Attempt* a = next ? find_attempt(*job, *next) : nullptr;
     const bool attempt_final = a && is_final(a->state);
     // A runtime that cannot follow a run gives its output once it is stored.
-    if (a && a->state == JobState::running && !streamed_live.count(a->number) &&
-        runtime_.capabilities().follow) {
+    Runtime* runtime = a ? runtimes_.find(a->runtime) : nullptr;
+    if (a && a->state == JobState::running && !streamed_live.count(a->number) && runtime &&
+        runtime->capabilities().follow) {
       LogOptions opts;
       opts.follow = true;
       opts.timestamps = req.filter.timestamps;
@@ -141,7 +142,7 @@ void LogFollowers::run(const LogRequest& req, const Responder& reply) {
       opts.tail = first ? req.filter.tail : -1;
       bool got = false;
       try {
-        runtime_.output(
+        runtime->output(
             a->container_name, opts,
             [&](LogStream s, std::string_view bytes) {
               if (!wanted(s)) return;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "base/log_filter.hpp"
-#include "runtime/runtime.hpp"
+#include "runtime/runtimes.hpp"
 #include "server/socket_server.hpp"
 #include "store/store.hpp"
 
@@ -37,7 +37,7 @@ struct LogRequest {
 
 class LogFollowers {
  public:
-  LogFollowers(Store& store, Runtime& runtime, std::size_t max_followers = 64,
+  LogFollowers(Store& store, const Runtimes& runtimes, std::size_t max_followers = 64,
                std::size_t per_user = 8);
   ~LogFollowers();
   LogFollowers(const LogFollowers&) = delete;
@@ -57,7 +57,7 @@ class LogFollowers {
   bool stopping();
 
   Store& store_;
-  Runtime& runtime_;
+  const Runtimes runtimes_;
   std::size_t max_;
   std::size_t per_user_;
   std::map<uid_t, std::size_t> by_uid_;  // follows running, per uid

@@ -85,7 +85,7 @@ std::optional<json> logs(DaemonContext& ctx, const json& args, const Call& call)
   if (attempt->state != JobState::running) return log_result({}, "none");
   // Still running: read (a tail of) what it has written so far from the engine, off the loop.
   submit_live_log(
-      ctx.engine_calls, ctx.runtime, call.peer.uid,
+      ctx.engine_calls, ctx.runtimes.get(attempt->runtime), call.peer.uid,
       LiveLogRead{attempt->container_name, stream, req.filter, tail.has_value(), ctx.info.log_cap},
       call.reply);
   return std::nullopt;

@@ -1,5 +1,7 @@
 #include "exec/executor.hpp"
 
+#include <stdexcept>
+
 namespace jobq {
 
 namespace {
@@ -7,35 +9,89 @@ PollerOptions with_busy(PollerOptions o, std::function<bool()> busy) {
   o.engine_busy = std::move(busy);
   return o;
 }
-RunnerOptions with_puller(RunnerOptions o, ImagePuller* puller) {
-  o.puller = puller;
-  return o;
-}
 }  // namespace
 
 // The lambdas below reach parts declared later; they run only once start()
 // has started their threads, when every part exists.
-Executor::Executor(Store& store, Runtime& runtime, ExecutorOptions opts, JobEvent on_final)
-    : runtime_(runtime),
+Executor::Lane::Lane(Store& store, Runtime& rt, const ExecutorOptions& opts, Executor& exec)
+    : runtime(rt),
+      health(rt),
+      poller(store, rt, with_busy(opts.poller, [&exec] { return exec.runner_.in_flight() > 0; }),
+             [&exec](std::int64_t job) { exec.job_final(job); }),
+      puller(rt, opts.puller, [&exec] { exec.runner_.kick(); }),
+      events(
+          rt, [this](std::optional<std::int64_t> job) { job ? poller.check(*job) : poller.kick(); },
+          [this] { poller.engine_lost(); }, [this](std::int64_t job) { poller.signalled(job); }) {}
+
+Executor::Executor(Store& store, Runtimes runtimes, ExecutorOptions opts, JobEvent on_final)
+    : runtimes_(std::move(runtimes)),
       on_final_(std::move(on_final)),
       notifier_(store, opts.notifier),
-      health_(runtime),
-      poller_(store, runtime, with_busy(opts.poller, [this] { return runner_.in_flight() > 0; }),
-              [this](std::int64_t job) { job_final(job); }),
       retention_(store, opts.retention),
-      puller_(runtime, opts.puller, [this] { runner_.kick(); }),
+      lanes_([&] {
+        if (runtimes_.all().empty()) throw std::invalid_argument("an executor needs a runtime");
+        std::vector<std::unique_ptr<Lane>> lanes;
+        for (Runtime* rt : runtimes_.all())
+          lanes.push_back(std::make_unique<Lane>(store, *rt, opts, *this));
+        return lanes;
+      }()),
       runner_(
-          store, runtime, with_puller(opts.runner, &puller_),
-          [this](std::int64_t job) { poller_.check(job); },
-          [this](std::int64_t job) { job_final(job); }),
-      events_(
-          runtime,
-          [this](std::optional<std::int64_t> job) { job ? poller_.check(*job) : poller_.kick(); },
-          [this] { poller_.engine_lost(); }, [this](std::int64_t job) { poller_.signalled(job); }) {
-}
+          store, runtimes_,
+          [&] {
+            RunnerOptions r = opts.runner;
+            r.pullers.clear();
+            for (const auto& l : lanes_)
+              if (l->runtime.capabilities().pulls_images) r.pullers[l->runtime.kind()] = &l->puller;
+            return r;
+          }(),
+          [this](std::int64_t job) { check(job); }, [this](std::int64_t job) { job_final(job); }) {}
 
 Executor::~Executor() {
   stop();
+}
+
+Executor::Lane* Executor::lane(const std::string& kind) {
+  for (const auto& l : lanes_)
+    if (l->runtime.kind() == kind) return l.get();
+  return nullptr;
+}
+
+Poller* Executor::poller(const std::string& kind) {
+  Lane* l = lane(kind);
+  return l ? &l->poller : nullptr;
+}
+
+EngineHealth* Executor::health(const std::string& kind) {
+  Lane* l = lane(kind);
+  return l ? &l->health : nullptr;
+}
+
+ImagePuller* Executor::puller(const std::string& kind) {
+  Lane* l = lane(kind);
+  return l && l->runtime.capabilities().pulls_images ? &l->puller : nullptr;
+}
+
+void Executor::check(std::int64_t job_id) {
+  for (const auto& l : lanes_) l->poller.check(job_id);
+}
+
+void Executor::kick_pollers() {
+  for (const auto& l : lanes_) l->poller.kick();
+}
+
+bool Executor::pulling(const std::string& image) {
+  for (const auto& l : lanes_)
+    if (l->puller.pulling(image)) return true;
+  return false;
+}
+
+std::vector<std::string> Executor::unknown_runs() {
+  std::vector<std::string> out;
+  for (const auto& l : lanes_) {
+    auto u = l->poller.unknown_containers();
+    out.insert(out.end(), u.begin(), u.end());
+  }
+  return out;
 }
 
 void Executor::job_final(std::int64_t job_id) {
@@ -45,22 +101,23 @@ void Executor::job_final(std::int64_t job_id) {
 }
 
 void Executor::start() {
-  health_.start();
+  for (const auto& l : lanes_) l->health.start();
   notifier_.start();
-  poller_.start();
+  for (const auto& l : lanes_) l->poller.start();
   retention_.start();
   runner_.start();
-  if (runtime_.capabilities().end_events) events_.start();
+  for (const auto& l : lanes_)
+    if (l->runtime.capabilities().end_events) l->events.start();
 }
 
 void Executor::stop() {
-  events_.stop();
+  for (const auto& l : lanes_) l->events.stop();
   runner_.stop();
-  puller_.stop();
+  for (const auto& l : lanes_) l->puller.stop();
   retention_.stop();
-  poller_.stop();
+  for (const auto& l : lanes_) l->poller.stop();
   notifier_.stop();
-  health_.stop();
+  for (const auto& l : lanes_) l->health.stop();
 }
 
 }  // namespace jobq

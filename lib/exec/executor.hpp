@@ -1,14 +1,15 @@
 // Executor: jobqd's working parts and who wakes whom, in one place. It owns
-// the runner, the poller, the image puller, the event watcher, retention,
-// the webhook notifier and the engine's health, all over one store and one
-// runtime, and wires them:
+// the runner and the notifier, retention, and for each runtime (runtimes.hpp)
+// a lane: its poller, its image puller, its event watcher and its engine's
+// health, all over one store; and it wires them:
 // - a job that reached a final state wakes the notifier (its webhooks), the
 //   runner (a slot is free) and the caller's on_final (jobqd: `jobq wait`);
-// - a launch that started wakes the poller for that job;
+// - a launch that started wakes the pollers for that job (only the one of
+//   its runtime acts);
 // - a pull that settled wakes the runner (its jobs may be claimed);
-// - the runtime's end hints wake the poller for that job (or for all, after
-//   a gap), and its breaks and signals tell the poller about outages;
-// - the poller holds a removal back while the runner is launching.
+// - a runtime's end hints wake its poller for that job (or for all, after
+//   a gap), and its breaks and signals tell that poller about outages;
+// - the pollers hold a removal back while the runner is launching.
 // Every part exists for the executor's whole life, so no wake goes to a part
 // that is gone; start() starts them in order, stop() stops them in the
 // order that loses nothing (launches in flight commit first).
@@ -17,6 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "exec/engine_health.hpp"
 #include "exec/event_watcher.hpp"
@@ -25,13 +29,13 @@
 #include "exec/retention.hpp"
 #include "exec/runner.hpp"
 #include "notify/notifier.hpp"
-#include "runtime/runtime.hpp"
+#include "runtime/runtimes.hpp"
 #include "store/store.hpp"
 
 namespace jobq {
 
 struct ExecutorOptions {
-  RunnerOptions runner;  // its puller is the executor's own
+  RunnerOptions runner;  // its pullers are the executor's own
   PollerOptions poller;  // its engine_busy is the runner's
   ImagePullerOptions puller;
   NotifierOptions notifier;
@@ -41,36 +45,59 @@ struct ExecutorOptions {
 class Executor {
  public:
   using JobEvent = std::function<void(std::int64_t job_id)>;
-  Executor(Store& store, Runtime& runtime, ExecutorOptions opts, JobEvent on_final = {});
+  // The runtimes (not owned) must outlive the executor.
+  Executor(Store& store, Runtimes runtimes, ExecutorOptions opts, JobEvent on_final = {});
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // The engine's health first (so `status` has an answer at once), then the
-  // notifier, the poller, retention, the runner and, when the runtime gives
-  // end hints, the event watcher.
+  // Each engine's health first (so `status` has an answer at once), then
+  // the notifier, the pollers, retention, the runner and, for each runtime
+  // that gives end hints, its event watcher.
   void start();
-  // The event watcher, the runner (launches in flight commit), the puller,
-  // retention, the poller, the notifier and the engine's health.
+  // The event watchers, the runner (launches in flight commit), the
+  // pullers, retention, the pollers, the notifier and the engines' health.
   void stop();
 
+  const Runtimes& runtimes() const { return runtimes_; }
   Runner& runner() { return runner_; }
-  Poller& poller() { return poller_; }
-  ImagePuller& puller() { return puller_; }
-  EngineHealth& health() { return health_; }
+  // The default runtime's parts (runtimes.primary()).
+  Poller& poller() { return lanes_.front()->poller; }
+  ImagePuller& puller() { return lanes_.front()->puller; }
+  EngineHealth& health() { return lanes_.front()->health; }
+  // A runtime's parts, by kind; nullptr when there is no such runtime.
+  Poller* poller(const std::string& kind);
+  EngineHealth* health(const std::string& kind);
+  // The puller of that runtime, when jobq gets its images (else nullptr).
+  ImagePuller* puller(const std::string& kind);
+
+  // Every poller looks at this job now (the one of its runtime acts).
+  void check(std::int64_t job_id);
+  // Every poller makes a round over all its running attempts.
+  void kick_pollers();
+  // Whether any puller is getting this image now.
+  bool pulling(const std::string& image);
+  // Runs labelled with this instance that the store does not know, of every runtime.
+  std::vector<std::string> unknown_runs();
 
  private:
+  struct Lane {
+    Lane(Store& store, Runtime& runtime, const ExecutorOptions& opts, Executor& exec);
+    Runtime& runtime;
+    EngineHealth health;
+    Poller poller;
+    ImagePuller puller;
+    EventWatcher events;
+  };
   void job_final(std::int64_t job_id);
+  Lane* lane(const std::string& kind);
 
-  Runtime& runtime_;
+  const Runtimes runtimes_;
   JobEvent on_final_;
   Notifier notifier_;
-  EngineHealth health_;
-  Poller poller_;
   Retention retention_;
-  ImagePuller puller_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
   Runner runner_;
-  EventWatcher events_;
 };
 
 }  // namespace jobq

@@ -28,7 +28,12 @@ AttemptResult result_from(const ActiveAttempt& a, const RunStatus& st) {
   } else if (cancelled) {
     r.state = JobState::cancelled;
     r.reason = "cancel requested while running";
-  } else if (r.oom_killed) {
+  } else if (st.phase == RunPhase::launch_failed) {
+    // It never started: the engine's verdict (no image, no such command...).
+    r.state = JobState::failed;
+    r.launch_error = true;
+    r.reason = "could not start: " + st.message;
+  } else if (r.oom_killed.value_or(false)) {
     r.state = JobState::failed;
     r.reason = "oom";
   } else if (!st.message.empty()) {
@@ -145,7 +150,8 @@ void Poller::tick() {
     } catch (const EngineError&) {
     }
   }
-  const auto active = store_.running_attempts();
+  auto active = store_.running_attempts();
+  std::erase_if(active, [this](const ActiveAttempt& a) { return !mine(a); });
   const auto exited = ended_runs(active.size());
   for (const auto& a : active) {
     if (kicker_.stopped()) return;
@@ -162,6 +168,7 @@ void Poller::tick(const std::set<std::int64_t>& jobs) {
   // long after the container has exited, and its result need not wait.
   for (const auto& a : store_.active_attempts_of(jobs)) {
     if (kicker_.stopped()) return;
+    if (!mine(a)) continue;
     if (!look_at(a)) return;
   }
 }
@@ -215,6 +222,8 @@ bool Poller::look_at(const ActiveAttempt& a) {
     on_final_(a.job_id);
   } else if (st.over()) {
     finish(a, st);
+  } else if (!st.started() && st.phase == RunPhase::queued) {
+    unplaced(a, st);
   } else {
     ActiveAttempt seen = a;
     // Running, and its start was not known (adopted after a restart, or
@@ -225,6 +234,45 @@ bool Poller::look_at(const ActiveAttempt& a) {
     check_deadlines(seen);
   }
   return true;
+}
+
+void Poller::unplaced(const ActiveAttempt& a, const RunStatus& st) {
+  const std::int64_t now = now_unix_ns();
+  const bool late = a.schedule_timeout_ms > 0 && a.launched_ns > 0 &&
+                    now >= a.launched_ns + a.schedule_timeout_ms * 1'000'000;
+  if (!a.cancel_requested && !a.timed_out && !late) {
+    if (!st.message.empty()) store_.note_waiting(a.job_id, a.attempt, st.message);
+    return;
+  }
+  // Cancelled, or no node took it in time: it never ran, so it goes. Past
+  // the schedule timeout the job fails with the scheduler's words (a launch
+  // failure, for a retry policy).
+  try {
+    runtime_.forget(a.container_name);
+  } catch (const EngineError& e) {
+    engine_error("remove");
+    spdlog::warn("job {}: could not remove {}: {}", a.job_id, a.container_name, e.what());
+    return;  // next round
+  }
+  AttemptResult r;
+  r.job_id = a.job_id;
+  r.attempt = a.attempt;
+  r.run_id = st.id;
+  if (a.cancel_requested || a.timed_out) {
+    r.state = a.cancel_requested ? JobState::cancelled : JobState::timed_out;
+    r.reason = "cancelled before a node took it";
+    if (!a.cancel_requested) r.reason = "ran past its timeout before a node took it";
+  } else {
+    r.state = JobState::failed;
+    r.launch_error = true;
+    r.error = st.message;
+    r.reason = "no node took it within its schedule timeout of " +
+               std::to_string(a.schedule_timeout_ms) + " ms" +
+               (st.message.empty() ? "" : ": " + st.message);
+  }
+  spdlog::warn("job {}: {}", a.job_id, r.reason);
+  store_.finish_attempt(r);
+  on_final_(a.job_id);
 }
 
 void Poller::check_deadlines(const ActiveAttempt& a) {
@@ -388,7 +436,7 @@ void Poller::finish(const ActiveAttempt& a, const RunStatus& st) {
   // work: failed (counted as `lost` by a retry policy), the engine named.
   // A cancel, a timeout or an OOM kill keeps its own result.
   if (r.state == JobState::succeeded ||
-      (r.state == JobState::failed && !r.oom_killed && st.message.empty())) {
+      (r.state == JobState::failed && !r.oom_killed.value_or(false) && st.message.empty())) {
     bool hold = false;
     const std::string why = engine_stop_reason(a, st, &hold);
     if (hold) {

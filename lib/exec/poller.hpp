@@ -1,5 +1,6 @@
-// Poller: the watcher of running attempts, through the runtime seam
-// (runtime/runtime.hpp). Every interval (or when kicked) it asks the status
+// Poller: the watcher of running attempts of one runtime, through the
+// runtime seam (runtime/runtime.hpp); jobqd has one per runtime, each with
+// its own view of its engine's outages. Every interval (or when kicked) it asks the status
 // of each running attempt's run; told that one run ended (an engine event)
 // or just started (the runner), it asks that one at once. Once a run has
 // ended, it records what the runtime says happened (exit code, OOM kill
@@ -96,6 +97,12 @@ class Poller {
   // False: the engine is unreachable, so the round ends.
   bool look_at(const ActiveAttempt& a);
   void finish(const ActiveAttempt& a, const RunStatus& st);
+  // A run that exists and has not started (a task no node took yet): its
+  // scheduler's words are recorded, and past the application's schedule
+  // timeout it is removed and the job fails.
+  void unplaced(const ActiveAttempt& a, const RunStatus& st);
+  // An attempt of this poller's runtime (each runtime has its poller).
+  bool mine(const ActiveAttempt& a) const { return a.runtime == runtime_.kind(); }
   // A running run: stop it if cancelled or past its timeout.
   void check_deadlines(const ActiveAttempt& a);
   // Names of ended runs from one list call, or nullopt: ask each.

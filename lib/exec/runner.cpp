@@ -9,10 +9,10 @@
 
 namespace jobq {
 
-Runner::Runner(Store& store, Runtime& runtime, RunnerOptions opts, JobEvent on_started,
+Runner::Runner(Store& store, const Runtimes& runtimes, RunnerOptions opts, JobEvent on_started,
                JobEvent on_final)
     : store_(store),
-      runtime_(runtime),
+      runtimes_(runtimes),
       opts_(opts),
       on_started_(std::move(on_started)),
       on_final_(std::move(on_final)),
@@ -52,6 +52,11 @@ void Runner::stop() {
   kicker_.stop();
   if (thread_.joinable()) thread_.join();
   pool_.stop();
+}
+
+ImagePuller* Runner::puller_for(const std::string& runtime) const {
+  const auto it = opts_.pullers.find(runtime);
+  return it == opts_.pullers.end() ? nullptr : it->second;
 }
 
 int Runner::in_flight() {
@@ -121,16 +126,30 @@ void Runner::pass() {
     room = opts_.launch_workers - static_cast<int>(in_flight_.size());
   }
   if (room <= 0) return;
-  ClaimGate gate;
-  if (opts_.puller) {
-    gate = [this](const App& app) {
-      const auto v = opts_.puller->gate(app.image, app.pull);
-      return ClaimVerdict{v.claim, v.error, v.error_for_jobs_before_ns};
-    };
+  for (Runtime* rt : runtimes_.all()) {
+    try {
+      rt->refresh_placement();
+    } catch (const EngineError& e) {
+      spdlog::debug("runner: {} placement not refreshed: {}", rt->kind(), e.what());
+    }
   }
-  const RunNaming naming{runtime_.kind(), [this](std::int64_t job_id, int attempt) {
-                           return runtime_.run_name(job_id, attempt);
-                         }};
+  const ClaimGate gate = [this](const App& app) {
+    ClaimVerdict verdict;
+    Runtime* rt = runtimes_.find(app.runtime);
+    if (!rt) {
+      verdict.claim = false;  // a runtime this jobqd lacks: its jobs wait
+      return verdict;
+    }
+    if (ImagePuller* puller = puller_for(app.runtime)) {
+      const auto v = puller->gate(app.image, app.pull);
+      verdict = ClaimVerdict{v.claim, v.error, v.error_for_jobs_before_ns};
+    }
+    if (const auto free = rt->placement_room(app)) verdict.room = std::max(0, *free);
+    return verdict;
+  };
+  const RunNaming naming = [this](const std::string& runtime, std::int64_t job_id, int attempt) {
+    return runtimes_.get(runtime).run_name(job_id, attempt);
+  };
   for (const auto& t : store_.claim_pending(opts_.global_max_running, room, naming, gate)) {
     spdlog::debug("job {}: claimed attempt {} as {}", t.job_id, t.attempt, t.spec.name);
     dispatch(t);
@@ -138,6 +157,7 @@ void Runner::pass() {
 }
 
 bool Runner::recorded_meanwhile(const LaunchTicket& t) {
+  Runtime& runtime = runtimes_.get(t.runtime);
   // The poller recorded this attempt's end while its start call was in
   // flight, and left the container in place for us: had it removed it, a
   // relaunch of the same attempt could have made it afresh and run the job
@@ -145,7 +165,7 @@ bool Runner::recorded_meanwhile(const LaunchTicket& t) {
   spdlog::info("job {}: attempt {} ended before its start call returned", t.job_id, t.attempt);
   if (!opts_.keep_containers) {
     try {
-      runtime_.forget(t.spec.name);
+      runtime.forget(t.spec.name);
     } catch (const EngineError& e) {
       spdlog::warn("job {}: could not remove {}: {}", t.job_id, t.spec.name, e.what());
     }
@@ -183,14 +203,15 @@ bool Runner::lost_before_start(const LaunchTicket& t) {
 }
 
 bool Runner::wait_for_image(const LaunchTicket& t) {
-  if (!opts_.puller) return false;
+  ImagePuller* puller = puller_for(t.runtime);
+  if (!puller) return false;
   {
     std::lock_guard lock(mu_);
     if (!sent_back_for_image_.insert(t.job_id).second) return false;  // it was, once: fails now
   }
   const auto app = store_.get_app(t.app);
   if (!app || app->pull == PullPolicy::never) return false;
-  opts_.puller->forget(t.spec.image);
+  puller->forget(t.spec.image);
   if (!store_.unclaim(t.job_id, t.attempt)) return false;
   spdlog::info("job {}: the engine has no image {}; pending again until it is pulled", t.job_id,
                t.spec.image);
@@ -204,11 +225,22 @@ bool Runner::launch(const LaunchTicket& t) {
   failed.job_id = t.job_id;
   failed.attempt = t.attempt;
   fault_point("after_intent_commit");
+  Runtime* found = runtimes_.find(t.runtime);
+  if (!found) {
+    failed.state = JobState::failed;
+    failed.launch_error = true;
+    failed.reason = "launch failed: this jobqd has no runtime '" + t.runtime + "' (it has " +
+                    runtimes_.names() + ")";
+    store_.finish_attempt(failed);
+    on_final_(t.job_id);
+    return true;
+  }
+  Runtime& runtime = *found;
   try {
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return true;  // launched already
     const bool cancel = store_.cancel_requested(t.job_id);
     RunStatus existing;
-    if (cancel || !t.run_id.empty()) existing = runtime_.status(name);
+    if (cancel || !t.run_id.empty()) existing = runtime.status(name);
     if (!t.run_id.empty() && (!existing.exists() || existing.id != t.run_id))
       return lost_before_start(t);
     if (cancel) {
@@ -216,7 +248,7 @@ bool Runner::launch(const LaunchTicket& t) {
       // starting it.
       if (!existing.exists() || existing.phase == RunPhase::queued ||
           existing.phase == RunPhase::launch_failed) {
-        if (existing.exists()) runtime_.forget(name);
+        if (existing.exists()) runtime.forget(name);
         failed.state = JobState::cancelled;
         failed.reason = "cancel requested before it started";
         store_.finish_attempt(failed);
@@ -233,10 +265,10 @@ bool Runner::launch(const LaunchTicket& t) {
     // The id is recorded before the start call: if the run is then removed
     // behind jobq's back, the next look knows it existed.
     const RunStatus st =
-        runtime_.launch(RunKey{t.job_id, t.attempt, t.app}, t.spec,
-                        [&](const std::string& run_id, const std::string& container_id) {
-                          store_.record_run(t.job_id, t.attempt, run_id, container_id);
-                        });
+        runtime.launch(RunKey{t.job_id, t.attempt, t.app}, t.spec,
+                       [&](const std::string& run_id, const std::string& container_id) {
+                         store_.record_run(t.job_id, t.attempt, run_id, container_id);
+                       });
     // A runtime that tells of a failed start without an error of its own
     // (a task the scheduler rejected): failed as if the call had said so.
     if (st.phase == RunPhase::launch_failed)
@@ -262,7 +294,7 @@ bool Runner::launch(const LaunchTicket& t) {
     if (!store_.attempt_is_starting(t.job_id, t.attempt)) return recorded_meanwhile(t);
     RunStatus st;
     try {
-      st = runtime_.status(name);
+      st = runtime.status(name);
     } catch (const EngineError&) {
     }
     // The engine's own trouble (a 5xx: Docker's exit code 128, as opposed
@@ -281,7 +313,7 @@ bool Runner::launch(const LaunchTicket& t) {
           t.job_id, name, e.what());
       try {
         store_.record_run(t.job_id, t.attempt, "", "");
-        runtime_.forget(name);
+        runtime.forget(name);
       } catch (const EngineError& re) {
         spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, re.what());
       }
@@ -313,7 +345,7 @@ bool Runner::launch(const LaunchTicket& t) {
   store_.finish_attempt(failed);
   if (!opts_.keep_containers) {
     try {
-      runtime_.forget(name);
+      runtime.forget(name);
     } catch (const EngineError& e) {
       spdlog::warn("job {}: could not remove {}: {}", t.job_id, name, e.what());
     }

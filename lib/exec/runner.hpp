@@ -13,7 +13,11 @@
 // again, up to kEngineStartTries times. None of this counts against the
 // job's retry policy. Attempts left `starting` by an earlier jobqd are
 // picked up the same way on start.
-// Images: with a puller, an application's jobs are claimed only once its
+// Runtimes: each application's jobs launch through its runtime (by kind;
+// a kind this jobqd lacks keeps them pending), each starting attempt's
+// through the one recorded with it. A runtime that places runs on nodes may
+// limit how many of an application's jobs a pass claims (placement_room).
+// Images: with a puller for its runtime, an application's jobs are claimed only once its
 // image is there (pulled when missing, or before each launch with --pull
 // always), so a pull holds no launch worker and no slot; a failed pull is
 // the attempt's launch failure, with the engine's message. A launch that
@@ -33,7 +37,7 @@
 #include "base/metrics.hpp"
 #include "base/work_pool.hpp"
 #include "exec/image_puller.hpp"
-#include "runtime/runtime.hpp"
+#include "runtime/runtimes.hpp"
 #include "store/store.hpp"
 
 namespace jobq {
@@ -46,9 +50,10 @@ struct RunnerOptions {
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{30'000};
   Metrics* metrics = nullptr;  // launches, their latency, engine errors (optional)
-  // Gets images before their jobs are claimed (see image_puller.hpp); none:
-  // jobs are claimed at once, and a missing image is a launch failure.
-  ImagePuller* puller = nullptr;
+  // By runtime kind: gets images before their jobs are claimed (see
+  // image_puller.hpp); none for a runtime: its jobs are claimed at once, and
+  // a missing image is a launch failure (or the runtime's own business).
+  std::map<std::string, ImagePuller*> pullers;
 };
 
 class Runner {
@@ -59,8 +64,12 @@ class Runner {
 
   using JobEvent = std::function<void(std::int64_t job_id)>;
   // on_started: the attempt runs (the poller should look); on_final: the job ended.
-  Runner(Store& store, Runtime& runtime, RunnerOptions opts, JobEvent on_started,
+  Runner(Store& store, const Runtimes& runtimes, RunnerOptions opts, JobEvent on_started,
          JobEvent on_final);
+  // With one runtime, every application's.
+  Runner(Store& store, Runtime& runtime, RunnerOptions opts, JobEvent on_started, JobEvent on_final)
+      : Runner(store, Runtimes{&runtime}, std::move(opts), std::move(on_started),
+               std::move(on_final)) {}
   ~Runner();
   void start();
   void stop();
@@ -89,8 +98,10 @@ class Runner {
   // until its image is pulled (once per job; true when it did).
   bool wait_for_image(const LaunchTicket& t);
 
+  ImagePuller* puller_for(const std::string& runtime) const;
+
   Store& store_;
-  Runtime& runtime_;
+  const Runtimes runtimes_;
   RunnerOptions opts_;
   JobEvent on_started_;
   JobEvent on_final_;

@@ -1,5 +1,7 @@
 #include "model/model.hpp"
 
+#include "model/placement.hpp"
+
 #include "base/time_util.hpp"
 
 namespace jobq {
@@ -64,6 +66,8 @@ void to_json(nlohmann::json& j, const App& a) {
   j = nlohmann::json{{"name", a.name},
                      {"image", a.image},
                      {"pull", to_string(a.pull)},
+                     {"runtime", a.runtime},
+                     {"placement", a.placement},
                      {"max_running", a.max_running},
                      {"env", a.env},
                      {"paused", a.paused},
@@ -83,9 +87,10 @@ void to_json(nlohmann::json& j, const Attempt& a) {
                      {"runtime", a.runtime},
                      {"run_id", optional_string(a.run_id)},
                      {"node", optional_string(a.node)},
+                     {"node_id", optional_string(a.node_id)},
                      {"times_from", a.times_from},
                      {"exit_code", a.exit_code ? nlohmann::json(*a.exit_code) : nullptr},
-                     {"oom_killed", a.oom_killed},
+                     {"oom_killed", a.oom_killed ? nlohmann::json(*a.oom_killed) : nullptr},
                      {"error", optional_string(a.error)},
                      {"started_at", optional_string(a.started_at)},
                      {"finished_at", optional_string(a.finished_at)},
@@ -93,6 +98,7 @@ void to_json(nlohmann::json& j, const Attempt& a) {
                      {"finished_ns", unix_ns(a.finished_at)},
                      {"run_ms", ms_between(a.started_at, a.finished_at)},
                      {"reason", optional_string(a.reason)},
+                     {"waiting", optional_string(a.waiting)},
                      {"created_at", a.created_at}};
 }
 
@@ -111,7 +117,11 @@ void to_json(nlohmann::json& j, const Job& job) {
       {"state", to_string(job.state)},
       {"reason", optional_string(job.reason)},
       {"exit_code", job.exit_code ? nlohmann::json(*job.exit_code) : nullptr},
-      {"oom_killed", last ? last->oom_killed : false},
+      {"oom_killed", !last              ? nlohmann::json(false)
+                     : last->oom_killed ? nlohmann::json(*last->oom_killed)
+                                        : nlohmann::json(nullptr)},
+      {"node", last ? optional_string(last->node) : nlohmann::json(nullptr)},
+      {"node_id", last ? optional_string(last->node_id) : nlohmann::json(nullptr)},
       {"command", job.command ? nlohmann::json(*job.command) : nullptr},
       {"env", job.env},
       {"message", message},

@@ -67,9 +67,26 @@ enum class PullPolicy { missing, always, never };
 const char* to_string(PullPolicy p);
 std::optional<PullPolicy> parse_pull_policy(const std::string& s);
 
+// Where an application's runs may go, on a runtime that places them on
+// nodes (Swarm): the scheduler's constraints, in its own syntax
+// (node.labels.pool==batch, node.hostname!=db1), at most max_per_node of
+// the application's jobs on one node at once (0: no limit; jobq adds the
+// exclusions from what runs where), and how long a run may wait for a node
+// before its job fails (0: as long as it takes).
+struct Placement {
+  std::vector<std::string> constraints;
+  int max_per_node = 0;
+  std::int64_t schedule_timeout_ms = 0;
+};
+
+// The runtime an application's jobs run on unless it names another.
+inline constexpr const char* kDefaultRuntime = "docker";
+
 struct App {
   std::string name;
   std::string image;
+  std::string runtime = kDefaultRuntime;  // which runtime runs its jobs (runtime/runtimes.hpp)
+  Placement placement;
   PullPolicy pull = PullPolicy::missing;
   int max_running = 0;  // 0 = unlimited
   EnvMap env;
@@ -90,12 +107,14 @@ struct Attempt {
   std::string container_id;    // the container that ran it, where known
   std::string runtime;         // which runtime ran it ("docker")
   std::string run_id;          // the runtime's id of the run
-  std::string node;            // where it ran; "" for this machine's engine
+  std::string node;            // where it ran (a host name); "" for this machine's engine
+  std::string node_id;         // the scheduler's id of that node; "" when none
   std::string times_from;      // who recorded its times: "engine" or "scheduler"
   std::optional<int> exit_code;
-  bool oom_killed = false;
+  std::optional<bool> oom_killed;  // nullopt: its runtime could not tell
   std::string error;        // the engine's own message (Docker's State.Error), or the launch error
   std::string reason;       // why it ended as it did, when not plainly
+  std::string waiting;      // why its run has not started yet (a scheduler's words); "" if not
   std::string started_at;   // the run's start as recorded (Docker's State.StartedAt), verbatim
   std::string finished_at;  // ... and its finish
   std::string created_at;   // when the launch intent was committed (daemon clock)

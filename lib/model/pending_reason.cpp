@@ -33,6 +33,11 @@ std::string id_list(const std::vector<std::int64_t>& ids) {
 }  // namespace
 
 json pending_reason(const Job& job, const PendingContext& ctx) {
+  if (job.state == JobState::running && !job.attempts.empty()) {
+    const Attempt& a = job.attempts.back();
+    if (!a.waiting.empty() && a.started_at.empty())
+      return reason("placement", "waiting for a node: " + a.waiting, {{"message", a.waiting}});
+  }
   if (job.state != JobState::pending) return nullptr;
   const std::string id = std::to_string(job.id);
   if (job.held) return reason("held", "held (jobq release " + id + ")");

@@ -11,9 +11,11 @@
 //   daemon_limit  jobqd runs "running" of its --max-running ("max")
 //   queued        nothing holds it back: behind jobs of higher priority
 //                 or older ones, or about to be launched
+//   placement     (a running job whose run has not started) its runtime's
+//                 scheduler has no node for it yet ("message": its words)
 //
 // As JSON: {"kind": ..., "text": a sentence for people (times in UTC),
-// details as above}; null for a job that is not pending. Pure: the caller
+// details as above}; null for a job that is not pending (or placed). Pure: the caller
 // gathers the load once per answer (Store::app_loads: two queries for a
 // whole page, however many jobs it holds), so the reason costs no query per
 // job.

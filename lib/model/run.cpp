@@ -18,6 +18,7 @@ RunSpec run_spec_for(const App& app, const Job& job, int attempt) {
   for (const auto& [k, v] : env) spec.env.push_back(k + "=" + v);
   spec.labels = job.labels;
   spec.resources = effective_resources(app.resources, job.resources);
+  spec.placement = app.placement;
   return spec;
 }
 

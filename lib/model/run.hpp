@@ -22,6 +22,7 @@ struct RunSpec {
   std::vector<std::string> env;                 // "K=V"
   LabelMap labels;                              // the job's own; the runtime adds its jobq.* ones
   Resources resources;                          // limits, network, read-only root, user
+  Placement placement;  // where it may run, for a runtime with nodes (the application's)
 };
 
 // The spec of attempt `attempt` of `job` in `app`: the application's env
@@ -57,7 +58,8 @@ struct RunStatus {
   std::string started_at;          // RFC 3339 as recorded; "" while not known
   std::string finished_at;         // RFC 3339 as recorded; "" while not known
   TimeSource times_from = TimeSource::engine;
-  std::string node;  // where it ran; "" for this machine's engine
+  std::string node;     // where it ran (a host name); "" for this machine's engine
+  std::string node_id;  // the scheduler's id of that node; "" when none
   // What this exit code may also mean on this runtime (Docker: 255 is also
   // what it reports for a container killed by an engine restart); "" for
   // nothing more than the code.

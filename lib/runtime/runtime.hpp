@@ -86,6 +86,8 @@ struct RunSummary {
 };
 
 struct Capabilities {
+  bool pulls_images = true;   // jobq gets a run's image onto the engine first (else the
+                              // runtime's nodes get it themselves)
   bool exact_times = true;    // start and finish times are the engine's record of the process
   bool oom_flag = true;       // an OOM kill is reported as such
   bool end_events = true;     // watch() gives hints that a run ended
@@ -160,6 +162,19 @@ class Runtime {
   // the engine could not be asked or keep_going() turned false.
   virtual void pull(const std::string& image, const std::string& registry_auth,
                     const PullProgressFn& progress, const std::function<bool()>& keep_going) = 0;
+
+  // Placement, for a runtime that puts runs on nodes: how many more runs of
+  // this application may be launched now within its placement (max_per_node
+  // on the nodes its constraints allow), from what refresh_placement last
+  // saw; nullopt: no limit of the runtime's own. Must not block: it is
+  // asked under the store's lock.
+  virtual std::optional<int> placement_room(const App& app) {
+    (void)app;
+    return std::nullopt;
+  }
+  // Brings what placement_room answers from up to date; may ask the engine
+  // (the runner calls it before each claim). Throws EngineError.
+  virtual void refresh_placement() {}
 };
 
 }  // namespace jobq

@@ -32,12 +32,13 @@ void Store::write_app_locked(const App& a) {
   Stmt(
       *statements_,
       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
-      "retry, resources, webhooks, pull) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO "
+      "retry, resources, webhooks, pull, runtime, placement) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "ON CONFLICT(name) DO "
       "UPDATE SET "
       "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
       "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
       "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks, "
-      "pull=excluded.pull")
+      "pull=excluded.pull, runtime=excluded.runtime, placement=excluded.placement")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -50,6 +51,8 @@ void Store::write_app_locked(const App& a) {
       .bind(10, json(a.resources).dump())
       .bind(11, json(a.webhooks).dump())
       .bind(12, std::string(to_string(a.pull)))
+      .bind(13, a.runtime)
+      .bind(14, json(a.placement).dump())
       .run();
 }
 
@@ -123,6 +126,8 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   if (update.retry) a.retry = apply_retry(a.retry, *update.retry);
   if (update.resources) a.resources = apply_resources(a.resources, *update.resources);
   if (update.webhooks) a.webhooks = apply_webhooks(a.webhooks, *update.webhooks);
+  if (update.runtime) a.runtime = *update.runtime;
+  if (update.placement) a.placement = apply_placement(a.placement, *update.placement);
   for (const auto& k : update.unset_env) a.env.erase(k);
   for (const auto& [k, v] : update.set_env) a.env[k] = v;
   a.updated_at = now_rfc3339();

@@ -72,7 +72,9 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
     if (q.empty()) continue;
     if (gate) {
       ClaimVerdict v = gate(app);
-      if (!v.claim) continue;
+      if (!v.claim || v.room == 0) continue;
+      if (v.room > 0 && q.size() > static_cast<std::size_t>(v.room))
+        q.resize(static_cast<std::size_t>(v.room));
       if (!v.pull_error.empty()) {
         if (v.pull_error_before_ns > 0)
           std::erase_if(q, [&](const Job& j) {
@@ -105,12 +107,13 @@ std::vector<LaunchTicket> Store::claim_pending(int global_max, int max_claims,
     t.attempt = number;
     t.app = job.app;
     t.spec = run_spec_for(app, job, number);
-    t.spec.name = naming.name(job.id, number);
+    t.runtime = app.runtime;
+    t.spec.name = naming(app.runtime, job.id, number);
     if (auto e = pull_errors.find(job.app); e != pull_errors.end()) t.pull_error = e->second;
 
     ins.reset();
     ins.bind(1, job.id).bind(2, number).bind(3, t.spec.name).bind(4, spec_to_json(t.spec).dump());
-    ins.bind(5, now).bind(6, naming.runtime).run();
+    ins.bind(5, now).bind(6, t.runtime).run();
     upd.reset();
     upd.bind(1, number).bind(2, now).bind(3, job.id).run();
     out.push_back(std::move(t));
@@ -151,9 +154,10 @@ std::optional<std::int64_t> Store::next_due_ns() {
 
 std::vector<LaunchTicket> Store::starting_attempts() {
   std::lock_guard lock(mu_);
-  Stmt st(*statements_,
-          "SELECT a.job_id, a.number, j.app, a.spec, a.run_id FROM attempts a JOIN jobs j "
-          "ON j.id=a.job_id WHERE a.state='starting' ORDER BY a.job_id");
+  Stmt st(
+      *statements_,
+      "SELECT a.job_id, a.number, j.app, a.spec, a.run_id, a.runtime FROM attempts a JOIN jobs j "
+      "ON j.id=a.job_id WHERE a.state='starting' ORDER BY a.job_id");
   std::vector<LaunchTicket> out;
   while (st.step()) {
     LaunchTicket t;
@@ -162,6 +166,7 @@ std::vector<LaunchTicket> Store::starting_attempts() {
     t.app = st.text(2);
     t.spec = spec_from_json(st.text(3));
     t.run_id = st.text(4);
+    t.runtime = st.text(5);
     out.push_back(std::move(t));
   }
   return out;
@@ -179,6 +184,17 @@ bool Store::record_run(std::int64_t job_id, int attempt, const std::string& run_
       .bind(4, attempt)
       .run();
   return sqlite3_changes(db_) > 0;
+}
+
+void Store::note_waiting(std::int64_t job_id, int attempt, const std::string& why) {
+  std::lock_guard lock(mu_);
+  Stmt(*statements_,
+       "UPDATE attempts SET waiting=?1 WHERE job_id=?2 AND number=?3 AND state='running' AND "
+       "waiting<>?1")
+      .bind(1, why)
+      .bind(2, job_id)
+      .bind(3, attempt)
+      .run();
 }
 
 bool Store::mark_running(std::int64_t job_id, int attempt, const RunStatus& run) {
@@ -216,7 +232,7 @@ bool Store::record_started(std::int64_t job_id, int attempt, const std::string& 
   if (started_ns <= 0) return false;
   std::lock_guard lock(mu_);
   Stmt(*statements_,
-       "UPDATE attempts SET started_ns=?, started_at=? "
+       "UPDATE attempts SET started_ns=?, started_at=?, waiting='' "
        "WHERE job_id=? AND number=? AND state='running' AND started_ns=0")
       .bind(1, started_ns)
       .bind(2, started_at)
@@ -231,15 +247,28 @@ namespace {
 const std::string kActiveAttemptSelect =
     "SELECT a.job_id, a.number, a.container_name, j.cancel_requested, j.cancel_requested_ns, "
     "a.started_ns, CASE WHEN j.timeout_ms>0 THEN j.timeout_ms ELSE COALESCE(p.timeout_ms, 0) END, "
-    "j.timed_out, a.state='starting' FROM attempts a JOIN jobs j ON j.id=a.job_id "
-    "LEFT JOIN apps p ON p.name=j.app ";
+    "j.timed_out, a.state='starting', a.runtime, "
+    "COALESCE(json_extract(p.placement, '$.schedule_timeout_ms'), 0), a.created_at "
+    "FROM attempts a JOIN jobs j ON j.id=a.job_id LEFT JOIN apps p ON p.name=j.app ";
 const std::string kRunningAttempts =
     kActiveAttemptSelect + "WHERE a.state='running' ORDER BY a.job_id";
 const std::string kActiveAttemptsOfJob =
     kActiveAttemptSelect + "WHERE a.job_id=? AND a.state IN ('starting','running')";
 ActiveAttempt read_active(const Stmt& st) {
-  return {st.i64(0), st.i32(1), st.text(2),     st.i64(3) != 0, st.i64(4),
-          st.i64(5), st.i64(6), st.i64(7) != 0, st.i64(8) != 0};
+  ActiveAttempt a;
+  a.job_id = st.i64(0);
+  a.attempt = st.i32(1);
+  a.container_name = st.text(2);
+  a.cancel_requested = st.i64(3) != 0;
+  a.cancel_requested_ns = st.i64(4);
+  a.started_ns = st.i64(5);
+  a.timeout_ms = st.i64(6);
+  a.timed_out = st.i64(7) != 0;
+  a.starting = st.i64(8) != 0;
+  a.runtime = st.text(9);
+  a.schedule_timeout_ms = st.i64(10);
+  a.launched_ns = parse_rfc3339_ns(st.text(11)).value_or(0);
+  return a;
 }
 }  // namespace
 
@@ -271,7 +300,10 @@ std::string failure_kind(const AttemptResult& r) {
     case JobState::lost:
       return "lost";
     case JobState::failed:
-      return r.engine_stopped ? "lost" : r.oom_killed ? "oom" : r.launch_error ? "launch" : "exit";
+      return r.engine_stopped               ? "lost"
+             : r.oom_killed.value_or(false) ? "oom"
+             : r.launch_error               ? "launch"
+                                            : "exit";
     default:
       return "";
   }
@@ -280,11 +312,12 @@ std::string failure_kind(const AttemptResult& r) {
 
 void record_run_status(AttemptResult& r, const RunStatus& st) {
   r.exit_code = st.exit_code;
-  r.oom_killed = st.oom_killed.value_or(false);
+  r.oom_killed = st.oom_killed;
   r.error = st.message;
   r.container_id = st.container_id;
   r.run_id = st.id;
   r.node = st.node;
+  r.node_id = st.node_id;
   r.times_from = st.times_from;
   r.started_at = st.started_at;
   r.finished_at = st.finished_at;
@@ -305,14 +338,14 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
       "run_id=CASE WHEN ?2='' THEN run_id ELSE ?2 END, node=CASE WHEN ?3='' THEN node ELSE ?3 END, "
       "times_from=CASE WHEN ?4='' THEN times_from ELSE ?4 END, exit_code=?5, oom_killed=?6, "
       "error=?7, started_at=CASE WHEN ?8='' THEN started_at ELSE ?8 END, finished_at=?9, "
-      "reason=?10, state=?11 "
+      "reason=?10, state=?11, node_id=CASE WHEN ?14='' THEN node_id ELSE ?14 END, oom_known=?15 "
       "WHERE job_id=?12 AND number=?13 AND state IN ('starting','running')");
   upd.bind(1, r.container_id)
       .bind(2, r.run_id)
       .bind(3, r.node)
       .bind(4, r.times_from ? std::string(to_string(*r.times_from)) : std::string())
       .bind(5, r.exit_code)
-      .bind(6, r.oom_killed ? 1 : 0)
+      .bind(6, r.oom_killed.value_or(false) ? 1 : 0)
       .bind(7, r.error)
       .bind(8, r.started_at)
       .bind(9, r.finished_at)
@@ -320,6 +353,8 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
       .bind(11, to_string(r.state))
       .bind(12, r.job_id)
       .bind(13, r.attempt)
+      .bind(14, r.node_id)
+      .bind(15, r.oom_killed ? 1 : 0)
       .run();
   if (sqlite3_changes(db_) == 0) return std::nullopt;  // already finished: nothing to record twice
 

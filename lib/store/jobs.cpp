@@ -234,10 +234,12 @@ Job Store::update_pending(std::int64_t job_id, std::optional<int> priority,
 }
 
 std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
-  Stmt st(*statements_,
-          "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
-          "started_at, finished_at, created_at, reason, runtime, run_id, node, times_from "
-          "FROM attempts WHERE job_id=? ORDER BY number");
+  Stmt st(
+      *statements_,
+      "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
+      "started_at, finished_at, created_at, reason, runtime, run_id, node, times_from, node_id, "
+      "oom_known, waiting "
+      "FROM attempts WHERE job_id=? ORDER BY number");
   st.bind(1, job_id);
   std::vector<Attempt> out;
   while (st.step()) {
@@ -248,7 +250,7 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
     a.container_name = st.text(2);
     a.container_id = st.text(3);
     if (auto code = st.opt_i64(4)) a.exit_code = static_cast<int>(*code);
-    a.oom_killed = st.i64(5) != 0;
+    if (st.i64(16) != 0) a.oom_killed = st.i64(5) != 0;
     a.error = st.text(6);
     a.started_at = st.text(7);
     a.finished_at = st.text(8);
@@ -258,6 +260,8 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
     a.run_id = st.text(12);
     a.node = st.text(13);
     a.times_from = st.text(14);
+    a.node_id = st.text(15);
+    a.waiting = st.text(17);
     out.push_back(std::move(a));
   }
   return out;

@@ -172,6 +172,18 @@ UPDATE attempts SET run_id = container_id;
 ALTER TABLE attempts ADD COLUMN node TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN times_from TEXT NOT NULL DEFAULT 'engine';
 )sql",
+    // 10: an application names its runtime and, for one that places runs on
+    // nodes, its placement (constraints, jobs per node, how long a run may
+    // wait for a node); an attempt records its node's id, whether its
+    // runtime could tell an OOM kill at all (0: oom_killed means "unknown")
+    // and, while its run waits for a node, the scheduler's words for why.
+    R"sql(
+ALTER TABLE apps ADD COLUMN runtime TEXT NOT NULL DEFAULT 'docker';
+ALTER TABLE apps ADD COLUMN placement TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE attempts ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN oom_known INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE attempts ADD COLUMN waiting TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 

@@ -68,6 +68,8 @@ struct AppUpdate {
   std::optional<nlohmann::json> retry;  // fields to replace (see policy.hpp)
   std::optional<nlohmann::json> resources;
   std::optional<nlohmann::json> webhooks;
+  std::optional<std::string> runtime;       // for the attempts made from now on
+  std::optional<nlohmann::json> placement;  // fields to replace (see placement.hpp)
   EnvMap set_env;
   std::vector<std::string> unset_env;
 };
@@ -93,6 +95,7 @@ struct LaunchTicket {
   std::int64_t job_id = 0;
   int attempt = 0;
   std::string app;
+  std::string runtime;  // the kind of runtime that launches it (the application's at the claim)
   RunSpec spec;
   // The run's id, recorded once the runtime made it (before its start);
   // "" when it never was (as far as the store knows).
@@ -112,26 +115,31 @@ struct ClaimVerdict {
   // With pull_error, > 0: only jobs pending since before then (Unix ns, by
   // their updated_at) get it; later ones stay pending.
   std::int64_t pull_error_before_ns = 0;
+  // At most this many of its jobs now (its runtime's placement has room for
+  // no more); -1: as many as its limits allow.
+  int room = -1;
 };
 using ClaimGate = std::function<ClaimVerdict(const App&)>;
 
-// How a claim names its runs: the runtime's kind (recorded with each
-// attempt) and its run_name. The store only keeps what it is given.
-struct RunNaming {
-  std::string runtime;
-  std::function<std::string(std::int64_t job_id, int attempt)> name;
-};
+// How a claim names its runs: the run_name of the runtime of that kind (the
+// application's, recorded with each attempt). The store only keeps what it
+// is given.
+using RunNaming =
+    std::function<std::string(const std::string& runtime, std::int64_t job_id, int attempt)>;
 
 struct ActiveAttempt {
   std::int64_t job_id = 0;
   int attempt = 0;
   std::string container_name;
   bool cancel_requested = false;
-  std::int64_t cancel_requested_ns = 0;  // when (daemon clock); 0 = unknown
-  std::int64_t started_ns = 0;           // the run's recorded start; 0 = unknown
-  std::int64_t timeout_ms = 0;           // the job's, else its application's; 0 = none
-  bool timed_out = false;                // the timeout was hit: stop it, record timed_out
-  bool starting = false;                 // its start call is still in flight (the runner's)
+  std::int64_t cancel_requested_ns = 0;   // when (daemon clock); 0 = unknown
+  std::int64_t started_ns = 0;            // the run's recorded start; 0 = unknown
+  std::int64_t timeout_ms = 0;            // the job's, else its application's; 0 = none
+  bool timed_out = false;                 // the timeout was hit: stop it, record timed_out
+  bool starting = false;                  // its start call is still in flight (the runner's)
+  std::string runtime = kDefaultRuntime;  // the kind of runtime that runs it
+  std::int64_t schedule_timeout_ms = 0;   // its application's; 0 = none
+  std::int64_t launched_ns = 0;           // when its launch was committed (daemon clock)
 };
 
 struct CapturedLog {
@@ -186,11 +194,12 @@ struct AttemptResult {
   JobState state = JobState::failed;
   std::string reason;
   std::optional<int> exit_code;
-  bool oom_killed = false;
+  std::optional<bool> oom_killed = false;  // nullopt: its runtime could not tell
   std::string error;
   std::string container_id;              // "" : as recorded before
   std::string run_id;                    // "" : as recorded before
   std::string node;                      // "" : as recorded before
+  std::string node_id;                   // "" : as recorded before
   std::optional<TimeSource> times_from;  // nullopt: as recorded before
   std::string started_at;
   std::string finished_at;
@@ -203,7 +212,7 @@ struct AttemptResult {
 };
 
 // What a runtime reported of the run, as the attempt's result records it:
-// exit code, OOM kill (no when not known), the engine's message as the
+// exit code, OOM kill (nullopt when it cannot tell), the engine's message as the
 // error, the run's ids, node, times and their source.
 void record_run_status(AttemptResult& r, const RunStatus& st);
 
@@ -217,7 +226,7 @@ struct CancelledBy {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = 10;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -303,6 +312,9 @@ class Store {
   // The attempt's final result (finish_attempt) replaces it with its own
   // StartedAt, unless that is empty (a container that vanished).
   bool record_started(std::int64_t job_id, int attempt, const std::string& started_at);
+  // The running attempt's run has not started: the scheduler says why (a
+  // node is wanted). Recorded when it changed; "" once it started.
+  void note_waiting(std::int64_t job_id, int attempt, const std::string& why);
   // The job ran past its timeout: from now on it is stopped, and its end is
   // recorded as timed_out (durable, so a restart carries it out too).
   void mark_timed_out(std::int64_t job_id);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model.hpp"
+#include "model/placement.hpp"
 #include "model/policy.hpp"
 #include "store/sqlite_util.hpp"
 #include "store/store.hpp"
@@ -54,6 +55,7 @@ inline json spec_to_json(const RunSpec& s) {
   json j{{"name", s.name}, {"image", s.image}, {"env", s.env}, {"labels", s.labels}};
   j["cmd"] = s.cmd ? json(*s.cmd) : json(nullptr);
   j["resources"] = s.resources;
+  j["placement"] = s.placement;
   return j;
 }
 
@@ -66,6 +68,7 @@ inline RunSpec spec_from_json(const std::string& text) {
   s.labels = j.at("labels").get<LabelMap>();
   if (!j.at("cmd").is_null()) s.cmd = j.at("cmd").get<std::vector<std::string>>();
   if (j.contains("resources")) s.resources = apply_resources({}, j.at("resources"));
+  if (j.contains("placement")) s.placement = apply_placement({}, j.at("placement"));
   return s;
 }
 
@@ -83,12 +86,14 @@ inline App read_app(const Stmt& st) {
   a.resources = apply_resources({}, json::parse(st.text(9)));
   a.webhooks = apply_webhooks({}, json::parse(st.text(10)));
   a.pull = parse_pull_policy(st.text(11)).value_or(PullPolicy::missing);
+  a.runtime = st.text(12);
+  a.placement = apply_placement({}, json::parse(st.text(13)));
   return a;
 }
 
 inline constexpr const char* kAppColumns =
     "name, image, max_running, env, created_at, updated_at, paused, timeout_ms, retry, resources, "
-    "webhooks, pull";
+    "webhooks, pull, runtime, placement";
 
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "

@@ -31,25 +31,27 @@ struct DaemonFixtureOf {
   DockerRuntime runtime{engine, store.instance()};
   PendingReplies waits;
   Metrics metrics;
-  Runner runner{store, runtime, RunnerOptions{}, [](std::int64_t) {}, [](std::int64_t) {}};
-  Poller poller{store, runtime, PollerOptions{}, [](std::int64_t) {}};
+  Runtimes runtimes{&runtime};
+  // Not started: tests drive its parts.
+  Executor exec{store, runtimes, ExecutorOptions{}};
+  Runner& runner = exec.runner();
+  Poller& poller = exec.poller();
   FairPool engine_calls{{4, 4, 1}};
   FairPool store_scans{{2, 2, 1}};
-  EngineHealth health{runtime};
-  LogFollowers followers{store, runtime, 64, 8};
+  EngineHealth& health = exec.health();
+  LogFollowers followers{store, runtimes, 64, 8};
   EnqueueCommitter committer{store, [] {}};
-  ImagePuller puller{runtime, {}, {}};
-  DaemonContext ctx{store,  runtime,   runner,  poller,    waits,  engine_calls, store_scans,
-                    health, followers, metrics, committer, puller, DaemonInfo{}};
+  ImagePuller& puller = exec.puller();
+  DaemonContext ctx{store,       runtimes,  exec,    runner,    waits,       engine_calls,
+                    store_scans, followers, metrics, committer, DaemonInfo{}};
   std::shared_ptr<Mailbox> box = std::make_shared<Mailbox>();
   std::uint64_t next_conn = 1;
 
   ~DaemonFixtureOf() {
-    puller.stop();
+    exec.stop();
     followers.stop();
     engine_calls.stop();
     store_scans.stop();
-    health.stop();
   }
 
   // Sends a request as uid (its primary group the same number); returns its

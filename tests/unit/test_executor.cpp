@@ -52,7 +52,7 @@ TEST_CASE_FIXTURE(Fixture,
   jobq::test::make_app(store, "web", 1);  // one at a time
   const auto first = enqueue();
   const auto second = enqueue();
-  jobq::Executor exec(store, runtime, slow(), [&](std::int64_t id) {
+  jobq::Executor exec(store, jobq::Runtimes{&runtime}, slow(), [&](std::int64_t id) {
     std::lock_guard lock(mu);
     finals.push_back(id);
   });
@@ -74,7 +74,7 @@ TEST_CASE_FIXTURE(Fixture,
 TEST_CASE_FIXTURE(Fixture, "a started launch wakes the poller for its job") {
   jobq::test::make_app(store, "web");
   fake.set_start_hook([&](const std::string& name) { fake.exit(name, 0); });  // done at once
-  jobq::Executor exec(store, runtime, slow());
+  jobq::Executor exec(store, jobq::Runtimes{&runtime}, slow());
   exec.start();
   std::this_thread::sleep_for(200ms);  // the first rounds (at start) have passed
   const auto id = enqueue();

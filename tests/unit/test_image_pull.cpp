@@ -46,7 +46,7 @@ struct Fixture {
     ro.retry_min = 1ms;
     ro.retry_max = 4ms;
     ro.launch_workers = launch_workers;
-    ro.puller = puller.get();
+    ro.pullers["docker"] = puller.get();
     runner = std::make_unique<jobq::Runner>(
         store, runtime, ro, [](std::int64_t) {}, [](std::int64_t) {});
   }
@@ -260,7 +260,7 @@ TEST_CASE("an attempt left starting by an earlier jobqd whose image is gone wait
   fake.track_images();
   ImagePuller puller(runtime, {}, {});
   jobq::RunnerOptions ro;
-  ro.puller = &puller;
+  ro.pullers["docker"] = &puller;
   jobq::Runner runner(
       store, runtime, ro, [](std::int64_t) {}, [](std::int64_t) {});
   runner.pass();

@@ -176,15 +176,12 @@ TEST_CASE("calls queued before schema 7 get a random UUID when the store is upgr
   {  // back to schema 6, as an older jobqd left it
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(
-                db,
-                "ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX "
-                "jobs_by_created; "
-                "ALTER TABLE deliveries DROP COLUMN uuid; "
-                "ALTER TABLE attempts DROP COLUMN runtime; "
-                "ALTER TABLE attempts DROP COLUMN run_id; ALTER TABLE attempts DROP COLUMN node; "
-                "ALTER TABLE attempts DROP COLUMN times_from; PRAGMA user_version=6",
-                nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         ("ALTER TABLE apps DROP COLUMN pull; DROP INDEX jobs_by_user; DROP INDEX "
+                          "jobs_by_created; ALTER TABLE deliveries DROP COLUMN uuid; " +
+                          jobq::test::kUndoSchema9 + "PRAGMA user_version=6")
+                             .c_str(),
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
   Store store(path);

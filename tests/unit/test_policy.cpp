@@ -3,6 +3,7 @@
 // never raise them.
 #include <doctest/doctest.h>
 
+#include "model/placement.hpp"
 #include "model/policy.hpp"
 
 using jobq::Resources;
@@ -162,4 +163,46 @@ TEST_CASE("a job's own user: numeric UID:GID within its application's range, nev
     CAPTURE(bad);
     CHECK_THROWS_AS(jobq::apply_resources({}, json{{"job_users", bad}}), std::invalid_argument);
   }
+}
+
+TEST_CASE("placement: constraints in the scheduler's syntax, per-node limits, schedule timeout") {
+  using jobq::apply_placement;
+  using jobq::parse_constraint;
+  const auto c = parse_constraint("node.labels.pool == batch");
+  REQUIRE(c);
+  CHECK(c->key == "node.labels.pool");
+  CHECK(c->equal);
+  CHECK(c->value == "batch");
+  const auto ne = parse_constraint("node.hostname!=db1");
+  REQUIRE(ne);
+  CHECK_FALSE(ne->equal);
+  for (const char* bad : {"node.hostname", "==x", "node.hostname==", "a b==c", "k=v",
+                          "node.role==manager==x", "k==v\n"})
+    CHECK_FALSE(parse_constraint(bad));
+
+  const auto p = apply_placement({}, {{"constraints", {"node.labels.pool==batch"}},
+                                      {"max_per_node", 2},
+                                      {"schedule_timeout_ms", 60000}});
+  CHECK(p.constraints == std::vector<std::string>{"node.labels.pool==batch"});
+  CHECK(p.max_per_node == 2);
+  CHECK(p.schedule_timeout_ms == 60000);
+  CHECK(apply_placement(p, {{"max_per_node", 0}}).constraints == p.constraints);  // a subset
+  CHECK_THROWS_WITH_AS(apply_placement({}, {{"constraints", {"pool=batch"}}}),
+                       doctest::Contains("is not KEY==VALUE or KEY!=VALUE"), std::invalid_argument);
+  CHECK_THROWS_AS(apply_placement({}, {{"max_per_node", -1}}), std::invalid_argument);
+  CHECK_THROWS_AS(apply_placement({}, {{"nodes", 1}}), std::invalid_argument);
+  CHECK(nlohmann::json(p)["max_per_node"] == 2);
+}
+
+TEST_CASE("placement: which nodes satisfy constraints, as Swarm's scheduler reads them") {
+  const jobq::NodeAttributes db1{
+      {"node.hostname", "db1"}, {"node.role", "worker"}, {"node.labels.pool", "Batch"}};
+  const jobq::NodeAttributes web{{"node.hostname", "web"}, {"node.role", "manager"}};
+  CHECK(jobq::satisfies(db1, {"node.labels.pool==batch"}));  // values without regard to case
+  CHECK_FALSE(jobq::satisfies(web, {"node.labels.pool==batch"}));
+  CHECK(jobq::satisfies(web, {"node.labels.pool!=batch"}));  // a label it lacks equals nothing
+  CHECK_FALSE(jobq::satisfies(db1, {"node.hostname!=db1"}));
+  CHECK(jobq::satisfies(web, {"node.hostname!=db1", "node.role==manager"}));
+  CHECK_FALSE(jobq::satisfies(db1, {"node.hostname!=web", "node.role==manager"}));
+  CHECK(jobq::satisfies(db1, {}));
 }

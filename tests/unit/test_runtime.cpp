@@ -11,12 +11,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/time_util.hpp"
 #include "exec/poller.hpp"
 #include "exec/runner.hpp"
 #include "fake_engine.hpp"
+#include "model/pending_reason.hpp"
 #include "runtime/docker/docker_runtime.hpp"
 #include "store/store.hpp"
 #include "test_support.hpp"
@@ -176,6 +178,9 @@ class ServiceRuntime final : public jobq::Runtime {
       if (!reject_.empty()) {
         st.phase = RunPhase::launch_failed;
         st.message = reject_;
+      } else if (!queue_.empty()) {
+        st.phase = RunPhase::queued;  // no node takes it
+        st.message = queue_;
       } else {
         st.phase = RunPhase::running;  // running as soon as it is made
         st.started_at = jobq::now_rfc3339();
@@ -236,6 +241,10 @@ class ServiceRuntime final : public jobq::Runtime {
     std::lock_guard lock(mu_);
     reject_ = std::move(why);
   }
+  void queue_launches(std::string why) {
+    std::lock_guard lock(mu_);
+    queue_ = std::move(why);
+  }
   int stops = 0;
   int forgets = 0;
 
@@ -244,6 +253,7 @@ class ServiceRuntime final : public jobq::Runtime {
   std::map<std::string, jobq::RunStatus> runs_;
   std::map<std::string, RunKey> keys_;
   std::string reject_;
+  std::string queue_;
   int made_ = 0;
 };
 
@@ -254,7 +264,13 @@ struct ServiceFixture {
   jobq::Runner runner{store, rt, jobq::RunnerOptions{}, [](std::int64_t) {}, [](std::int64_t) {}};
   jobq::Poller poller{store, rt, jobq::PollerOptions{}, [](std::int64_t) {}};
 
-  ServiceFixture() { jobq::test::make_app(store, "web"); }
+  ServiceFixture() {
+    jobq::App a;
+    a.name = "web";
+    a.image = "img";
+    a.runtime = "service";
+    store.create_app(a);
+  }
   ~ServiceFixture() {
     runner.stop();
     poller.stop();
@@ -294,7 +310,7 @@ TEST_CASE_FIXTURE(ServiceFixture,
   j = job(id);
   CHECK(j.state == JobState::succeeded);
   CHECK(j.exit_code == 0);
-  CHECK_FALSE(j.attempts[0].oom_killed);
+  CHECK_FALSE(j.attempts[0].oom_killed.has_value());  // not known, so not claimed either way
   CHECK(j.attempts[0].node == "node-2");
   CHECK(j.attempts[0].times_from == "scheduler");
   CHECK(j.attempts[0].finished_at == finished);
@@ -306,6 +322,7 @@ TEST_CASE_FIXTURE(ServiceFixture,
   CHECK(json["runtime"] == "service");
   CHECK(json["node"] == "node-2");
   CHECK(json["times_from"] == "scheduler");
+  CHECK(json["oom_killed"].is_null());
 }
 
 TEST_CASE_FIXTURE(ServiceFixture, "another runtime: a launch it rejects fails with its message") {
@@ -331,4 +348,98 @@ TEST_CASE_FIXTURE(ServiceFixture, "another runtime: a cancel stops the run and r
   CHECK(j.state == JobState::cancelled);
   CHECK(j.exit_code == 143);
   CHECK(rt.stops == 1);
+}
+
+TEST_CASE_FIXTURE(ServiceFixture,
+                  "another runtime: a run no node takes shows the scheduler's words as the job's "
+                  "pending reason, and fails after its schedule timeout") {
+  rt.queue_launches("no suitable node (scheduling constraints not satisfied on 2 nodes)");
+  jobq::AppUpdate u;
+  u.placement = nlohmann::json{{"schedule_timeout_ms", 300}};
+  store.update_app("web", u);
+  const auto id = enqueue_and_launch();
+  REQUIRE(job(id).state == JobState::running);  // launched: it holds its slot
+  poller.tick();
+  auto j = job(id);
+  REQUIRE(j.state == JobState::running);
+  CHECK(j.attempts[0].waiting ==
+        "no suitable node (scheduling constraints not satisfied on 2 nodes)");
+  CHECK(j.attempts[0].started_at.empty());
+  const auto why = jobq::pending_reason(j, jobq::PendingContext{});
+  REQUIRE(why.is_object());
+  CHECK(why["kind"] == "placement");
+  CHECK(why["text"] ==
+        "waiting for a node: no suitable node (scheduling constraints not satisfied on 2 nodes)");
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  poller.tick();
+  j = job(id);
+  CHECK(j.state == JobState::failed);
+  CHECK(j.attempts[0].reason ==
+        "no node took it within its schedule timeout of 300 ms: no suitable node (scheduling "
+        "constraints not satisfied on 2 nodes)");
+  CHECK(rt.forgets == 1);  // it never ran: removed
+  CHECK(rt.stops == 0);
+}
+
+TEST_CASE_FIXTURE(ServiceFixture, "another runtime: a cancel of a run no node took removes it") {
+  rt.queue_launches("no suitable node");
+  const auto id = enqueue_and_launch();
+  store.request_cancel(id);
+  poller.tick();
+  const auto j = job(id);
+  CHECK(j.state == JobState::cancelled);
+  CHECK(j.attempts[0].reason == "cancelled before a node took it");
+  CHECK(rt.forgets == 1);
+}
+
+TEST_CASE(
+    "two runtimes: each application launches through its own, and each poller looks "
+    "only at its runtime's runs") {
+  TempDir dir;
+  jobq::Store store{dir.file("jobq.db")};
+  FakeEngine fake;
+  jobq::DockerRuntime docker(fake, store.instance());
+  ServiceRuntime service;
+  jobq::test::make_app(store, "local");  // the default runtime: docker
+  jobq::App web;
+  web.name = "web";
+  web.image = "img";
+  web.runtime = "service";
+  store.create_app(web);
+  jobq::Runner runner{store, jobq::Runtimes{&docker, &service}, jobq::RunnerOptions{},
+                      [](std::int64_t) {}, [](std::int64_t) {}};
+  jobq::Poller docker_poller{store, docker, jobq::PollerOptions{}, [](std::int64_t) {}};
+  jobq::Poller service_poller{store, service, jobq::PollerOptions{}, [](std::int64_t) {}};
+  jobq::NewJob nj;
+  nj.app = "local";
+  const auto local_id = store.enqueue(nj).id;
+  nj.app = "web";
+  const auto web_id = store.enqueue(nj).id;
+  runner.pass();
+  runner.drain();
+  const auto local = store.get_job(local_id).value();
+  const auto remote = store.get_job(web_id).value();
+  REQUIRE(local.state == JobState::running);
+  REQUIRE(remote.state == JobState::running);
+  CHECK(local.attempts[0].runtime == "docker");
+  CHECK(remote.attempts[0].runtime == "service");
+  CHECK(remote.attempts[0].container_name == "svc-" + std::to_string(web_id) + "-1");
+  CHECK(fake.creates() == 1);  // only the docker application's
+  // The service's poller never asks the service about the container (which
+  // it would find absent, and record as lost), and the other way round.
+  service_poller.tick();
+  docker_poller.tick();
+  CHECK(store.get_job(local_id)->state == JobState::running);
+  CHECK(store.get_job(web_id)->state == JobState::running);
+  service.end(remote.attempts[0].container_name, 3);
+  docker_poller.tick();
+  CHECK(store.get_job(web_id)->state == JobState::running);
+  service_poller.tick();
+  service_poller.settle();
+  CHECK(store.get_job(web_id)->state == JobState::failed);
+  CHECK(store.get_job(local_id)->state == JobState::running);
+  runner.stop();
+  docker_poller.stop();
+  service_poller.stop();
 }

@@ -62,10 +62,7 @@ int user_version(const std::string& path) {
   return v;
 }
 
-// What schema 9 added (attempts as runs of a runtime), undone.
-const std::string kUndoSchema9 =
-    "ALTER TABLE attempts DROP COLUMN runtime; ALTER TABLE attempts DROP COLUMN run_id;"
-    "ALTER TABLE attempts DROP COLUMN node; ALTER TABLE attempts DROP COLUMN times_from;";
+using jobq::test::kUndoSchema9;
 
 void exec_sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -594,6 +591,16 @@ TEST_CASE("a database made by the previous release (schema 8) opens, upgrades an
   const auto j = nlohmann::json(done);
   CHECK(j["attempts"][0]["container_name"] == "jobq-7b0a3087-1-1");
   CHECK(j["attempts"][0]["run_id"] == done.attempts[0].container_id);
+  // Schema 10: its OOM flag was known (Docker's), its application runs on
+  // the default runtime with no placement.
+  CHECK(j["attempts"][0]["oom_killed"] == false);
+  CHECK(j["oom_killed"] == false);
+  CHECK(j["attempts"][0]["node_id"].is_null());
+  for (const auto& app : store.list_apps()) {
+    CHECK(app.runtime == "docker");
+    CHECK(app.placement.constraints.empty());
+    CHECK(app.placement.max_per_node == 0);
+  }
 
   // The run that was left running is found by its name and id, as before.
   const auto running = store.running_attempts();
@@ -601,6 +608,7 @@ TEST_CASE("a database made by the previous release (schema 8) opens, upgrades an
   CHECK(running[0].job_id == 2);
   CHECK(running[0].container_name == "jobq-7b0a3087-2-1");
   CHECK(running[0].started_ns > 0);
+  CHECK(running[0].runtime == "docker");
   CHECK(store.get_job(3)->state == JobState::cancelled);
   const auto after = store.get_job(4).value();
   CHECK(after.state == JobState::pending);

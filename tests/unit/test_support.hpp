@@ -38,11 +38,22 @@ class TempDir {
 };
 
 // Polls `done` until it is true or `limit` passes; returns its last value.
-// How jobqd's Docker runtime names the runs of this store's claims.
+// What schemas 9 (attempts as runs of a runtime) and 10 (an application's
+// runtime and placement; nodes' ids, unknown OOM kills, runs waiting for a
+// node) added, undone: a database as schema 8 left it.
+inline const std::string kUndoSchema9 =
+    "ALTER TABLE apps DROP COLUMN runtime; ALTER TABLE apps DROP COLUMN placement;"
+    "ALTER TABLE attempts DROP COLUMN node_id; ALTER TABLE attempts DROP COLUMN oom_known;"
+    "ALTER TABLE attempts DROP COLUMN waiting;"
+    "ALTER TABLE attempts DROP COLUMN runtime; ALTER TABLE attempts DROP COLUMN run_id;"
+    "ALTER TABLE attempts DROP COLUMN node; ALTER TABLE attempts DROP COLUMN times_from;";
+
+// How jobqd's Docker runtime names the runs of this store's claims (of
+// any runtime: the store only keeps the names it is given).
 inline RunNaming naming(Store& store) {
-  return {"docker", [instance = store.instance()](std::int64_t job_id, int attempt) {
-            return container_name_for(instance, job_id, attempt);
-          }};
+  return [instance = store.instance()](const std::string&, std::int64_t job_id, int attempt) {
+    return container_name_for(instance, job_id, attempt);
+  };
 }
 
 // A running run with this id (its container's too), as a runtime reports it.

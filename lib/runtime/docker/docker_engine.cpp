@@ -84,7 +84,12 @@ std::string engine_message(const HttpResponse& r) {
 }
 }  // namespace
 
-DockerEngine::DockerEngine(std::string socket_path) : http_(std::move(socket_path)) {}
+SwarmApi::~SwarmApi() = default;
+
+DockerEngine::DockerEngine(std::string socket_path)
+    : DockerEngine(EngineAddress{std::move(socket_path), "", "", "", ""}) {}
+
+DockerEngine::DockerEngine(EngineAddress address) : address_(address), http_(std::move(address)) {}
 
 HttpResponse DockerEngine::call(const std::string& method, const std::string& path,
                                 const std::string* body, long timeout_ms,
@@ -212,8 +217,19 @@ std::string unix_seconds(std::int64_t ns) {
 
 void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts,
                                const LogChunkFn& sink, const std::function<bool()>& keep_going) {
-  std::string path = prefix() + "/containers/" + url_escape(id) + "/logs?stdout=1&stderr=1" +
-                     "&follow=" + (opts.follow ? "1" : "0") +
+  stream_framed(prefix() + "/containers/" + url_escape(id), "logs " + id, opts, sink, keep_going);
+}
+
+void DockerEngine::service_logs(const std::string& name, const LogOptions& opts,
+                                const LogChunkFn& sink, const std::function<bool()>& keep_going) {
+  stream_framed(prefix() + "/services/" + url_escape(name), "service logs " + name, opts, sink,
+                keep_going);
+}
+
+void DockerEngine::stream_framed(const std::string& object, const std::string& what,
+                                 const LogOptions& opts, const LogChunkFn& sink,
+                                 const std::function<bool()>& keep_going) {
+  std::string path = object + "/logs?stdout=1&stderr=1" + "&follow=" + (opts.follow ? "1" : "0") +
                      "&timestamps=" + (opts.timestamps ? "1" : "0") +
                      "&tail=" + (opts.tail < 0 ? std::string("all") : std::to_string(opts.tail));
   if (opts.since_ns > 0) path += "&since=" + unix_seconds(opts.since_ns);
@@ -254,7 +270,65 @@ void DockerEngine::stream_logs(const std::string& id, const LogOptions& opts,
     throw;
   }
   if (failure) std::rethrow_exception(failure);
-  if (r.status != 200) throw_for(r, "logs " + id);
+  if (r.status != 200) throw_for(r, what);
+}
+
+std::vector<nlohmann::json> DockerEngine::get_list(const std::string& path,
+                                                   const std::string& what) {
+  const auto r = call("GET", prefix() + path);
+  if (r.status != 200) throw_for(r, what);
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_array())
+    throw EngineError(EngineError::Kind::server, 200, what + ": the engine's answer is not a list");
+  return std::vector<nlohmann::json>(doc.begin(), doc.end());
+}
+
+nlohmann::json DockerEngine::info() {
+  const auto r = call("GET", prefix() + "/info", nullptr, 20'000);
+  if (r.status != 200) throw_for(r, "info");
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_object())
+    throw EngineError(EngineError::Kind::server, 200, "info: the engine's answer is not JSON");
+  return doc;
+}
+
+std::string DockerEngine::create_service(const nlohmann::json& spec) {
+  const std::string body = spec.dump();
+  const auto r = call("POST", prefix() + "/services/create", &body);
+  if (r.status != 201 && r.status != 200)
+    throw_for(r, "create service " + spec.value("Name", std::string()));
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_object() || !doc.contains("ID") || !doc["ID"].is_string())
+    throw EngineError(EngineError::Kind::server, static_cast<int>(r.status),
+                      "create service: no ID in the engine's answer");
+  return doc["ID"].get<std::string>();
+}
+
+std::optional<nlohmann::json> DockerEngine::service(const std::string& name) {
+  const auto r = call("GET", prefix() + "/services/" + url_escape(name));
+  if (r.status == 404) return std::nullopt;
+  if (r.status != 200) throw_for(r, "inspect service " + name);
+  auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_object())
+    throw EngineError(EngineError::Kind::server, 200, "inspect service: the answer is not JSON");
+  return doc;
+}
+
+std::vector<nlohmann::json> DockerEngine::services(const nlohmann::json& filters) {
+  return get_list("/services?filters=" + url_escape(filters.dump()), "list services");
+}
+
+void DockerEngine::remove_service(const std::string& name) {
+  const auto r = call("DELETE", prefix() + "/services/" + url_escape(name));
+  if (r.status != 200 && r.status != 204 && r.status != 404) throw_for(r, "remove service " + name);
+}
+
+std::vector<nlohmann::json> DockerEngine::tasks(const nlohmann::json& filters) {
+  return get_list("/tasks?filters=" + url_escape(filters.dump()), "list tasks");
+}
+
+std::vector<nlohmann::json> DockerEngine::nodes() {
+  return get_list("/nodes", "list nodes");
 }
 
 std::vector<ContainerSummary> DockerEngine::list(const std::string& label_key,
@@ -328,7 +402,7 @@ void DockerEngine::watch_deaths(const std::string& instance,
 std::optional<std::int64_t> DockerEngine::boot_time_ns() {
   const std::string& path = http_.socket_path();
   sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return std::nullopt;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return std::nullopt;  // TCP: not known
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

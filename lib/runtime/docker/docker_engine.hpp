@@ -1,4 +1,5 @@
-// Engine implementation for dockerd's Engine API over its Unix socket.
+// dockerd's Engine API over its Unix socket (or TCP): the per-container
+// calls (ContainerEngine) and a swarm manager's (SwarmApi).
 // The API version is negotiated once from GET /_ping (min of ours and the
 // engine's) and used as the /vX.Y prefix of every later call.
 #pragma once
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "runtime/docker/container_engine.hpp"
+#include "runtime/docker/swarm_api.hpp"
 #include "runtime/docker/unix_http.hpp"
 
 namespace jobq {
@@ -20,12 +22,14 @@ std::string engine_socket_path(const std::string& address);
 // "1.41" < "1.9" is false: versions compare as numbers, part by part.
 int compare_api_versions(const std::string& a, const std::string& b);
 
-class DockerEngine final : public ContainerEngine {
+class DockerEngine final : public ContainerEngine, public SwarmApi {
  public:
   static constexpr const char* kMaxApiVersion = "1.43";
   static constexpr const char* kMinApiVersion = "1.25";
 
   explicit DockerEngine(std::string socket_path);
+  explicit DockerEngine(EngineAddress address);
+  const EngineAddress& address() const { return address_; }
 
   std::string api_version() override;
   std::string ping() override;
@@ -51,15 +55,31 @@ class DockerEngine final : public ContainerEngine {
   void stream_logs(const std::string& id_or_name, const LogOptions& opts, const LogChunkFn& sink,
                    const std::function<bool()>& keep_going) override;
 
+  nlohmann::json info() override;
+  std::string create_service(const nlohmann::json& spec) override;
+  std::optional<nlohmann::json> service(const std::string& name) override;
+  std::vector<nlohmann::json> services(const nlohmann::json& filters) override;
+  void remove_service(const std::string& name) override;
+  std::vector<nlohmann::json> tasks(const nlohmann::json& filters) override;
+  std::vector<nlohmann::json> nodes() override;
+  void service_logs(const std::string& name, const LogOptions& opts, const LogChunkFn& sink,
+                    const std::function<bool()>& keep_going) override;
+
  private:
   std::string prefix();  // "/v1.41", negotiating on first use
   std::vector<ContainerSummary> list_filtered(const nlohmann::json& filters);
+  // A framed log stream at `path` (a container's or a service's logs).
+  void stream_framed(const std::string& path, const std::string& what, const LogOptions& opts,
+                     const LogChunkFn& sink, const std::function<bool()>& keep_going);
+  // GET of a JSON array (a list call).
+  std::vector<nlohmann::json> get_list(const std::string& path, const std::string& what);
   HttpResponse call(const std::string& method, const std::string& path,
                     const std::string* body = nullptr, long timeout_ms = 60'000,
                     const std::function<void(std::string_view)>& on_body = {},
                     const std::function<bool()>& keep_going = {},
                     const std::vector<std::string>& headers = {});
 
+  EngineAddress address_;
   UnixHttpClient http_;
   std::mutex mu_;
   std::string version_;

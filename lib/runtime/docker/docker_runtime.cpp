@@ -9,7 +9,6 @@
 namespace jobq {
 
 namespace {
-constexpr const char* kInstanceLabel = "jobq.instance";
 
 template <class T>
 std::optional<T> label_number(const LabelMap& labels, const char* key) {
@@ -31,6 +30,19 @@ bool is_missing_image(const EngineError& e) {
 
 std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt) {
   return "jobq-" + instance + "-" + std::to_string(job_id) + "-" + std::to_string(attempt);
+}
+
+LabelMap with_run_labels(LabelMap labels, const std::string& instance, const RunKey& key) {
+  labels["jobq.job"] = std::to_string(key.job_id);
+  labels["jobq.attempt"] = std::to_string(key.attempt);
+  labels[kAppLabel] = key.app;
+  labels[kInstanceLabel] = instance;
+  return labels;
+}
+
+void read_run_labels(const LabelMap& labels, RunSummary& r) {
+  r.job_id = label_number<std::int64_t>(labels, "jobq.job");
+  r.attempt = label_number<int>(labels, "jobq.attempt");
 }
 
 bool never_ran(const ContainerState& st) {
@@ -95,10 +107,7 @@ RunStatus DockerRuntime::launch(const RunKey& key, const RunSpec& spec,
                                 const CreatedFn& on_created) {
   RunSpec labelled = spec;
   if (labelled.name.empty()) labelled.name = run_name(key.job_id, key.attempt);
-  labelled.labels["jobq.job"] = std::to_string(key.job_id);
-  labelled.labels["jobq.attempt"] = std::to_string(key.attempt);
-  labelled.labels["jobq.app"] = key.app;
-  labelled.labels[kInstanceLabel] = instance_;
+  labelled.labels = with_run_labels(std::move(labelled.labels), instance_, key);
   try {
     return status_of(launch_container(engine_, labelled, [&](const std::string& id) {
       if (on_created) on_created(id, id);  // a container is its own run
@@ -135,8 +144,7 @@ std::vector<RunSummary> DockerRuntime::runs(bool over_only) {
   for (const auto& c : containers) {
     RunSummary r;
     r.name = c.name;
-    r.job_id = label_number<std::int64_t>(c.labels, "jobq.job");
-    r.attempt = label_number<int>(c.labels, "jobq.attempt");
+    read_run_labels(c.labels, r);
     r.over = c.state == "exited" || c.state == "dead";
     out.push_back(std::move(r));
   }

@@ -20,6 +20,15 @@ namespace jobq {
 // instance id (made once per store) keeps two daemons on one engine apart.
 std::string container_name_for(const std::string& instance, std::int64_t job_id, int attempt);
 
+// The labels of this jobqd's runs (containers, and Swarm's services): the
+// instance's marks them as ours; the others say whose they are.
+inline constexpr const char* kInstanceLabel = "jobq.instance";
+inline constexpr const char* kAppLabel = "jobq.app";
+// `labels` with a run's jobq.* labels added: its job, attempt, application and instance.
+LabelMap with_run_labels(LabelMap labels, const std::string& instance, const RunKey& key);
+// A run's job and attempt as its labels say (left unset where they do not).
+void read_run_labels(const LabelMap& labels, RunSummary& r);
+
 // A container that never ran: `created`, its StartedAt unset. A failed start
 // leaves it so (State.Error set, exit code 126, 127 or 128).
 bool never_ran(const ContainerState& st);

@@ -7,6 +7,8 @@
 #include <exception>
 #include <stdexcept>
 
+#include <unistd.h>
+
 namespace jobq {
 
 namespace {
@@ -98,10 +100,47 @@ size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
 }
 }  // namespace
 
-UnixHttpClient::UnixHttpClient(std::string socket_path) : socket_path_(std::move(socket_path)) {
+std::string EngineAddress::describe() const {
+  if (base_url.empty()) return "unix://" + socket_path;
+  const bool tls = base_url.rfind("https://", 0) == 0;
+  return "tcp://" + base_url.substr(base_url.find("://") + 3) + (tls ? " (TLS)" : "");
+}
+
+EngineAddress parse_engine_address(const std::string& address, const std::string& tls_dir) {
+  EngineAddress a;
+  if (address.rfind("unix://", 0) == 0 && address.size() > 7) {
+    a.socket_path = address.substr(7);
+    return a;
+  }
+  const std::string tcp = "tcp://";
+  if (address.rfind(tcp, 0) != 0 || address.size() == tcp.size() ||
+      address.find_first_of("/?#@ ", tcp.size()) != std::string::npos)
+    throw std::invalid_argument("engine address '" + address +
+                                "' is not unix:///PATH or tcp://HOST:PORT");
+  const std::string hostport = address.substr(tcp.size());
+  if (tls_dir.empty()) {
+    a.base_url = "http://" + hostport;
+    return a;
+  }
+  a.base_url = "https://" + hostport;
+  a.ca_file = tls_dir + "/ca.pem";
+  a.cert_file = tls_dir + "/cert.pem";
+  a.key_file = tls_dir + "/key.pem";
+  for (const auto* f : {&a.ca_file, &a.cert_file, &a.key_file})
+    if (::access(f->c_str(), R_OK) != 0)
+      throw std::invalid_argument("cannot read " + *f +
+                                  " (a TLS directory holds ca.pem, cert.pem and key.pem)");
+  return a;
+}
+
+UnixHttpClient::UnixHttpClient(std::string socket_path)
+    : UnixHttpClient(EngineAddress{std::move(socket_path), "", "", "", ""}) {}
+
+UnixHttpClient::UnixHttpClient(EngineAddress address) : address_(std::move(address)) {
   static CurlGlobal global;
-  if (socket_path_.size() > 107)
-    throw std::invalid_argument("engine socket path is longer than 107 bytes: " + socket_path_);
+  if (address_.base_url.empty() && address_.socket_path.size() > 107)
+    throw std::invalid_argument("engine socket path is longer than 107 bytes: " +
+                                address_.socket_path);
 }
 
 UnixHttpClient::~UnixHttpClient() {
@@ -136,8 +175,19 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
   curl_easy_reset(h);
   HttpResponse response;
   Transfer transfer{h, &response, &on_body, {}};
-  const std::string url = "http://localhost" + path;
-  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+  std::string url;
+  if (address_.base_url.empty()) {
+    url = "http://localhost" + path;
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, address_.socket_path.c_str());
+  } else {
+    url = address_.base_url + path;
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!address_.ca_file.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, address_.ca_file.c_str());
+      curl_easy_setopt(h, CURLOPT_SSLCERT, address_.cert_file.c_str());
+      curl_easy_setopt(h, CURLOPT_SSLKEY, address_.key_file.c_str());
+    }
+  }
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -166,7 +216,8 @@ HttpResponse UnixHttpClient::request(const std::string& method, const std::strin
   }
   if (rc != CURLE_OK) {
     curl_easy_cleanup(h);  // a broken connection is not put back in the pool
-    throw std::runtime_error(std::string(curl_easy_strerror(rc)) + " (" + socket_path_ + ")");
+    throw std::runtime_error(std::string(curl_easy_strerror(rc)) + " (" + address_.describe() +
+                             ")");
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   release(h);

@@ -1,6 +1,8 @@
-// Minimal HTTP/1.1 client over a Unix socket (libcurl), for the Docker Engine
-// API. Keeps a pool of easy handles so connections are kept alive and reused;
-// safe to use from several threads (each call takes a handle of its own).
+// Minimal HTTP/1.1 client (libcurl) for the Docker Engine API, over a Unix
+// socket or TCP (with TLS client certificates, as `docker` uses
+// DOCKER_HOST=tcp://... with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH). Keeps a
+// pool of easy handles so connections are kept alive and reused; safe to use
+// from several threads (each call takes a handle of its own).
 #pragma once
 
 #include <functional>
@@ -19,9 +21,28 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names lower-cased
 };
 
+// Where an engine's API answers.
+struct EngineAddress {
+  std::string socket_path;  // a Unix socket; "" for TCP
+  std::string base_url;     // "http://HOST:PORT" or "https://HOST:PORT"; "" for a socket
+  std::string ca_file;      // https: the CA that signed the engine's certificate
+  std::string cert_file;    // https: this client's certificate and key
+  std::string key_file;
+  // "unix:///run/docker.sock", "tcp://10.0.0.5:2376 (TLS)"
+  std::string describe() const;
+};
+
+// "unix:///path" or "tcp://HOST:PORT". With tls_dir (holding ca.pem,
+// cert.pem and key.pem, as DOCKER_CERT_PATH does) a TCP address is spoken to
+// over TLS, the engine's certificate checked against ca.pem (a socket needs
+// none: tls_dir is not looked at). Throws
+// std::invalid_argument for an address jobq cannot use (or a missing file).
+EngineAddress parse_engine_address(const std::string& address, const std::string& tls_dir = "");
+
 class UnixHttpClient {
  public:
   explicit UnixHttpClient(std::string socket_path);
+  explicit UnixHttpClient(EngineAddress address);
   ~UnixHttpClient();
   UnixHttpClient(const UnixHttpClient&) = delete;
   UnixHttpClient& operator=(const UnixHttpClient&) = delete;
@@ -38,13 +59,14 @@ class UnixHttpClient {
                        const std::function<bool()>& keep_going = {},
                        const std::vector<std::string>& headers = {});
 
-  const std::string& socket_path() const { return socket_path_; }
+  // "" when the engine is reached over TCP.
+  const std::string& socket_path() const { return address_.socket_path; }
 
  private:
   void* acquire();
   void release(void* handle);
 
-  std::string socket_path_;
+  EngineAddress address_;
   std::mutex mu_;
   std::vector<void*> idle_;
 };

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The kill loop on the swarm runtime: jobqd killed with SIGKILL at random
+# moments while jobs of an application limited to 3 run as Swarm services.
+# At the end every acknowledged job is final with its own exit code, with one
+# attempt, one service and one task (so it ran once: a relaunch would have
+# made a second task or service), its recorded times are its container's own
+# (the manager's node), and no service of this jobqd is unknown to it.
+#   JOBS=30 KILLS=6 (defaults).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/swarm_lib.sh"
+jobs=${JOBS:-30}
+kills=${KILLS:-6}
+start_daemon --keep-containers
+swarm_app loop --max-running 3
+instance=$(instance_id)
+
+declare -A expect  # job id -> expected exit code
+enqueue_some() {  # n: enqueue n jobs; those acknowledged are recorded
+  local n=$1 k code id
+  for ((k = 0; k < n; k++)); do
+    code=$((RANDOM % 3))
+    if id=$(enq loop -- sh -c "sleep $((RANDOM % 2)); exit $code" 2>/dev/null); then
+      expect[$id]=$code
+    fi
+  done
+}
+
+enqueue_some $((jobs / 2))
+for ((k = 1; k <= kills; k++)); do
+  enqueue_some $((jobs / 2 / kills + 1))
+  sleep "$((RANDOM % 2)).$((RANDOM % 9 + 1))"
+  kill -KILL "$DAEMON_PID"
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=
+  start_daemon --keep-containers
+done
+ids=("${!expect[@]}")
+((${#ids[@]} >= jobs)) || fail "only ${#ids[@]} jobs were acknowledged"
+echo "${#ids[@]} jobs acknowledged, $kills kills"
+
+rc=0; "$JOBQ" wait --timeout 600s "${ids[@]}" >/dev/null || rc=$?
+[[ $rc -ne 124 ]] || fail "jobs did not finish"
+
+for id in "${ids[@]}"; do
+  json=$("$JOBQ" show "$id" --json)
+  code=${expect[$id]}
+  want=$([[ $code == 0 ]] && echo succeeded || echo failed)
+  assert_eq "$want" "$(jq -r .job.state <<<"$json")" "state of job $id"
+  assert_eq "$code" "$(jq -r .job.exit_code <<<"$json")" "exit code of job $id"
+  assert_eq 1 "$(jq '.job.attempts | length' <<<"$json")" "attempts of job $id"
+  services=$(sdocker service ls -q --filter "label=jobq.instance=$instance" --filter "label=jobq.job=$id")
+  assert_eq 1 "$(wc -w <<<"$services")" "services of job $id"
+  assert_eq 1 "$(sdocker service ps -q "$services" | wc -l)" "tasks of job $id"
+  container=$(jq -r '.job.attempts[0].container_id' <<<"$json")
+  assert_eq "$(sdocker inspect -f '{{.State.StartedAt}}' "$container")" \
+    "$(jq -r .job.started_at <<<"$json")" "StartedAt of job $id"
+done
+total=$(sdocker service ls -q --filter "label=jobq.instance=$instance" | wc -l)
+assert_eq "${#ids[@]}" "$total" "services of this jobqd (none extra)"
+echo "ok: ${#ids[@]} jobs, each ran once with its own result, through $kills kills"
