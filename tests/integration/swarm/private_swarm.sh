@@ -26,6 +26,9 @@
 #       idempotent, and safe after an `up` that failed or was killed.
 #   private_swarm.sh label DIR NODE_INDEX KEY=VALUE   adds a node label
 #       (NODE_INDEX 1 is the manager).
+#   private_swarm.sh restart DIR      SIGKILLs the manager's dockerd and
+#       starts it again (same namespaces, data and socket); returns once it
+#       answers as a manager again. SWARM_DOCKERD_PIDS in DIR/env is updated.
 #
 # Sourced, it defines swarm_up DIR [NODES] (which also sources DIR/env),
 # swarm_down DIR and swarm_label DIR INDEX KEY=VALUE, which run this file.
@@ -410,6 +413,33 @@ cmd_label() {
   docker -H "$SWARM_HOST" node update --label-add "$3" "${ids[index - 1]}" >/dev/null
 }
 
+cmd_restart() {
+  [[ $# -eq 1 ]] || die "usage: private_swarm.sh restart DIR"
+  local dir=$1
+  [[ -f $dir/env ]] || die "$dir/env is missing (no swarm is up there)"
+  # shellcheck source=/dev/null
+  source "$dir/env"
+  local holders dockerds nd=$dir/node1
+  read -r -a holders <<<"$SWARM_HOLDER_PIDS"
+  read -r -a dockerds <<<"$SWARM_DOCKERD_PIDS"
+  local old=${dockerds[0]}
+  local recorded
+  recorded=$(cat "$nd/dockerd_host.pid")
+  [[ ${recorded%% *} == "$old" ]] && alive $recorded || die "the manager's dockerd ($old) is not running"
+  kill -KILL "$old"
+  for _ in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  unset DOCKER_HOST DOCKER_CONTEXT
+  rm -f "$nd/docker.sock"
+  DOCKERD=
+  start_dockerd "$nd" "${holders[0]}" "$(cat "$nd/cgroup_parent")"
+  for _ in $(seq 1 300); do
+    [[ $(dk "$nd" info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null) == true ]] && break
+    sleep 0.2
+  done
+  dockerds[0]=$DOCKERD
+  sed -i "s/^SWARM_DOCKERD_PIDS=.*/SWARM_DOCKERD_PIDS='${dockerds[*]}'/" "$dir/env"
+}
+
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   cmd=${1:-}
   shift || true
@@ -417,6 +447,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     label) cmd_label "$@" ;;
-    *) die "usage: private_swarm.sh up DIR [NODES] | down DIR | label DIR NODE_INDEX KEY=VALUE" ;;
+    restart) cmd_restart "$@" ;;
+    *) die "usage: private_swarm.sh up DIR [NODES] | down DIR | label DIR NODE_INDEX KEY=VALUE | restart DIR" ;;
   esac
 fi
