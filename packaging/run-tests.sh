@@ -6,9 +6,12 @@
 # Before that it fuzzes the request parser, the log demultiplexer and the
 # inspect parser for JOBQ_FUZZ_SECONDS each (default 30; 0 skips).
 # The sanitizer build leaves out the tests of text and packaging (man pages,
-# shell completions; the package test skips itself there) and the
+# shell completions; the package test skips itself there), the
 # benchmark's smoke runs (their numbers mean nothing there; jobqd under load
-# is still run by kill_loop, abusive_clients and enqueue_batch). Each phase
+# is still run by kill_loop, abusive_clients and enqueue_batch) and the
+# swarm tests but swarm_spine (which runs the swarm runtime's code there;
+# the others bring up private swarms for minutes, to show what the plain
+# build already shows of the same code). Each phase
 # prints when it starts.
 #   packaging/run-tests.sh            everything
 #   JOBQ_TEST_SANITIZE=0 ...          skip the sanitizer build
@@ -64,7 +67,8 @@ run_suite "$root/build" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [[ ${JOBQ_TEST_SANITIZE:-1} == 1 ]]; then
   phase "build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite "$root/build-asan" '^(man\.|integration\.completions$|integration\.package$|bench\.)' \
+    run_suite "$root/build-asan" \
+    '^(man\.|integration\.completions$|integration\.package$|bench\.|integration\.swarm_(kill_loop|placement|engine_restart)$)' \
     -DCMAKE_BUILD_TYPE=Debug -DJOBQ_SANITIZE=ON
 fi
 phase "done"
