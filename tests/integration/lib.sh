@@ -161,3 +161,31 @@ engine_events() {
   for l in "$@"; do filters+=(--filter "label=$l"); done
   docker events --since "$since" --until "$(date +%s.%N)" "${filters[@]}" --format '{{.ID}}' | wc -l
 }
+
+# kill_loop APP JOBS KILLS [jobqd options]: enqueues about JOBS jobs of APP
+# (each sleeps 0-2 s and exits 0-3, at random), half at first and the rest
+# between KILLS rounds of SIGKILL to jobqd, each followed by a restart with
+# those options. EXPECT (job id -> its exit code) holds the acknowledged ones.
+declare -A EXPECT
+kill_loop() {
+  local app=$1 jobs=$2 kills=$3 k
+  shift 3
+  enqueue_some() {
+    local n=$1 i code id
+    for ((i = 0; i < n; i++)); do
+      code=$((RANDOM % 4))
+      if id=$(enq "$app" -- sh -c "sleep $((RANDOM % 3)); exit $code" 2>/dev/null); then
+        EXPECT[$id]=$code
+      fi
+    done
+  }
+  enqueue_some $((jobs / 2))
+  for ((k = 1; k <= kills; k++)); do
+    enqueue_some $((jobs / 2 / kills + 1))
+    sleep "0.$((RANDOM % 9 + 1))"
+    kill -KILL "$DAEMON_PID"
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=
+    start_daemon "$@"
+  done
+}

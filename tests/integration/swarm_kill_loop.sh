@@ -14,27 +14,8 @@ start_daemon --keep-containers
 swarm_app loop --max-running 3
 instance=$(instance_id)
 
-declare -A expect  # job id -> expected exit code
-enqueue_some() {  # n: enqueue n jobs; those acknowledged are recorded
-  local n=$1 k code id
-  for ((k = 0; k < n; k++)); do
-    code=$((RANDOM % 3))
-    if id=$(enq loop -- sh -c "sleep $((RANDOM % 2)); exit $code" 2>/dev/null); then
-      expect[$id]=$code
-    fi
-  done
-}
-
-enqueue_some $((jobs / 2))
-for ((k = 1; k <= kills; k++)); do
-  enqueue_some $((jobs / 2 / kills + 1))
-  sleep "$((RANDOM % 2)).$((RANDOM % 9 + 1))"
-  kill -KILL "$DAEMON_PID"
-  wait "$DAEMON_PID" 2>/dev/null || true
-  DAEMON_PID=
-  start_daemon --keep-containers
-done
-ids=("${!expect[@]}")
+kill_loop loop "$jobs" "$kills" --keep-containers
+ids=("${!EXPECT[@]}")
 ((${#ids[@]} >= jobs)) || fail "only ${#ids[@]} jobs were acknowledged"
 echo "${#ids[@]} jobs acknowledged, $kills kills"
 
@@ -43,7 +24,7 @@ rc=0; "$JOBQ" wait --timeout 600s "${ids[@]}" >/dev/null || rc=$?
 
 for id in "${ids[@]}"; do
   json=$("$JOBQ" show "$id" --json)
-  code=${expect[$id]}
+  code=${EXPECT[$id]}
   want=$([[ $code == 0 ]] && echo succeeded || echo failed)
   assert_eq "$want" "$(jq -r .job.state <<<"$json")" "state of job $id"
   assert_eq "$code" "$(jq -r .job.exit_code <<<"$json")" "exit code of job $id"
