@@ -45,6 +45,7 @@ AttemptResult result_from(const ActiveAttempt& a, const RunStatus& st) {
     r.state = JobState::failed;
     r.reason = "exit code " + std::to_string(st.exit_code);
   }
+  if (!st.stop_note.empty()) r.reason += " (" + st.stop_note + ")";
   return r;
 }
 

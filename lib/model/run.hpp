@@ -64,6 +64,9 @@ struct RunStatus {
   // what it reports for a container killed by an engine restart); "" for
   // nothing more than the code.
   std::string exit_note;
+  // How the runtime stopped it, when not by a signal to its process alone
+  // (Swarm, off the manager's node: by removing its service); "" otherwise.
+  std::string stop_note;
 
   bool exists() const { return phase != RunPhase::absent; }
   // It ran and is over (ended) or never will run (launch_failed).

@@ -4,7 +4,8 @@
 # application with --constraint node.labels.pool==b all run on the node
 # labelled so; jobs of an application with --max-per-node 1 never run two on
 # one node at once (judged from their containers' records on each node and
-# from Swarm's task list while they run), and both nodes are used.
+# from Swarm's task list while they run), and both nodes are used. A job
+# cancelled on the node that is not the manager's keeps its output.
 SWARM_NODES=2
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/swarm_lib.sh"
@@ -25,6 +26,20 @@ for id in "${ids[@]}"; do
   assert_eq null "$(job_jq "$id" '.attempts[0].oom_killed')" "OOM flag of job $id"
 done
 echo "ok: constraint node.labels.pool==b held for ${#ids[@]} jobs"
+
+# A cancel off the manager's node: Swarm cannot stop that one task, so its
+# output is read, its service removed, and the reason says so.
+long=$(enq pinned -- sh -c 'echo before-cancel; sleep 60')
+wait_state "$long" running 30
+for _ in $(seq 1 100); do [[ -n $("$JOBQ" logs "$long" 2>/dev/null) ]] && break; sleep 0.1; done
+"$JOBQ" cancel "$long" >/dev/null
+wait_state "$long" cancelled 30
+assert_eq before-cancel "$("$JOBQ" logs "$long")" "output of a job cancelled on another node"
+reason=$(job_field "$long" .reason)
+[[ $reason == "cancel requested while running (stopped by removing its service"* ]] ||
+  fail "cancel on another node: reason '$reason'"
+assert_eq "${hostnames[1]}" "$(job_field "$long" .node)" "node of the cancelled job"
+echo "ok: cancel on another node: $reason"
 
 swarm_app spread --max-per-node 1
 ids=()

@@ -430,7 +430,7 @@ void SwarmRuntime::stop(const std::string& name, int grace_seconds) {
   e.status.finished_at = now_rfc3339();
   e.status.times_from = TimeSource::scheduler;
   e.status.oom_killed = std::nullopt;
-  e.status.exit_note =
+  e.status.stop_note =
       "stopped by removing its service: Swarm cannot stop one task on a node other than the "
       "manager's; its output was read just before";
   {
