@@ -21,11 +21,16 @@
 # met; 1 when a measurement could not be taken (an ERROR cell); 2 on bad
 # usage or a missing binary; 125 when no Docker engine answers (1 with
 # JOBQ_REQUIRE_DOCKER=1). --smoke runs every row at a small size.
+# BENCH_ONLY=NAME runs the rows of one rows/ file alone (e.g. BENCH_ONLY=swarm;
+# not cpu_per_job, which uses what real_docker.sh leaves).
 #
 # This file is the entry point: options, binaries, sizes and the run's state;
 # then it sources the helpers (lib/) and each group of rows (rows/), in order.
 # Each rows/ file measures its rows and adds them to the table:
 #   real_docker.sh   1, 2, 3a-3d  drain, start latency, finish detection (dockerd)
+#   swarm.sh         9a, 9b       the Swarm runtime's drain and launch latency,
+#                                 against `docker service create` (a private
+#                                 one-node swarm, private_swarm.sh)
 #   idle.sh          7a           an idle jobqd (dockerd)
 #   enqueue_depth.sh 4a-4d, 5a-5f enqueue rates, a deep store (simulator)
 #   many.sh          6a, 6b       many running containers (simulator)
@@ -82,6 +87,7 @@ if ((SMOKE)); then
   MANY_N=30 MANY_S=1 MANY_SETTLE=0.2
   IDLE_S=0.5 CPU_JOBS=30
   ABUSE_JOBS=${ABUSE_JOBS:-300} ABUSE_CLIENTS=${ABUSE_CLIENTS:-5} ABUSE_SAMPLES=${ABUSE_SAMPLES:-3} ABUSE_HOLD_S=${ABUSE_HOLD_S:-3}
+  SWARM_N=8 SWARM_P=8 SWARM_ROUNDS=1 SWARM_LAT=1
   PAUSE_S=0.2 GAP_S=0.1 SETTLE_S=0.2
   BUDGET_S=160
 else
@@ -94,6 +100,7 @@ else
   # Row 8's sizes may be set from the environment (to run its full size alone
   # with --smoke: ABUSE_JOBS=5000 ABUSE_CLIENTS=60 ABUSE_SAMPLES=20 ABUSE_HOLD_S=15).
   ABUSE_JOBS=${ABUSE_JOBS:-5000} ABUSE_CLIENTS=${ABUSE_CLIENTS:-60} ABUSE_SAMPLES=${ABUSE_SAMPLES:-20} ABUSE_HOLD_S=${ABUSE_HOLD_S:-15}
+  SWARM_N=40 SWARM_P=8 SWARM_ROUNDS=2 SWARM_LAT=10
   PAUSE_S=2 GAP_S=0.5 SETTLE_S=1
   BUDGET_S=1500
 fi
@@ -105,6 +112,7 @@ LABEL="jobq-bench-run=$RUN_ID"
 PIDS=()           # every long-lived process started here
 INSTANCES=()      # jobqd instance ids (their containers carry jobq.instance=ID)
 TSP_SOCKETS=()    # task-spooler servers started here (ended with tsp -K)
+SWARM_DIRS=()     # private swarms up (ended with private_swarm.sh down)
 BUILT_IMAGE=0
 DOCKERD_PID=      # the dockerd this script started, if any
 ERRORS=0
@@ -131,25 +139,31 @@ ensure_engine
 ensure_image
 # task-spooler (row 4d) and the sqlite3 shell (row 5f)
 HAVE_TSP=0 HAVE_SQLITE=0
-have_tool tsp task-spooler && HAVE_TSP=1
-have_tool sqlite3 sqlite3 && HAVE_SQLITE=1
+want() { [[ -z ${BENCH_ONLY:-} || $BENCH_ONLY == "$1" ]]; }  # NAME: rows/NAME.sh runs
+if want enqueue_depth; then
+  have_tool tsp task-spooler && HAVE_TSP=1
+  have_tool sqlite3 sqlite3 && HAVE_SQLITE=1
+fi
 machine_header
 log "$MODE run in $WORK; budget ${BUDGET_S} s"
 
 # ---------------------------------------------------------------- the rows
-source "$BENCH/rows/real_docker.sh"
-source "$BENCH/rows/idle.sh"
+want real_docker && source "$BENCH/rows/real_docker.sh"
+want swarm && source "$BENCH/rows/swarm.sh"
+want idle && source "$BENCH/rows/idle.sh"
 # The rows below share one simulator (SIM), whose containers run 10 ms.
-SIM_SOCK=$WORK/engine.sock
-start_engine_sim "$SIM_SOCK" "$WORK/engine_sim.log" --run-ms 10 --max-seconds "$BUDGET_S" || true
-PIDS+=("$SIM_PID")
-SIM="unix://$SIM_SOCK"
-source "$BENCH/rows/enqueue_depth.sh"
-source "$BENCH/rows/many.sh"
-source "$BENCH/rows/cpu_per_job.sh"
-source "$BENCH/rows/abuse.sh"
-stop_pid "$SIM_PID" 5
-forget_pid "$SIM_PID"
+if want enqueue_depth || want many || want cpu_per_job || want abuse; then
+  SIM_SOCK=$WORK/engine.sock
+  start_engine_sim "$SIM_SOCK" "$WORK/engine_sim.log" --run-ms 10 --max-seconds "$BUDGET_S" || true
+  PIDS+=("$SIM_PID")
+  SIM="unix://$SIM_SOCK"
+  want enqueue_depth && source "$BENCH/rows/enqueue_depth.sh"
+  want many && source "$BENCH/rows/many.sh"
+  want cpu_per_job && source "$BENCH/rows/cpu_per_job.sh"
+  want abuse && source "$BENCH/rows/abuse.sh"
+  stop_pid "$SIM_PID" 5
+  forget_pid "$SIM_PID"
+fi
 
 # ---------------------------------------------------------------- the table
 end_table

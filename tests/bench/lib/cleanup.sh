@@ -1,7 +1,7 @@
 # Sourced by run.sh: the end of a run, however it ends. cleanup (the EXIT
 # trap) stops what the run started (task-spooler servers, the PIDS, the
-# containers labelled LABEL or of the INSTANCES, the image it built, the
-# dockerd it started), shows the tails of the logs when the run failed, and
+# private swarms of SWARM_DIRS, the containers labelled LABEL or of the
+# INSTANCES, the image it built, the dockerd it started), shows the tails of the logs when the run failed, and
 # removes WORK; start_watchdog ends the run after BUDGET_S seconds. Defines
 # functions only.
 
@@ -17,6 +17,9 @@ cleanup() {
   [[ -n $WATCHDOG ]] && kill "$WATCHDOG" 2>/dev/null
   for s in "${TSP_SOCKETS[@]}"; do TS_SOCKET=$s timeout 10 tsp -K >/dev/null 2>&1 || true; done
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  for s in "${SWARM_DIRS[@]}"; do
+    timeout 60 bash "$ROOT/tests/integration/swarm/private_swarm.sh" down "$s" >/dev/null 2>&1 || true
+  done
   ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null || true)
   for s in "${INSTANCES[@]}"; do ids+=" $(docker ps -aq --filter "label=jobq.instance=$s" 2>/dev/null || true)"; done
   # shellcheck disable=SC2086  # a list of ids

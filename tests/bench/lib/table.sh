@@ -52,7 +52,7 @@ machine_header() {
   )
 }
 
-# end_table: the machine at the end (FSYNC1, LOAD1); the rows in order 1..8,
+# end_table: the machine at the end (FSYNC1, LOAD1); the rows in order 1..9,
 # whatever order they were measured in (7a is measured early, with the other
 # real-Docker rows).
 end_table() {
