@@ -18,10 +18,11 @@ packages=(
 # apache2-utils, script from util-linux: tests/integration/registry_pull.sh),
 # and runs the zsh and fish completion scripts (tests/integration/completions.sh).
 # A private Docker Swarm for tests (tests/integration/swarm/private_swarm.sh)
-# needs unshare and nsenter (util-linux) and ip (iproute2).
+# needs unshare and nsenter (util-linux) and ip (iproute2); its TLS test makes
+# certificates with openssl.
 if [[ ${1:-} == --test ]]; then
   packages+=(clang clang-format libclang-rt-14-dev groff-base debhelper lintian debootstrap curl ccache
-    docker-registry apache2-utils util-linux iproute2 zsh fish)
+    docker-registry apache2-utils util-linux iproute2 openssl zsh fish)
 fi
 
 missing=()

@@ -20,7 +20,10 @@
 #       image id on both). With
 #       SWARM_PREFER_OFFLINE_IMAGE=1, dockerd runs with
 #       DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 (tasks skip the pull of an
-#       image the node already has). Prints nothing but errors. Exits 125
+#       image the node already has). With SWARM_TLS_DIR=DIR (ca.pem,
+#       server-cert.pem, server-key.pem) each dockerd also serves its API on
+#       tcp://0.0.0.0:2376 inside its network namespace, TLS with client
+#       certificates checked against ca.pem. Prints nothing but errors. Exits 125
 #       when a private swarm cannot run here (the reason on stderr).
 #   private_swarm.sh down DIR         ends all that `up` made and removes DIR;
 #       idempotent, and safe after an `up` that failed or was killed.
@@ -149,14 +152,21 @@ start_dockerd() {
   "features": {"buildkit": false}
 }
 EOF
-  local env=()
+  local env=() tls=()
   [[ ${SWARM_PREFER_OFFLINE_IMAGE:-0} == 1 ]] && env=(DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1)
+  # With SWARM_TLS_DIR (ca.pem, server-cert.pem, server-key.pem): the API on
+  # tcp://0.0.0.0:2376 inside the node's network namespace too, TLS with
+  # client certificates, as `dockerd --tlsverify` serves it.
+  if [[ -n ${SWARM_TLS_DIR:-} ]]; then
+    tls=(--tlsverify --tlscacert "$SWARM_TLS_DIR/ca.pem" --tlscert "$SWARM_TLS_DIR/server-cert.pem"
+      --tlskey "$SWARM_TLS_DIR/server-key.pem" -H tcp://0.0.0.0:2376)
+  fi
   (cd / && exec setsid nsenter -t "$holder" -n -m -p -u -- env "${env[@]}" dockerd \
     --config-file "$nd/daemon.json" \
     --data-root "$nd/data" \
     --exec-root /run/docker/exec \
     --pidfile "$nd/dockerd.pid" \
-    -H "unix://$nd/docker.sock" \
+    -H "unix://$nd/docker.sock" "${tls[@]}" \
     --containerd-namespace "$name" \
     --containerd-plugins-namespace "$name-plugins" \
     --cgroup-parent "/$name" \
