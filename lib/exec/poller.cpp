@@ -143,16 +143,19 @@ void Poller::tick() {
     std::lock_guard lock(mu_);
     open = outage_end_ns_ == INT64_MAX;
   }
-  if (open || !boot_known_) {
-    // Nothing may be running to find out that the engine is back: ask it.
+  auto active = store_.running_attempts();
+  std::erase_if(active, [this](const ActiveAttempt& a) { return !mine(a); });
+  // Nothing may be running to find out that the engine is back: ask it. Its
+  // boot time is asked for once it has runs to judge (an engine no
+  // application uses, such as a swarm manager that is not one, is left
+  // alone).
+  if (open || (!boot_known_ && !active.empty())) {
     try {
       runtime_.ping();
       engine_answered();
     } catch (const EngineError&) {
     }
   }
-  auto active = store_.running_attempts();
-  std::erase_if(active, [this](const ActiveAttempt& a) { return !mine(a); });
   const auto exited = ended_runs(active.size());
   for (const auto& a : active) {
     if (kicker_.stopped()) return;
