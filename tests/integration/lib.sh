@@ -189,3 +189,23 @@ kill_loop() {
     start_daemon "$@"
   done
 }
+
+# kill_loop_ended JOBS KILLS: after kill_loop, at least JOBS were acknowledged;
+# waits for all of them and checks each is final with its own exit code and
+# one attempt. Sets IDS (the acknowledged job ids).
+kill_loop_ended() {
+  local jobs=$1 kills=$2 id json code want rc=0
+  IDS=("${!EXPECT[@]}")
+  ((${#IDS[@]} >= jobs)) || fail "only ${#IDS[@]} jobs were acknowledged"
+  echo "${#IDS[@]} jobs acknowledged, $kills kills"
+  "$JOBQ" wait --timeout 600s "${IDS[@]}" >/dev/null || rc=$?
+  [[ $rc -ne 124 ]] || fail "jobs did not finish"
+  for id in "${IDS[@]}"; do
+    json=$("$JOBQ" show "$id" --json)
+    code=${EXPECT[$id]}
+    want=$([[ $code == 0 ]] && echo succeeded || echo failed)
+    assert_eq "$want" "$(jq -r .job.state <<<"$json")" "state of job $id"
+    assert_eq "$code" "$(jq -r .job.exit_code <<<"$json")" "exit code of job $id"
+    assert_eq 1 "$(jq '.job.attempts | length' <<<"$json")" "attempts of job $id"
+  done
+}
