@@ -63,20 +63,22 @@ std::optional<PullPolicy> parse_pull_policy(const std::string& s) {
 }
 
 void to_json(nlohmann::json& j, const App& a) {
-  j = nlohmann::json{{"name", a.name},
-                     {"image", a.image},
-                     {"pull", to_string(a.pull)},
-                     {"runtime", a.runtime},
-                     {"placement", a.placement},
-                     {"max_running", a.max_running},
-                     {"env", a.env},
-                     {"paused", a.paused},
-                     {"timeout_ms", a.timeout_ms},
-                     {"retry", a.retry},
-                     {"resources", a.resources},
-                     {"webhooks", a.webhooks},
-                     {"created_at", a.created_at},
-                     {"updated_at", a.updated_at}};
+  j = nlohmann::json{
+      {"name", a.name},
+      {"image", a.image},
+      {"pull", to_string(a.pull)},
+      {"runtime", a.runtime},
+      {"placement", a.placement},
+      {"warm", a.warm == kWarmAuto ? nlohmann::json("auto") : nlohmann::json(a.warm)},
+      {"max_running", a.max_running},
+      {"env", a.env},
+      {"paused", a.paused},
+      {"timeout_ms", a.timeout_ms},
+      {"retry", a.retry},
+      {"resources", a.resources},
+      {"webhooks", a.webhooks},
+      {"created_at", a.created_at},
+      {"updated_at", a.updated_at}};
 }
 
 void to_json(nlohmann::json& j, const Attempt& a) {
@@ -99,6 +101,8 @@ void to_json(nlohmann::json& j, const Attempt& a) {
                      {"run_ms", ms_between(a.started_at, a.finished_at)},
                      {"reason", optional_string(a.reason)},
                      {"waiting", optional_string(a.waiting)},
+                     {"warm", !a.warm_started_at.empty()},
+                     {"warm_started_at", optional_string(a.warm_started_at)},
                      {"created_at", a.created_at}};
 }
 

@@ -81,12 +81,19 @@ struct Placement {
 
 // The runtime an application's jobs run on unless it names another.
 inline constexpr const char* kDefaultRuntime = "docker";
+// App::warm's value for a pool sized from the application's recent launches.
+inline constexpr int kWarmAuto = -1;
+inline constexpr int kMaxWarm = 1000;  // the most one application may ask for
 
 struct App {
   std::string name;
   std::string image;
   std::string runtime = kDefaultRuntime;  // which runtime runs its jobs (runtime/runtimes.hpp)
   Placement placement;
+  // Containers kept started and idle, each waiting for one of its jobs
+  // (runtime/docker/warm_pool.hpp): 0 none, kWarmAuto sized from its
+  // recent launches.
+  int warm = 0;
   PullPolicy pull = PullPolicy::missing;
   int max_running = 0;  // 0 = unlimited
   EnvMap env;
@@ -118,6 +125,9 @@ struct Attempt {
   std::string started_at;   // the run's start as recorded (Docker's State.StartedAt), verbatim
   std::string finished_at;  // ... and its finish
   std::string created_at;   // when the launch intent was committed (daemon clock)
+  // A warm run: when its container started, before its job was handed to it
+  // (Docker's StartedAt; started_at is then the hand-off). "" for a cold run.
+  std::string warm_started_at;
 };
 
 struct Job {

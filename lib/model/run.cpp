@@ -23,12 +23,21 @@ RunSpec run_spec_for(const App& app, const Job& job, int attempt) {
 }
 
 const char* to_string(TimeSource s) {
-  return s == TimeSource::scheduler ? "scheduler" : "engine";
+  switch (s) {
+    case TimeSource::scheduler:
+      return "scheduler";
+    case TimeSource::handoff:
+      return "handoff";
+    case TimeSource::engine:
+      break;
+  }
+  return "engine";
 }
 
 std::optional<TimeSource> parse_time_source(const std::string& s) {
   if (s == "engine") return TimeSource::engine;
   if (s == "scheduler") return TimeSource::scheduler;
+  if (s == "handoff") return TimeSource::handoff;
   return std::nullopt;
 }
 

@@ -43,8 +43,10 @@ enum class RunPhase {
 
 // Who recorded a run's start and finish times: the engine that ran the
 // process (Docker's State.StartedAt/FinishedAt) or a scheduler above it (a
-// Swarm task's timestamps), which is not the same moment.
-enum class TimeSource { engine, scheduler };
+// Swarm task's timestamps), which is not the same moment; or, for a warm
+// run, jobq's hand-off of the job to a container already running (its
+// start) and the engine's record of its end.
+enum class TimeSource { engine, scheduler, handoff };
 const char* to_string(TimeSource s);
 std::optional<TimeSource> parse_time_source(const std::string& s);
 
@@ -67,6 +69,9 @@ struct RunStatus {
   // How the runtime stopped it, when not by a signal to its process alone
   // (Swarm, off the manager's node: by removing its service); "" otherwise.
   std::string stop_note;
+  // A warm run (its job handed to a container started ahead of it): when
+  // that container started (the engine's record); "" for a cold run.
+  std::string warm_started_at;
 
   bool exists() const { return phase != RunPhase::absent; }
   // It ran and is over (ended) or never will run (launch_failed).

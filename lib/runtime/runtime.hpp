@@ -10,14 +10,16 @@
 // Each runtime declares what it can know (Capabilities); the runner and the
 // poller act on the phase and on those, never on an engine's own strings.
 // runtime/docker/ is plain Docker containers (DockerRuntime); a Swarm
-// service per run and warm containers that receive their job after they
-// started are meant to fit the same seam. Implementations must be safe to
-// call from several threads at once; stop of a stopped run and forget of a
-// missing one succeed.
+// service per run (runtime/swarm/) fits the same seam, and so do warm runs:
+// containers started ahead of their job, which a launch hands a job to. Implementations must be
+// safe to call from several threads at once; stop of a stopped run and forget of a missing one
+// succeed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -93,6 +95,17 @@ struct Capabilities {
   bool end_events = true;     // watch() gives hints that a run ended
   bool follow = true;         // output() can follow a running run
   bool remote_nodes = false;  // runs may run on other machines (RunStatus::node)
+  bool warm = false;          // keeps warm runs (tend_warm) and hands jobs to them at launch
+};
+
+// A warm pool wanted for an application: up to `size` runs of its image,
+// started and idle, each waiting for one of its jobs. `spec` is the
+// application's run with no job in it (its image, env and resources; no
+// command, no JOBQ_* variables); a pool made from another spec is recycled.
+struct WarmTarget {
+  std::string app;
+  RunSpec spec;
+  int size = 0;
 };
 
 class Runtime {
@@ -175,6 +188,22 @@ class Runtime {
   // Brings what placement_room answers from up to date; may ask the engine
   // (the runner calls it before each claim). Throws EngineError.
   virtual void refresh_placement() {}
+
+  // Warm runs (capabilities().warm). launch() hands a job to an idle warm
+  // run of its application when one fits (RunStatus::warm_started_at set),
+  // else launches it cold. tend_warm brings the pools to `targets`: it
+  // removes the idle runs of applications not there, of another spec, beyond
+  // their size or idle for longer than idle_ttl, then starts new ones, one
+  // at a time while may_start(app) says so. Blocks on the engine; called
+  // from one thread. warm_idle: the idle runs by application, as last seen.
+  using MayStartFn = std::function<bool(const std::string& app)>;
+  virtual void tend_warm(const std::vector<WarmTarget>& targets, std::chrono::milliseconds idle_ttl,
+                         const MayStartFn& may_start) {
+    (void)targets;
+    (void)idle_ttl;
+    (void)may_start;
+  }
+  virtual std::map<std::string, int> warm_idle() { return {}; }
 };
 
 }  // namespace jobq

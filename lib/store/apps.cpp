@@ -32,13 +32,15 @@ void Store::write_app_locked(const App& a) {
   Stmt(
       *statements_,
       "INSERT INTO apps(name, image, max_running, env, created_at, updated_at, paused, timeout_ms, "
-      "retry, resources, webhooks, pull, runtime, placement) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+      "retry, resources, webhooks, pull, runtime, placement, warm) "
+      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
       "ON CONFLICT(name) DO "
       "UPDATE SET "
       "image=excluded.image, max_running=excluded.max_running, env=excluded.env, "
       "updated_at=excluded.updated_at, paused=excluded.paused, timeout_ms=excluded.timeout_ms, "
       "retry=excluded.retry, resources=excluded.resources, webhooks=excluded.webhooks, "
-      "pull=excluded.pull, runtime=excluded.runtime, placement=excluded.placement")
+      "pull=excluded.pull, runtime=excluded.runtime, placement=excluded.placement, "
+      "warm=excluded.warm")
       .bind(1, a.name)
       .bind(2, a.image)
       .bind(3, a.max_running)
@@ -53,6 +55,7 @@ void Store::write_app_locked(const App& a) {
       .bind(12, std::string(to_string(a.pull)))
       .bind(13, a.runtime)
       .bind(14, json(a.placement).dump())
+      .bind(15, a.warm)
       .run();
 }
 
@@ -128,6 +131,7 @@ App Store::update_app(const std::string& name, const AppUpdate& update) {
   if (update.webhooks) a.webhooks = apply_webhooks(a.webhooks, *update.webhooks);
   if (update.runtime) a.runtime = *update.runtime;
   if (update.placement) a.placement = apply_placement(a.placement, *update.placement);
+  if (update.warm) a.warm = *update.warm;
   for (const auto& k : update.unset_env) a.env.erase(k);
   for (const auto& [k, v] : update.set_env) a.env[k] = v;
   a.updated_at = now_rfc3339();

@@ -204,15 +204,17 @@ bool Store::mark_running(std::int64_t job_id, int attempt, const RunStatus& run)
   const std::int64_t started_ns = parse_rfc3339_ns(run.started_at).value_or(0);
   Stmt(*statements_,
        "UPDATE attempts SET state='running', run_id=?, container_id=?, node=?, times_from=?, "
-       "started_ns=?, started_at=? WHERE job_id=? AND number=? AND state='starting'")
+       "started_ns=?, started_at=?, warm_started_at=? WHERE job_id=? AND number=? AND "
+       "state='starting'")
       .bind(1, run.id)
       .bind(2, run.container_id)
       .bind(3, run.node)
       .bind(4, std::string(to_string(run.times_from)))
       .bind(5, started_ns)
       .bind(6, started_ns > 0 ? run.started_at : std::string())
-      .bind(7, job_id)
-      .bind(8, attempt)
+      .bind(7, run.warm_started_at)
+      .bind(8, job_id)
+      .bind(9, attempt)
       .run();
   // Not starting any more: its result was recorded while the start call was
   // in flight (the poller saw it exit), and the job may even be on its next
@@ -321,6 +323,7 @@ void record_run_status(AttemptResult& r, const RunStatus& st) {
   r.times_from = st.times_from;
   r.started_at = st.started_at;
   r.finished_at = st.finished_at;
+  r.warm_started_at = st.warm_started_at;
 }
 
 std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
@@ -338,7 +341,8 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
       "run_id=CASE WHEN ?2='' THEN run_id ELSE ?2 END, node=CASE WHEN ?3='' THEN node ELSE ?3 END, "
       "times_from=CASE WHEN ?4='' THEN times_from ELSE ?4 END, exit_code=?5, oom_killed=?6, "
       "error=?7, started_at=CASE WHEN ?8='' THEN started_at ELSE ?8 END, finished_at=?9, "
-      "reason=?10, state=?11, node_id=CASE WHEN ?14='' THEN node_id ELSE ?14 END, oom_known=?15 "
+      "reason=?10, state=?11, node_id=CASE WHEN ?14='' THEN node_id ELSE ?14 END, oom_known=?15, "
+      "warm_started_at=CASE WHEN ?16='' THEN warm_started_at ELSE ?16 END "
       "WHERE job_id=?12 AND number=?13 AND state IN ('starting','running')");
   upd.bind(1, r.container_id)
       .bind(2, r.run_id)
@@ -355,6 +359,7 @@ std::optional<JobState> Store::finish_attempt(const AttemptResult& r) {
       .bind(13, r.attempt)
       .bind(14, r.node_id)
       .bind(15, r.oom_killed ? 1 : 0)
+      .bind(16, r.warm_started_at)
       .run();
   if (sqlite3_changes(db_) == 0) return std::nullopt;  // already finished: nothing to record twice
 

@@ -238,7 +238,7 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
       *statements_,
       "SELECT number, state, container_name, container_id, exit_code, oom_killed, error, "
       "started_at, finished_at, created_at, reason, runtime, run_id, node, times_from, node_id, "
-      "oom_known, waiting "
+      "oom_known, waiting, warm_started_at "
       "FROM attempts WHERE job_id=? ORDER BY number");
   st.bind(1, job_id);
   std::vector<Attempt> out;
@@ -262,6 +262,7 @@ std::vector<Attempt> Store::load_attempts_locked(std::int64_t job_id) {
     a.times_from = st.text(14);
     a.node_id = st.text(15);
     a.waiting = st.text(17);
+    a.warm_started_at = st.text(18);
     out.push_back(std::move(a));
   }
   return out;

@@ -184,6 +184,13 @@ ALTER TABLE attempts ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN oom_known INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE attempts ADD COLUMN waiting TEXT NOT NULL DEFAULT '';
 )sql",
+    // 11: an application may keep warm containers (its pool's size, -1 for
+    // one sized from its launches); an attempt that ran in one records when
+    // that container started, apart from its start (the hand-off).
+    R"sql(
+ALTER TABLE apps ADD COLUMN warm INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN warm_started_at TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 

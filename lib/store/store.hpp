@@ -70,6 +70,7 @@ struct AppUpdate {
   std::optional<nlohmann::json> webhooks;
   std::optional<std::string> runtime;       // for the attempts made from now on
   std::optional<nlohmann::json> placement;  // fields to replace (see placement.hpp)
+  std::optional<int> warm;                  // App::warm
   EnvMap set_env;
   std::vector<std::string> unset_env;
 };
@@ -203,7 +204,8 @@ struct AttemptResult {
   std::optional<TimeSource> times_from;  // nullopt: as recorded before
   std::string started_at;
   std::string finished_at;
-  bool launch_error = false;  // the engine refused to create or start it
+  std::string warm_started_at;  // "" : as recorded before
+  bool launch_error = false;    // the engine refused to create or start it
   // The engine stopped it (its shutdown or restart): a failure that counts
   // as `lost` for a retry policy, whatever the exit code.
   bool engine_stopped = false;
@@ -226,7 +228,7 @@ struct CancelledBy {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 10;
+  static constexpr int kSchemaVersion = 11;
 
   explicit Store(const std::string& path);
   ~Store();

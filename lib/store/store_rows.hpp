@@ -88,12 +88,13 @@ inline App read_app(const Stmt& st) {
   a.pull = parse_pull_policy(st.text(11)).value_or(PullPolicy::missing);
   a.runtime = st.text(12);
   a.placement = apply_placement({}, json::parse(st.text(13)));
+  a.warm = st.i32(14);
   return a;
 }
 
 inline constexpr const char* kAppColumns =
     "name, image, max_running, env, created_at, updated_at, paused, timeout_ms, retry, resources, "
-    "webhooks, pull, runtime, placement";
+    "webhooks, pull, runtime, placement, warm";
 
 inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "

@@ -84,6 +84,47 @@ class FakeEngine final : public ContainerEngine {
     return boxes_.at(spec.name).state.id;
   }
 
+  std::string create_with(const RunSpec& spec, const ContainerExtras& extras) override {
+    const std::string id = create(spec);
+    std::lock_guard lock(mu_);
+    extras_[spec.name] = extras;
+    return id;
+  }
+
+  // Renames by exact name or id: a missing one is 404, a taken name 409.
+  void rename(const std::string& id_or_name, const std::string& new_name) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++rename_calls_;
+    Box* b = find(id_or_name);
+    if (!b)
+      throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+    if (boxes_.count(new_name))
+      throw EngineError(EngineError::Kind::conflict, 409, "name " + new_name + " is in use");
+    auto node = boxes_.extract(b->spec.name);
+    node.key() = new_name;
+    node.mapped().spec.name = new_name;
+    boxes_.insert(std::move(node));
+  }
+
+  void update_limits(const std::string& id_or_name, const Resources& r) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    ++update_calls_;
+    Box* b = find(id_or_name);
+    if (!b)
+      throw EngineError(EngineError::Kind::not_found, 404, "No such container: " + id_or_name);
+    if (r.memory_bytes > 0) b->spec.resources.memory_bytes = r.memory_bytes;
+    if (r.nano_cpus > 0) b->spec.resources.nano_cpus = r.nano_cpus;
+    if (r.pids_limit > 0) b->spec.resources.pids_limit = r.pids_limit;
+  }
+
+  ImageCommand image_command(const std::string&) override {
+    std::lock_guard lock(mu_);
+    check_reachable();
+    return image_command_;
+  }
+
   void start(const std::string& id_or_name) override {
     start_now(id_or_name);
     std::function<void(const std::string&)> hook;
@@ -434,7 +475,20 @@ class FakeEngine final : public ContainerEngine {
     start_hook_ = std::move(hook);
   }
 
+  void set_image_command(ImageCommand c) {
+    std::lock_guard lock(mu_);
+    image_command_ = std::move(c);
+  }
+
   // ---- observations ----------------------------------------------------------
+  std::optional<ContainerExtras> extras_of(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto it = extras_.find(name);
+    if (it == extras_.end()) return std::nullopt;
+    return it->second;
+  }
+  int rename_calls() { return get(rename_calls_); }
+  int update_calls() { return get(update_calls_); }
   bool exists(const std::string& name) {
     std::lock_guard lock(mu_);
     return find(name) != nullptr;
@@ -604,6 +658,9 @@ class FakeEngine final : public ContainerEngine {
   int clock_ = 0;
   int max_running_ = 0;
   std::map<std::string, int> max_by_label_;
+  std::map<std::string, ContainerExtras> extras_;
+  ImageCommand image_command_;
+  int rename_calls_ = 0, update_calls_ = 0;
   int creates_ = 0, create_calls_ = 0, starts_ = 0, start_calls_ = 0, stop_calls_ = 0;
   int removes_ = 0, remove_calls_ = 0, inspect_calls_ = 0, last_stop_grace_ = -1;
   int stream_logs_calls_ = 0;

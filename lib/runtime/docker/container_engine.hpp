@@ -42,6 +42,20 @@ struct ContainerSummary {
   LabelMap labels;
 };
 
+// What a container may get beyond its RunSpec: an entrypoint in place of
+// the image's, and bind mounts ("HOST:CONTAINER:ro").
+struct ContainerExtras {
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> binds;
+};
+
+// An image's own command: what `docker run IMAGE [CMD]` executes is its
+// entrypoint followed by CMD, or by its default cmd when none is given.
+struct ImageCommand {
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> cmd;
+};
+
 class ContainerEngine {
  public:
   virtual ~ContainerEngine() = default;
@@ -54,6 +68,31 @@ class ContainerEngine {
   virtual std::string server_version() { return ""; }
   // Returns the new container's id. A name already taken throws kind conflict.
   virtual std::string create(const RunSpec& spec) = 0;
+  // The same, with extras. The default has none to give (kind rejected).
+  virtual std::string create_with(const RunSpec& spec, const ContainerExtras& extras) {
+    (void)spec;
+    (void)extras;
+    throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot create with extras");
+  }
+  // Renames a container: kind not_found when there is none of that name
+  // (which makes a rename by the old name a compare-and-swap), conflict
+  // when the new name is taken.
+  virtual void rename(const std::string& id_or_name, const std::string& new_name) {
+    (void)new_name;
+    throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot rename " + id_or_name);
+  }
+  // Sets a running container's memory, CPU and pids limits (0: none), as
+  // `docker update` does.
+  virtual void update_limits(const std::string& id_or_name, const Resources& limits) {
+    (void)limits;
+    throw EngineError(EngineError::Kind::rejected, 0, "this engine cannot update " + id_or_name);
+  }
+  // The image's entrypoint and default cmd (GET /images/{name}/json).
+  // Throws EngineError (not_found when there is no such image).
+  virtual ImageCommand image_command(const std::string& image) {
+    (void)image;
+    return {};
+  }
   virtual void start(const std::string& id_or_name) = 0;
   // nullopt when no such container exists.
   virtual std::optional<ContainerState> inspect(const std::string& id_or_name) = 0;

@@ -143,20 +143,38 @@ std::string DockerEngine::prefix() {
   return "/v" + api_version();
 }
 
-std::string DockerEngine::create(const RunSpec& spec) {
+namespace {
+// The limits of HostConfig (create) and of an update, alike.
+void put_limits(nlohmann::json& host, const Resources& res, bool zero_too) {
+  if (res.memory_bytes > 0 || zero_too) {
+    host["Memory"] = res.memory_bytes;
+    // No swap: over the limit means an OOM kill (-1 lifts it with the memory).
+    host["MemorySwap"] = res.memory_bytes > 0 ? res.memory_bytes : -1;
+  }
+  if (res.nano_cpus > 0 || zero_too) host["NanoCpus"] = res.nano_cpus;
+  if (res.pids_limit > 0 || zero_too) host["PidsLimit"] = res.pids_limit > 0 ? res.pids_limit : -1;
+}
+
+std::vector<std::string> string_list(const nlohmann::json& v) {
+  std::vector<std::string> out;
+  if (v.is_array())
+    for (const auto& s : v)
+      if (s.is_string()) out.push_back(s.get<std::string>());
+  return out;
+}
+}  // namespace
+
+std::string DockerEngine::create_with(const RunSpec& spec, const ContainerExtras& extras) {
   nlohmann::json body{
       {"Image", spec.image},   {"Env", spec.env},      {"Labels", spec.labels},
       {"Tty", false},          {"AttachStdin", false}, {"AttachStdout", false},
       {"AttachStderr", false}, {"OpenStdin", false},   {"HostConfig", {{"AutoRemove", false}}}};
   if (spec.cmd) body["Cmd"] = *spec.cmd;
+  if (!extras.entrypoint.empty()) body["Entrypoint"] = extras.entrypoint;
   const Resources& res = spec.resources;
   auto& host = body["HostConfig"];
-  if (res.memory_bytes > 0) {
-    host["Memory"] = res.memory_bytes;
-    host["MemorySwap"] = res.memory_bytes;  // no swap: over the limit means an OOM kill
-  }
-  if (res.nano_cpus > 0) host["NanoCpus"] = res.nano_cpus;
-  if (res.pids_limit > 0) host["PidsLimit"] = res.pids_limit;
+  put_limits(host, res, false);
+  if (!extras.binds.empty()) host["Binds"] = extras.binds;
   if (!res.network.empty()) host["NetworkMode"] = res.network;
   if (res.read_only) host["ReadonlyRootfs"] = true;
   if (!res.user.empty()) body["User"] = res.user;
@@ -168,6 +186,22 @@ std::string DockerEngine::create(const RunSpec& spec) {
     throw EngineError(EngineError::Kind::server, static_cast<int>(r.status),
                       "create " + spec.name + ": engine answered without an Id");
   return doc["Id"].get<std::string>();
+}
+
+void DockerEngine::rename(const std::string& id, const std::string& new_name) {
+  const auto r = call(
+      "POST", prefix() + "/containers/" + url_escape(id) + "/rename?name=" + url_escape(new_name));
+  if (r.status == 204) return;
+  throw_for(r, "rename " + id + " to " + new_name);
+}
+
+void DockerEngine::update_limits(const std::string& id, const Resources& limits) {
+  nlohmann::json body = nlohmann::json::object();
+  put_limits(body, limits, true);
+  const std::string text = body.dump();
+  const auto r = call("POST", prefix() + "/containers/" + url_escape(id) + "/update", &text);
+  if (r.status == 200) return;
+  throw_for(r, "update " + id);
 }
 
 void DockerEngine::start(const std::string& id) {
@@ -509,6 +543,18 @@ void DockerEngine::remove(const std::string& id) {
   const auto r = call("DELETE", prefix() + "/containers/" + url_escape(id) + "?force=1&v=1");
   if (r.status == 204 || r.status == 404) return;
   throw_for(r, "remove " + id);
+}
+
+ImageCommand DockerEngine::image_command(const std::string& image) {
+  const auto r = call("GET", prefix() + "/images/" + image_path(image) + "/json", nullptr, 30'000);
+  if (r.status != 200) throw_for(r, "inspect image " + image);
+  const auto doc = nlohmann::json::parse(r.body, nullptr, false);
+  ImageCommand out;
+  if (doc.is_object() && doc.contains("Config") && doc["Config"].is_object()) {
+    out.entrypoint = string_list(doc["Config"].value("Entrypoint", nlohmann::json()));
+    out.cmd = string_list(doc["Config"].value("Cmd", nlohmann::json()));
+  }
+  return out;
 }
 
 }  // namespace jobq

@@ -34,7 +34,11 @@ class DockerEngine final : public ContainerEngine, public SwarmApi {
   std::string api_version() override;
   std::string ping() override;
   std::string server_version() override;
-  std::string create(const RunSpec& spec) override;
+  std::string create(const RunSpec& spec) override { return create_with(spec, {}); }
+  std::string create_with(const RunSpec& spec, const ContainerExtras& extras) override;
+  void rename(const std::string& id_or_name, const std::string& new_name) override;
+  void update_limits(const std::string& id_or_name, const Resources& limits) override;
+  ImageCommand image_command(const std::string& image) override;
   void start(const std::string& id_or_name) override;
   std::optional<ContainerState> inspect(const std::string& id_or_name) override;
   void stop(const std::string& id_or_name, int grace_seconds) override;
