@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <iostream>
 
 #include "cli_util.hpp"
@@ -49,6 +50,7 @@ struct RuntimeOptions {
   bool no_constraints = false;
   int max_per_node = -1;
   std::string schedule_timeout;
+  std::string warm;
 
   static std::shared_ptr<RuntimeOptions> add_to(CLI::App& c, bool update) {
     auto o = std::make_shared<RuntimeOptions>();
@@ -66,6 +68,11 @@ struct RuntimeOptions {
         ->check(CLI::Range(0, 10000));
     c.add_option("--schedule-timeout", o->schedule_timeout,
                  "swarm: a job no node takes within this long fails (e.g. 10m; 0 = wait)");
+    c.add_option("--warm", o->warm,
+                 "docker: keep N containers started and idle, each waiting for one of its jobs, "
+                 "which then starts in milliseconds; auto: sized from its recent launches; 0: "
+                 "none")
+        ->type_name("N|auto");
     return o;
   }
   void to_args(json& args) const {
@@ -77,6 +84,15 @@ struct RuntimeOptions {
       placement["schedule_timeout_ms"] =
           schedule_timeout == "0" ? 0 : duration_ms(schedule_timeout, "--schedule-timeout");
     if (!placement.empty()) args["placement"] = placement;
+    if (warm == "auto") {
+      args["warm"] = "auto";
+    } else if (!warm.empty()) {
+      int n = -1;
+      const auto [end, ec] = std::from_chars(warm.data(), warm.data() + warm.size(), n);
+      if (ec != std::errc() || end != warm.data() + warm.size() || n < 0 || n > 1000)
+        throw UsageError("--warm: '" + warm + "' is not a number of containers (0-1000) or auto");
+      args["warm"] = n;
+    }
   }
 };
 

@@ -311,6 +311,12 @@ void job_detail(std::ostream& out, const json& job) {
     if (scheduler_times) out << " its times are the scheduler's, not the process's own";
     out << '\n';
   }
+  // A warm run: its start is the hand-off, its container's own start earlier.
+  for (const auto& a : attempts)
+    if (a.value("warm", false))
+      out << "  attempt " << str(a, "number") << " ran warm: handed to a container started at "
+          << local_time(a, "warm_started_at")
+          << "; its start is the hand-off (jobq's clock), its finish Docker's\n";
 }
 
 namespace {
@@ -422,6 +428,9 @@ void app_detail(std::ostream& out, const json& app) {
       {"image:", str(app, "image")},
       {"pull:", app.value("pull", "missing")},
       {"runtime:", app.value("runtime", "docker")},
+      {"warm:", app.contains("warm") && app["warm"].is_string() ? "auto (sized from its launches)"
+                : app.value("warm", 0) > 0 ? std::to_string(app.value("warm", 0)) + " containers"
+                                           : "none"},
       {"max running:", max == 0 ? "unlimited" : std::to_string(max)},
       {"timeout:", app.value("timeout_ms", 0) > 0 ? str(app, "timeout_ms") + " ms" : "none"},
       {"paused:",
@@ -519,6 +528,14 @@ void status(std::ostream& out, const json& st) {
                     oldest.is_number_integer() ? age(oldest.get<std::int64_t>()) : "-",
                     a.value("paused", false) ? "paused" : ""});
   }
+  table(out, rows);
+  const json pools = st.value("warm_pools", json::array());
+  if (pools.empty()) return;
+  out << '\n';
+  rows = {{"WARM POOL", "SIZE", "IDLE", "HITS", "MISSES"}};
+  for (const auto& p : pools)
+    rows.push_back({str(p, "app"), str(p, "size") + (p.value("auto", false) ? " (auto)" : ""),
+                    str(p, "idle"), str(p, "hits"), str(p, "misses")});
   table(out, rows);
 }
 

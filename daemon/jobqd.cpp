@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -93,6 +94,23 @@ int socket_from_systemd(const Options& o) {
   return fds.front();
 }
 
+// jobq-warm: --warm-helper, else next to jobqd (a build tree), else where
+// the package installs it; "" when there is none (no warm containers).
+std::string warm_helper(const Options& o) {
+  if (!o.warm_helper.empty()) {
+    if (::access(o.warm_helper.c_str(), X_OK) != 0)
+      throw std::runtime_error("--warm-helper " + o.warm_helper + " is not an executable file");
+    return o.warm_helper;
+  }
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const std::string& p :
+       {ec ? std::string() : (self.parent_path() / "jobq-warm-static").string(),
+        std::string(JOBQ_LIBEXEC_DIR) + "/jobq-warm-static"})
+    if (!p.empty() && ::access(p.c_str(), X_OK) == 0) return p;
+  return "";
+}
+
 int serve(const Options& o) {
   const int passed_fd = socket_from_systemd(o);
   const std::string state_dir = resolve_state_dir(o.state_dir);
@@ -128,8 +146,17 @@ int serve(const Options& o) {
   ::signal(SIGPIPE, SIG_IGN);
 
   Store store(state_dir + "/jobq.db");
+  WarmOptions warm;
+  if (o.max_warm > 0) {
+    warm.helper = warm_helper(o);
+    if (warm.helper.empty())
+      spdlog::warn("no jobq-warm-static found (--warm-helper): no warm containers");
+    else
+      make_dirs(warm.root = state_dir + "/warm", 0700);
+  }
   const auto runtime_owned = make_docker_runtime(
-      o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine), store.instance());
+      o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine), store.instance(),
+      warm);
   Runtime& runtime = *runtime_owned;
   // The swarm runtime's manager: --swarm-host, else the same engine.
   SwarmOptions swarm_opts;
@@ -168,6 +195,8 @@ int serve(const Options& o) {
   eopts.runner.keep_containers = o.keep_containers;
   eopts.runner.metrics = &metrics;
   eopts.retention = retention_option(o.retention);
+  eopts.warm.max_warm = o.max_warm;
+  eopts.warm.idle_ttl = duration_option("--warm-ttl", o.warm_ttl);
   Executor exec(store, runtimes, eopts, [&](std::int64_t) { waits.notify(); });
   Runner& runner = exec.runner();
 

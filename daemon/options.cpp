@@ -244,6 +244,16 @@ std::optional<int> parse_command_line(Options& o, int argc, char** argv) {
   app.add_option("--swarm-tls-dir", o.swarm_tls_dir,
                  "With a tcp:// --swarm-host: a directory with ca.pem, cert.pem and key.pem "
                  "(as DOCKER_CERT_PATH); the manager's certificate is checked against ca.pem");
+  app.add_option("--max-warm", o.max_warm,
+                 "Warm containers kept in all, for applications with --warm (0: none)")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--warm-ttl", o.warm_ttl,
+                 "An idle warm container older than this is replaced (or, for a pool that "
+                 "shrank, removed)")
+      ->check(duration("--warm-ttl"));
+  app.add_option("--warm-helper", o.warm_helper,
+                 "The warm containers' entrypoint, jobq-warm-static (default: next to jobqd, else "
+                 "where the package installs it)");
   app.add_flag("--keep-containers", o.keep_containers,
                "Leave finished containers in place for debugging");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")

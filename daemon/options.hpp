@@ -37,7 +37,10 @@ struct Options {
   // The swarm runtime's manager: unix:///path or tcp://HOST:PORT; "" = the
   // Docker engine's own socket.
   std::string swarm_host;
-  std::string swarm_tls_dir;  // ca.pem, cert.pem, key.pem for a tcp:// manager; "" = plain
+  std::string swarm_tls_dir;     // ca.pem, cert.pem, key.pem for a tcp:// manager; "" = plain
+  int max_warm = 64;             // warm containers in all; 0: none
+  std::string warm_ttl = "10m";  // an idle warm container older than this is recycled
+  std::string warm_helper;       // jobq-warm; "" = next to jobqd, else where it is installed
 };
 
 // A duration ("500ms", "10s", "2m"...), a size ("8M") and --retention ("30d",

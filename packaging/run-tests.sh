@@ -68,7 +68,7 @@ if [[ ${JOBQ_TEST_SANITIZE:-1} == 1 ]]; then
   phase "build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite "$root/build-asan" \
-    '^(man\.|integration\.completions$|integration\.package$|bench\.|integration\.swarm_(kill_loop|placement|engine_restart|tls)$)' \
+    '^(man\.|integration\.completions$|integration\.package$|bench\.|integration\.swarm_(kill_loop|placement|engine_restart|tls)$|integration\.warm_kill_loop$)' \
     -DCMAKE_BUILD_TYPE=Debug -DJOBQ_SANITIZE=ON
 fi
 phase "done"

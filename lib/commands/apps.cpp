@@ -138,11 +138,38 @@ void check_placement(DaemonContext& ctx, const std::string& runtime, const Place
         runtime);
 }
 
+// --warm: a pool size (0 to kMaxWarm) or "auto".
+std::optional<int> warm_arg(ArgReader& r) {
+  const json* v = r.raw("warm");
+  if (!v) return std::nullopt;
+  if (v->is_string() && v->get<std::string>() == "auto") return kWarmAuto;
+  if (v->is_number_integer()) {
+    const auto n = v->get<std::int64_t>();
+    if (n >= 0 && n <= kMaxWarm) return static_cast<int>(n);
+  }
+  bad("'warm' must be a number of containers from 0 to " + std::to_string(kMaxWarm) +
+      ", or \"auto\"");
+}
+
+// Warm containers need a runtime that keeps them, and an image fixed while they wait.
+void check_warm(DaemonContext& ctx, const std::string& runtime, PullPolicy pull, int warm) {
+  if (warm == 0) return;
+  if (!ctx.runtimes.get(runtime).capabilities().warm)
+    bad("warm containers need a runtime that keeps them: this jobqd's " + runtime +
+        " runtime keeps none" +
+        (runtime == kDefaultRuntime ? " (jobqd runs with --max-warm 0 or found no jobq-warm)"
+                                    : ""));
+  if (pull == PullPolicy::always)
+    bad("warm containers run the image they started with, so they cannot be had with "
+        "--pull always; use --pull missing");
+}
+
 }  // namespace
 
 std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"name", "image", "max_running", "env", "timeout_ms", "retry", "resources",
-                     "webhooks", "pull", "check_image", "progress", "runtime", "placement"});
+  ArgReader r(
+      args, {"name", "image", "max_running", "env", "timeout_ms", "retry", "resources", "webhooks",
+             "pull", "check_image", "progress", "runtime", "placement", "warm"});
   App a;
   a.name = r.required_string("name");
   if (!valid_app_name(a.name))
@@ -164,6 +191,8 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   a.runtime = runtime_arg(ctx, r);
   a.placement = policy_arg(r, "placement", Placement{}, apply_placement);
   check_placement(ctx, a.runtime, a.placement);
+  a.warm = warm_arg(r).value_or(0);
+  check_warm(ctx, a.runtime, a.pull, a.warm);
   const bool progress = r.boolean("progress").value_or(false);
   if (!r.boolean("check_image").value_or(true))
     return app_view(ctx.store.create_app(a), Viewer{-1, true});  // admins only
@@ -173,6 +202,7 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
   check_image_then(ctx, call, a.runtime, a.image, a.pull, progress, [&ctx, a] {
     App made = ctx.store.create_app(a);
     ctx.runner.kick();
+    if (made.warm != 0) ctx.exec.warm().kick();
     return app_view(made, Viewer{-1, true});
   });
   return std::nullopt;
@@ -181,7 +211,7 @@ std::optional<json> app_create(DaemonContext& ctx, const json& args, const Call&
 std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(
       args, {"name", "image", "max_running", "env", "unset_env", "timeout_ms", "retry", "resources",
-             "webhooks", "pull", "check_image", "progress", "runtime", "placement"});
+             "webhooks", "pull", "check_image", "progress", "runtime", "placement", "warm"});
   const std::string name = r.required_string("name");
   AppUpdate u;
   if (r.raw("runtime")) u.runtime = runtime_arg(ctx, r);
@@ -213,9 +243,13 @@ std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&
     policy_arg(r, "placement", Placement{}, apply_placement);
     u.placement = *v;
   }
+  u.warm = warm_arg(r);
   const bool progress = r.boolean("progress").value_or(false);
   const auto current = ctx.store.get_app(name);
   if (!current) throw ProtocolError(ErrorCode::not_found, ctx.store.no_such_app(name).what());
+  if (u.warm || u.runtime || u.pull)
+    check_warm(ctx, u.runtime.value_or(current->runtime), u.pull.value_or(current->pull),
+               u.warm.value_or(current->warm));
   if (u.runtime || u.placement)
     check_placement(
         ctx, u.runtime.value_or(current->runtime),
@@ -224,6 +258,7 @@ std::optional<json> app_update(DaemonContext& ctx, const json& args, const Call&
   const auto update = [&ctx, name, u] {
     App a = ctx.store.update_app(name, u);
     ctx.runner.kick();                     // a higher limit may let jobs start
+    ctx.exec.warm().kick();                // its pool: resized, or recycled for a new spec
     return app_view(a, Viewer{-1, true});  // admins only
   };
   if (!check) return update();

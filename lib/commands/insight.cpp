@@ -43,6 +43,20 @@ void submit_scan(DaemonContext& ctx, const Call& call, std::function<void()> tas
     throw ProtocolError(ErrorCode::unavailable, "jobqd is stopping");
 }
 
+namespace {
+json warm_pools(DaemonContext& ctx) {
+  json pools = json::array();
+  for (const auto& p : ctx.exec.warm().pools())
+    pools.push_back(json{{"app", p.app},
+                         {"auto", p.automatic},
+                         {"size", p.size},
+                         {"idle", p.idle},
+                         {"hits", p.hits},
+                         {"misses", p.misses}});
+  return pools;
+}
+}  // namespace
+
 std::optional<json> status(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {});
   const auto now = now_unix_ns();
@@ -89,6 +103,7 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
       runtimes[rt->kind()] = std::move(e);
     }
   result["runtimes"] = std::move(runtimes);
+  result["warm_pools"] = warm_pools(ctx);
   Responder reply = call.reply;
   auto engine = ctx.exec.health().answer([result, reply](json e) mutable {
     result["engine"] = std::move(e);
@@ -134,6 +149,22 @@ std::optional<json> metrics(DaemonContext& ctx, const json& args, const Call&) {
   }
   out += "# HELP jobq_oldest_pending_age_seconds Age of the oldest pending job, by application.\n";
   out += "# TYPE jobq_oldest_pending_age_seconds gauge\n" + oldest;
+  std::string warm_size, warm_idle, warm_hits, warm_misses;
+  for (const auto& p : ctx.exec.warm().pools()) {
+    const std::string app = "{app=\"" + prometheus_label(p.app) + "\"} ";
+    warm_size += "jobq_warm_pool_size" + app + std::to_string(p.size) + "\n";
+    warm_idle += "jobq_warm_idle" + app + std::to_string(p.idle) + "\n";
+    warm_hits += "jobq_warm_hits_total" + app + std::to_string(p.hits) + "\n";
+    warm_misses += "jobq_warm_misses_total" + app + std::to_string(p.misses) + "\n";
+  }
+  out += "# HELP jobq_warm_pool_size Warm containers an application's pool is kept at.\n";
+  out += "# TYPE jobq_warm_pool_size gauge\n" + warm_size;
+  out += "# HELP jobq_warm_idle Warm containers idle now, waiting for a job.\n";
+  out += "# TYPE jobq_warm_idle gauge\n" + warm_idle;
+  out += "# HELP jobq_warm_hits_total Launches that took a warm container.\n";
+  out += "# TYPE jobq_warm_hits_total counter\n" + warm_hits;
+  out += "# HELP jobq_warm_misses_total Launches of an application with a pool that went cold.\n";
+  out += "# TYPE jobq_warm_misses_total counter\n" + warm_misses;
   out += ctx.metrics.render();
   return json{{"text", out}};
 }

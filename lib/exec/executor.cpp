@@ -42,9 +42,14 @@ Executor::Executor(Store& store, Runtimes runtimes, ExecutorOptions opts, JobEve
             r.pullers.clear();
             for (const auto& l : lanes_)
               if (l->runtime.capabilities().pulls_images) r.pullers[l->runtime.kind()] = &l->puller;
+            r.on_launched = [this](const std::string& app, bool warm) {
+              warm_.launched(app, warm);
+            };
             return r;
           }(),
-          [this](std::int64_t job) { check(job); }, [this](std::int64_t job) { job_final(job); }) {}
+          [this](std::int64_t job) { check(job); }, [this](std::int64_t job) { job_final(job); }),
+      warm_(store, runtimes_, opts.warm,
+            [this](const std::string& app) { return runner_.in_flight_except(app) == 0; }) {}
 
 Executor::~Executor() {
   stop();
@@ -108,9 +113,11 @@ void Executor::start() {
   runner_.start();
   for (const auto& l : lanes_)
     if (l->runtime.capabilities().end_events) l->events.start();
+  warm_.start();
 }
 
 void Executor::stop() {
+  warm_.stop();
   for (const auto& l : lanes_) l->events.stop();
   runner_.stop();
   for (const auto& l : lanes_) l->puller.stop();

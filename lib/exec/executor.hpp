@@ -9,7 +9,9 @@
 // - a pull that settled wakes the runner (its jobs may be claimed);
 // - a runtime's end hints wake its poller for that job (or for all, after
 //   a gap), and its breaks and signals tell that poller about outages;
-// - the pollers hold a removal back while the runner is launching.
+// - the pollers hold a removal back while the runner is launching;
+// - a launch tells the warm keeper (hits, misses, replenishing), which
+//   starts warm runs only while the runner has no launch in flight.
 // Every part exists for the executor's whole life, so no wake goes to a part
 // that is gone; start() starts them in order, stop() stops them in the
 // order that loses nothing (launches in flight commit first).
@@ -28,6 +30,7 @@
 #include "exec/poller.hpp"
 #include "exec/retention.hpp"
 #include "exec/runner.hpp"
+#include "exec/warm_keeper.hpp"
 #include "notify/notifier.hpp"
 #include "runtime/runtimes.hpp"
 #include "store/store.hpp"
@@ -39,6 +42,7 @@ struct ExecutorOptions {
   PollerOptions poller;  // its engine_busy is the runner's
   ImagePullerOptions puller;
   NotifierOptions notifier;
+  WarmKeeperOptions warm;
   std::chrono::milliseconds retention{0};  // 0: keep every job
 };
 
@@ -61,6 +65,7 @@ class Executor {
 
   const Runtimes& runtimes() const { return runtimes_; }
   Runner& runner() { return runner_; }
+  WarmKeeper& warm() { return warm_; }
   // The default runtime's parts (runtimes.primary()).
   Poller& poller() { return lanes_.front()->poller; }
   ImagePuller& puller() { return lanes_.front()->puller; }
@@ -98,6 +103,7 @@ class Executor {
   Retention retention_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   Runner runner_;
+  WarmKeeper warm_;
 };
 
 }  // namespace jobq

@@ -64,6 +64,12 @@ int Runner::in_flight() {
   return static_cast<int>(in_flight_.size());
 }
 
+int Runner::in_flight_except(const std::string& app) {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(std::count_if(in_flight_.begin(), in_flight_.end(),
+                                        [&](const auto& f) { return f.second != app; }));
+}
+
 void Runner::drain() {
   std::unique_lock lock(mu_);
   idle_cv_.wait(lock, [&] { return in_flight_.empty(); });
@@ -72,7 +78,7 @@ void Runner::drain() {
 bool Runner::dispatch(const LaunchTicket& t) {
   {
     std::lock_guard lock(mu_);
-    if (!in_flight_.insert(t.job_id).second) return false;
+    if (!in_flight_.emplace(t.job_id, t.app).second) return false;
   }
   const bool queued = pool_.submit([this, t] {
     bool retry = false;
@@ -106,7 +112,7 @@ void Runner::pass() {
   // The in-flight set is read before the store: a launch that ends between
   // the two reads is then no longer `starting` in the store, so it cannot be
   // mistaken for an abandoned one and launched twice.
-  std::set<std::int64_t> in_flight_before;
+  std::map<std::int64_t, std::string> in_flight_before;
   {
     std::lock_guard lock(mu_);
     in_flight_before = in_flight_;
@@ -283,8 +289,10 @@ bool Runner::launch(const LaunchTicket& t) {
       opts_.metrics->launch_latency.observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
     }
-    spdlog::info("job {}: attempt {} started as {} ({})", t.job_id, t.attempt, name,
-                 st.id.substr(0, 12));
+    const bool warm = !st.warm_started_at.empty();
+    spdlog::info("job {}: attempt {} started as {} ({}){}", t.job_id, t.attempt, name,
+                 st.id.substr(0, 12), warm ? ", warm" : "");
+    if (opts_.on_launched) opts_.on_launched(t.app, warm);
     on_started_(t.job_id);
     return true;
   } catch (const EngineError& e) {

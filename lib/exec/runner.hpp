@@ -54,6 +54,8 @@ struct RunnerOptions {
   // image_puller.hpp); none for a runtime: its jobs are claimed at once, and
   // a missing image is a launch failure (or the runtime's own business).
   std::map<std::string, ImagePuller*> pullers;
+  // After each launch: the application, and whether its run was warm.
+  std::function<void(const std::string& app, bool warm)> on_launched;
 };
 
 class Runner {
@@ -75,6 +77,8 @@ class Runner {
   void stop();
   void kick() { kicker_.kick(); }
   int in_flight();
+  // Launches in flight of applications other than this one.
+  int in_flight_except(const std::string& app);
 
   // One scheduling pass (public for tests driving it step by step).
   void pass();
@@ -111,7 +115,7 @@ class Runner {
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
-  std::set<std::int64_t> in_flight_;
+  std::map<std::int64_t, std::string> in_flight_;  // job: its application
   struct Backoff {
     std::chrono::steady_clock::time_point not_before;
     std::chrono::milliseconds delay;

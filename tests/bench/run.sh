@@ -31,6 +31,8 @@
 #   swarm.sh         9a, 9b       the Swarm runtime's drain and launch latency,
 #                                 against `docker service create` (a private
 #                                 one-node swarm, private_swarm.sh)
+#   warm.sh          10a-10d      warm containers against cold launches: latency,
+#                                 drain, a pool of idle ones (dockerd)
 #   idle.sh          7a           an idle jobqd (dockerd)
 #   enqueue_depth.sh 4a-4d, 5a-5f enqueue rates, a deep store (simulator)
 #   many.sh          6a, 6b       many running containers (simulator)
@@ -88,6 +90,7 @@ if ((SMOKE)); then
   IDLE_S=0.5 CPU_JOBS=30
   ABUSE_JOBS=${ABUSE_JOBS:-300} ABUSE_CLIENTS=${ABUSE_CLIENTS:-5} ABUSE_SAMPLES=${ABUSE_SAMPLES:-3} ABUSE_HOLD_S=${ABUSE_HOLD_S:-3}
   SWARM_N=8 SWARM_P=8 SWARM_ROUNDS=1 SWARM_LAT=1
+  WARM_LAT=2 WARM_N=8 WARM_P=4 WARM_ROUNDS=1 WARM_IDLE=4
   PAUSE_S=0.2 GAP_S=0.1 SETTLE_S=0.2
   BUDGET_S=160
 else
@@ -101,6 +104,7 @@ else
   # with --smoke: ABUSE_JOBS=5000 ABUSE_CLIENTS=60 ABUSE_SAMPLES=20 ABUSE_HOLD_S=15).
   ABUSE_JOBS=${ABUSE_JOBS:-5000} ABUSE_CLIENTS=${ABUSE_CLIENTS:-60} ABUSE_SAMPLES=${ABUSE_SAMPLES:-20} ABUSE_HOLD_S=${ABUSE_HOLD_S:-15}
   SWARM_N=40 SWARM_P=8 SWARM_ROUNDS=2 SWARM_LAT=10
+  WARM_LAT=20 WARM_N=200 WARM_P=8 WARM_ROUNDS=2 WARM_IDLE=50
   PAUSE_S=2 GAP_S=0.5 SETTLE_S=1
   BUDGET_S=1500
 fi
@@ -150,6 +154,7 @@ log "$MODE run in $WORK; budget ${BUDGET_S} s"
 # ---------------------------------------------------------------- the rows
 want real_docker && source "$BENCH/rows/real_docker.sh"
 want swarm && source "$BENCH/rows/swarm.sh"
+want warm && source "$BENCH/rows/warm.sh"
 want idle && source "$BENCH/rows/idle.sh"
 # The rows below share one simulator (SIM), whose containers run 10 ms.
 if want enqueue_depth || want many || want cpu_per_job || want abuse; then

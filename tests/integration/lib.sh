@@ -49,14 +49,17 @@ cleanup() {
   local u g
   for u in "${TEST_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
   for g in "${TEST_GROUPS[@]}"; do groupdel "$g" 2>/dev/null || true; done
-  local ids
+  local ids instance
   ids=$(docker ps -aq --filter "label=jobq-test-run=$RUN_ID" 2>/dev/null || true)
-  [[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+  # And every container of this test's jobqd (warm ones carry no job's labels).
+  instance=$(sqlite3 "$WORK/state/jobq.db" "SELECT value FROM meta WHERE key='instance'" 2>/dev/null || true)
+  [[ -z $instance ]] || ids+=" $(docker ps -aq --filter "label=jobq.instance=$instance" 2>/dev/null || true)"
+  [[ -z ${ids// /} ]] || docker rm -f $ids >/dev/null 2>&1 || true
   if [[ $rc -ne 0 && $rc -ne 125 && -f $DAEMON_LOG ]]; then
     echo "---- jobqd log ($TEST_NAME) ----" >&2
     tail -n 60 "$DAEMON_LOG" >&2
   fi
-  rm -rf "$WORK"
+  [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
   exit $rc
 }
 trap cleanup EXIT
@@ -148,6 +151,21 @@ wait_state() {
     sleep 0.1
   done
   fail "job $1 did not reach state $2 (it is $(job_field "$1" .state))"
+}
+
+# await_crash POINT: until our jobqd, started with JOBQD_CRASH_AT=POINT, has
+# killed itself there (30 s at most); checks that it died of SIGKILL and said where.
+await_crash() {
+  local rc=0
+  for _ in $(seq 1 300); do
+    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$DAEMON_PID" 2>/dev/null && fail "$1: jobqd did not crash"
+  wait "$DAEMON_PID" || rc=$?
+  DAEMON_PID=
+  assert_eq 137 "$rc" "$1: jobqd's exit status (SIGKILL)"
+  grep -q "JOBQD_CRASH_AT=$1" "$DAEMON_LOG" || fail "$1: no crash message in the log"
 }
 
 instance_id() { "$JOBQ" status --json | jq -r .status.instance; }

@@ -113,7 +113,8 @@ echo "ok: lintian: no error or warning"
 # Its files.
 dpkg -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' | grep -v '/$' | sort >"$WORK/files"
 expected=(/usr/bin/jobq /usr/sbin/jobqd /lib/systemd/system/jobqd.service /lib/systemd/system/jobqd.socket
-  /etc/jobq/jobqd.conf /usr/share/doc/jobq/copyright /usr/share/doc/jobq/changelog.gz)
+  /etc/jobq/jobqd.conf /usr/share/doc/jobq/copyright /usr/share/doc/jobq/changelog.gz
+  /usr/libexec/jobq/jobq-warm-static)
 for page in "$SRC"/man/*.[0-9]; do
   [[ -f $page ]] && expected+=("/usr/share/man/man${page##*.}/$(basename "$page").gz")
 done

@@ -13,13 +13,7 @@ stop_daemon
 since=$(date +%s)
 JOBQD_CRASH_AT=after_start start_daemon
 id=$(enq t -- sh -c 'sleep 1; exit 0')
-for _ in $(seq 1 300); do
-  kill -0 "$DAEMON_PID" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$DAEMON_PID" 2>/dev/null && fail "jobqd did not crash after the start"
-wait "$DAEMON_PID" 2>/dev/null || true
-DAEMON_PID=
+await_crash after_start
 name=$(sqlite3 "$WORK/state/jobq.db" "SELECT container_name FROM attempts WHERE job_id=$id")
 recorded=$(sqlite3 "$WORK/state/jobq.db" "SELECT container_id FROM attempts WHERE job_id=$id")
 assert_eq starting "$(sqlite3 "$WORK/state/jobq.db" "SELECT state FROM attempts WHERE job_id=$id")" "attempt state after the crash"

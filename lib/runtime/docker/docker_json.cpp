@@ -61,9 +61,21 @@ std::optional<std::int64_t> job_of_event(std::string_view line) {
   if (actor == ev.end() || !actor->is_object()) return std::nullopt;
   const auto attrs = actor->find("Attributes");
   if (attrs == actor->end() || !attrs->is_object()) return std::nullopt;
-  const auto job = attrs->find("jobq.job");
-  if (job == attrs->end() || !job->is_string()) return std::nullopt;
-  const std::string& text = job->get_ref<const std::string&>();
+  std::string text;
+  if (const auto job = attrs->find("jobq.job"); job != attrs->end() && job->is_string()) {
+    text = job->get<std::string>();
+  } else if (const auto name = attrs->find("name"); name != attrs->end() && name->is_string()) {
+    // A warm container renamed to its run (jobq-<instance>-<job>-<attempt>)
+    // has no jobq.job label: its name says.
+    const std::string& n = name->get_ref<const std::string&>();
+    const auto last = n.rfind('-');
+    const auto before =
+        last == std::string::npos || last == 0 ? std::string::npos : n.rfind('-', last - 1);
+    if (before == std::string::npos) return std::nullopt;
+    text = n.substr(before + 1, last - before - 1);
+  } else {
+    return std::nullopt;
+  }
   std::int64_t id = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
   if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;

@@ -96,8 +96,20 @@ ContainerState launch_container(ContainerEngine& engine, const RunSpec& spec,
   return *state;
 }
 
-DockerRuntime::DockerRuntime(ContainerEngine& engine, std::string instance)
-    : engine_(engine), instance_(std::move(instance)) {}
+void read_run_name(const std::string& instance, const std::string& name, RunSummary& r) {
+  const std::string prefix = "jobq-" + instance + "-";
+  if (name.rfind(prefix, 0) != 0) return;
+  const std::string rest = name.substr(prefix.size());
+  const auto dash = rest.find('-');
+  if (dash == std::string::npos) return;
+  LabelMap fake{{"jobq.job", rest.substr(0, dash)}, {"jobq.attempt", rest.substr(dash + 1)}};
+  read_run_labels(fake, r);
+}
+
+DockerRuntime::DockerRuntime(ContainerEngine& engine, std::string instance, WarmOptions warm)
+    : engine_(engine), instance_(std::move(instance)), warm_opts_(std::move(warm)) {
+  if (warm_opts_.enabled()) warm_ = std::make_unique<WarmPool>(engine_, instance_, warm_opts_);
+}
 
 std::string DockerRuntime::run_name(std::int64_t job_id, int attempt) const {
   return container_name_for(instance_, job_id, attempt);
@@ -109,9 +121,19 @@ RunStatus DockerRuntime::launch(const RunKey& key, const RunSpec& spec,
   if (labelled.name.empty()) labelled.name = run_name(key.job_id, key.attempt);
   labelled.labels = with_run_labels(std::move(labelled.labels), instance_, key);
   try {
-    return status_of(launch_container(engine_, labelled, [&](const std::string& id) {
+    if (warm_)
+      if (auto st = warm_->hand_off(key, labelled, on_created)) return *st;
+    const auto st = launch_container(engine_, labelled, [&](const std::string& id) {
       if (on_created) on_created(id, id);  // a container is its own run
-    }));
+    });
+    // An earlier launch of this attempt took a warm container: finish its hand-off.
+    if (st.labels.count(kWarmLabel)) {
+      if (!warm_)
+        throw EngineError(EngineError::Kind::rejected, 0,
+                          spec.name + " is a warm container, and this jobqd keeps none");
+      return warm_->finish(st, labelled);
+    }
+    return status_of(st);
   } catch (const EngineError& e) {
     if (!is_missing_image(e)) throw;
     throw EngineError(EngineError::Kind::no_image, e.http_status(), e.what());
@@ -120,7 +142,9 @@ RunStatus DockerRuntime::launch(const RunKey& key, const RunSpec& spec,
 
 RunStatus DockerRuntime::status(const std::string& name) {
   const auto st = engine_.inspect(name);
-  return st ? status_of(*st) : RunStatus{};
+  if (!st) return RunStatus{};
+  if (st->labels.count(kWarmLabel)) return warm_status(warm_opts_.root, *st, status_of(*st));
+  return status_of(*st);
 }
 
 void DockerRuntime::stop(const std::string& name, int grace_seconds) {
@@ -144,7 +168,12 @@ std::vector<RunSummary> DockerRuntime::runs(bool over_only) {
   for (const auto& c : containers) {
     RunSummary r;
     r.name = c.name;
-    read_run_labels(c.labels, r);
+    if (const auto w = c.labels.find(kWarmLabel); w != c.labels.end()) {
+      if (w->second == c.name) continue;  // idle in its pool: no run yet
+      read_run_name(instance_, c.name, r);
+    } else {
+      read_run_labels(c.labels, r);
+    }
     r.over = c.state == "exited" || c.state == "dead";
     out.push_back(std::move(r));
   }
@@ -156,12 +185,29 @@ void DockerRuntime::watch(const std::function<bool()>& keep_going, const EndFn& 
   engine_.watch_deaths(instance_, keep_going, on_end, on_signal);
 }
 
-DockerRuntime::DockerRuntime(std::unique_ptr<ContainerEngine> engine, std::string instance)
-    : owned_(std::move(engine)), engine_(*owned_), instance_(std::move(instance)) {}
+DockerRuntime::DockerRuntime(std::unique_ptr<ContainerEngine> engine, std::string instance,
+                             WarmOptions warm)
+    : owned_(std::move(engine)),
+      engine_(*owned_),
+      instance_(std::move(instance)),
+      warm_opts_(std::move(warm)) {
+  if (warm_opts_.enabled()) warm_ = std::make_unique<WarmPool>(engine_, instance_, warm_opts_);
+}
+
+void DockerRuntime::tend_warm(const std::vector<WarmTarget>& targets,
+                              std::chrono::milliseconds idle_ttl,
+                              const Runtime::MayStartFn& may_start) {
+  if (warm_) warm_->tend(targets, idle_ttl, may_start);
+}
+
+std::map<std::string, int> DockerRuntime::warm_idle() {
+  return warm_ ? warm_->idle() : std::map<std::string, int>{};
+}
 
 std::unique_ptr<Runtime> make_docker_runtime(const std::string& socket_path,
-                                             const std::string& instance) {
-  return std::make_unique<DockerRuntime>(std::make_unique<DockerEngine>(socket_path), instance);
+                                             const std::string& instance, WarmOptions warm) {
+  return std::make_unique<DockerRuntime>(std::make_unique<DockerEngine>(socket_path), instance,
+                                         std::move(warm));
 }
 
 }  // namespace jobq

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "runtime/docker/container_engine.hpp"
+#include "runtime/docker/warm_pool.hpp"
 #include "runtime/runtime.hpp"
 
 namespace jobq {
@@ -48,13 +49,19 @@ ContainerState launch_container(ContainerEngine& engine, const RunSpec& spec,
 class DockerRuntime final : public Runtime {
  public:
   // `instance`: this jobqd's store instance; its runs carry it as a label.
-  DockerRuntime(ContainerEngine& engine, std::string instance);
+  // With warm options enabled it keeps warm pools (warm_pool.hpp).
+  DockerRuntime(ContainerEngine& engine, std::string instance, WarmOptions warm = {});
   // The same, owning its engine.
-  DockerRuntime(std::unique_ptr<ContainerEngine> engine, std::string instance);
+  DockerRuntime(std::unique_ptr<ContainerEngine> engine, std::string instance,
+                WarmOptions warm = {});
 
   std::string kind() const override { return "docker"; }
   std::string engine_name() const override { return "the Docker engine"; }
-  Capabilities capabilities() const override { return {}; }
+  Capabilities capabilities() const override {
+    Capabilities c;
+    c.warm = warm_opts_.enabled();
+    return c;
+  }
   std::string run_name(std::int64_t job_id, int attempt) const override;
   RunStatus launch(const RunKey& key, const RunSpec& spec,
                    const CreatedFn& on_created = {}) override;
@@ -75,15 +82,24 @@ class DockerRuntime final : public Runtime {
             const PullProgressFn& progress, const std::function<bool()>& keep_going) override {
     engine_.pull(image, registry_auth, progress, keep_going);
   }
+  void tend_warm(const std::vector<WarmTarget>& targets, std::chrono::milliseconds idle_ttl,
+                 const Runtime::MayStartFn& may_start) override;
+  std::map<std::string, int> warm_idle() override;
 
  private:
   std::unique_ptr<ContainerEngine> owned_;  // null when the engine is the caller's
   ContainerEngine& engine_;
   std::string instance_;
+  WarmOptions warm_opts_;
+  std::unique_ptr<WarmPool> warm_;  // null without warm options
 };
 
 // jobqd's runtime: DockerEngine on `socket_path`, owned by the runtime.
 std::unique_ptr<Runtime> make_docker_runtime(const std::string& socket_path,
-                                             const std::string& instance);
+                                             const std::string& instance, WarmOptions warm = {});
+
+// The job and attempt a run's name says (jobq-<instance>-<job>-<attempt>),
+// for a warm container renamed to its run (it carries no jobq.job label).
+void read_run_name(const std::string& instance, const std::string& name, RunSummary& r);
 
 }  // namespace jobq
