@@ -385,7 +385,9 @@ void WarmPool::tend(const std::vector<WarmTarget>& targets, std::chrono::millise
     if (!alive.count(pool) && !busy_.count(pool)) std::filesystem::remove_all(entry.path(), ec);
   }
   // Started a few at a time (the engine's create and start are the slow part).
-  for (const auto& [app, want] : wanted) {
+  for (const auto& entry : wanted) {
+    const std::string& app = entry.first;
+    const auto& want = entry.second;
     for (;;) {
       long need;
       {
