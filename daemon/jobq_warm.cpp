@@ -130,8 +130,8 @@ int main() {
     e[eq] = '\0';
     setenv(e.c_str(), e.c_str() + eq + 1, 1);
   }
-  std::signal(SIGTERM, SIG_DFL);
-  std::signal(SIGINT, SIG_DFL);
+  // The handlers stay until the exec, which resets them: a stop before it
+  // still ends this process (PID 1 ignores a signal it has no handler for).
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);

@@ -146,13 +146,14 @@ int serve(const Options& o) {
   ::signal(SIGPIPE, SIG_IGN);
 
   Store store(state_dir + "/jobq.db");
+  // The hand-off directories are always known, so that warm runs of an
+  // earlier jobqd are read (and its pools removed) even without new ones.
   WarmOptions warm;
+  make_dirs(warm.root = state_dir + "/warm", 0700);
   if (o.max_warm > 0) {
     warm.helper = warm_helper(o);
     if (warm.helper.empty())
       spdlog::warn("no jobq-warm-static found (--warm-helper): no warm containers");
-    else
-      make_dirs(warm.root = state_dir + "/warm", 0700);
   }
   const auto runtime_owned = make_docker_runtime(
       o.engine.empty() ? docker_socket_from_env() : engine_socket_path(o.engine), store.instance(),

@@ -110,8 +110,8 @@ std::map<std::string, int> WarmKeeper::sizes(const std::vector<App>& apps) {
 void WarmKeeper::tend() {
   const auto apps = store_.list_apps();
   const auto size = sizes(apps);
+  // Every runtime: one that keeps none now still empties what is left.
   for (Runtime* rt : runtimes_.all()) {
-    if (!rt->capabilities().warm) continue;
     std::vector<WarmTarget> targets;
     for (const auto& app : apps) {
       const auto it = size.find(app.name);

@@ -6,11 +6,15 @@
 # kept beside it; the limit holds, cancel, timeouts (counted from the
 # hand-off) and retries work; a job that lowers its limits is warm (lowered
 # in place), one with another user is cold; an update recycles the pool,
-# --warm 0 empties it, and auto sizes it from a burst.
+# --warm 0 empties it, and auto sizes it from a burst. jobqd runs under a
+# umask of 077, as its systemd unit does, and the jobs as user 1000.
 source "$(dirname "$0")/lib.sh"
+# jobqd as its systemd unit runs it (UMask=0077); the jobs as a user, not root.
+umask 077
 start_daemon --keep-containers
+umask 022
 "$JOBQ" app create w --image "$TEST_IMAGE" --warm 2 --max-running 2 --memory 64m \
-  --job-users 1000-2000 --env FROM_APP=a >/dev/null
+  --user 1000:1000 --job-users 1000-2000 --env FROM_APP=a >/dev/null
 instance=$(instance_id)
 
 pool() {  # APP FIELD: the pool's field in status, 0 when it has none

@@ -373,3 +373,51 @@ TEST_CASE("no warm container is made while the entrypoint is missing") {
   CHECK(engine.create_calls() == 0);  // the engine would make the missing path a directory
   CHECK_FALSE(std::filesystem::exists(dir.file("gone")));
 }
+
+TEST_CASE_FIXTURE(WarmFixture,
+                  "the job file is readable by any container user under a strict umask") {
+  tend(1);
+  const mode_t old = ::umask(077);  // as jobqd.service's UMask=0077
+  const RunSpec spec = job_spec(12);
+  rt.launch(RunKey{12, 1, "app"}, spec);
+  ::umask(old);
+  struct stat sb {};
+  REQUIRE(::stat(dir.file("warm/" + pool_of(spec.name) + "/job").c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 0777) == 0644);
+}
+
+TEST_CASE_FIXTURE(WarmFixture, "a renamed container that ended before its job came never ran it") {
+  tend(1);
+  const RunSpec spec = job_spec(13);
+  engine.rename(pool_names().front(), spec.name);  // an earlier jobqd got this far
+  engine.exit(spec.name, 137);
+  // The engine's trouble, not the job's: the runner removes it and launches again.
+  try {
+    rt.launch(RunKey{13, 1, "app"}, spec);
+    FAIL("a launch onto a dead warm container succeeded");
+  } catch (const jobq::EngineError& e) {
+    CHECK(e.kind() == jobq::EngineError::Kind::server);
+  }
+}
+
+TEST_CASE("a runtime with no entrypoint hands nothing but still finishes and empties") {
+  TempDir dir;
+  FakeEngine engine;
+  std::filesystem::create_directories(dir.file("warm"));
+  engine.set_image_command(ImageCommand{{}, {"default"}});
+  jobq::DockerRuntime before{engine, kInstance, jobq::WarmOptions{dir.file("warm"), "/bin/sh"}};
+  before.tend_warm({WarmTarget{"app", WarmFixture::pool_spec(), 2}}, std::chrono::minutes(10),
+                   [](const std::string&) { return true; });
+  RunSpec spec = WarmFixture::job_spec(14);
+  const std::string pool = engine.names().front();
+  engine.rename(pool, spec.name);  // renamed by the earlier jobqd, not yet handed
+  jobq::DockerRuntime after{engine, kInstance, jobq::WarmOptions{dir.file("warm"), ""}};
+  CHECK_FALSE(after.capabilities().warm);
+  const auto st = after.launch(RunKey{14, 1, "app"}, spec);
+  CHECK(!st.warm_started_at.empty());  // the hand-off finished
+  CHECK(std::filesystem::exists(dir.file("warm/" + pool + "/job")));
+  RunSpec other = WarmFixture::job_spec(15);
+  CHECK(after.launch(RunKey{15, 1, "app"}, other).warm_started_at.empty());  // none handed
+  after.tend_warm({}, std::chrono::minutes(10), [](const std::string&) { return true; });
+  CHECK(engine.names().size() == 2);  // the two runs; the idle one is gone
+}

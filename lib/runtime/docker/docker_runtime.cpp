@@ -108,7 +108,7 @@ void read_run_name(const std::string& instance, const std::string& name, RunSumm
 
 DockerRuntime::DockerRuntime(ContainerEngine& engine, std::string instance, WarmOptions warm)
     : engine_(engine), instance_(std::move(instance)), warm_opts_(std::move(warm)) {
-  if (warm_opts_.enabled()) warm_ = std::make_unique<WarmPool>(engine_, instance_, warm_opts_);
+  if (!warm_opts_.root.empty()) warm_ = std::make_unique<WarmPool>(engine_, instance_, warm_opts_);
 }
 
 std::string DockerRuntime::run_name(std::int64_t job_id, int attempt) const {
@@ -121,7 +121,7 @@ RunStatus DockerRuntime::launch(const RunKey& key, const RunSpec& spec,
   if (labelled.name.empty()) labelled.name = run_name(key.job_id, key.attempt);
   labelled.labels = with_run_labels(std::move(labelled.labels), instance_, key);
   try {
-    if (warm_)
+    if (warm_ && warm_opts_.enabled())
       if (auto st = warm_->hand_off(key, labelled, on_created)) return *st;
     const auto st = launch_container(engine_, labelled, [&](const std::string& id) {
       if (on_created) on_created(id, id);  // a container is its own run
@@ -191,7 +191,7 @@ DockerRuntime::DockerRuntime(std::unique_ptr<ContainerEngine> engine, std::strin
       engine_(*owned_),
       instance_(std::move(instance)),
       warm_opts_(std::move(warm)) {
-  if (warm_opts_.enabled()) warm_ = std::make_unique<WarmPool>(engine_, instance_, warm_opts_);
+  if (!warm_opts_.root.empty()) warm_ = std::make_unique<WarmPool>(engine_, instance_, warm_opts_);
 }
 
 void DockerRuntime::tend_warm(const std::vector<WarmTarget>& targets,

@@ -91,7 +91,9 @@ class DockerRuntime final : public Runtime {
   ContainerEngine& engine_;
   std::string instance_;
   WarmOptions warm_opts_;
-  std::unique_ptr<WarmPool> warm_;  // null without warm options
+  // Null without a hand-off root; with a root but no helper it only reads
+  // and finishes the warm runs there and empties their pools.
+  std::unique_ptr<WarmPool> warm_;
 };
 
 // jobqd's runtime: DockerEngine on `socket_path`, owned by the runtime.

@@ -187,9 +187,13 @@ void WarmPool::write_job(const std::string& pool, const std::string& content) {
   const std::string dir = dir_of(pool);
   const std::string tmp = dir + "/job.tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
+  // Readable by the container's user whatever jobqd's umask (the unit's is 0077).
+  if (fd < 0 || ::fchmod(fd, 0644) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
     throw EngineError(EngineError::Kind::server, 0,
-                      "cannot write the job of " + pool + ": " + std::strerror(errno));
+                      "cannot write the job of " + pool + ": " + std::strerror(err));
+  }
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -202,6 +206,12 @@ void WarmPool::write_job(const std::string& pool, const std::string& content) {
     }
     done += static_cast<std::size_t>(n);
   }
+  // Its mtime is the run's start: the clock now, not the file system's
+  // coarser one.
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const timespec times[2] = {now, now};
+  ::futimens(fd, times);
   ::close(fd);
   if (::rename(tmp.c_str(), (dir + "/job").c_str()) != 0)
     throw EngineError(EngineError::Kind::server, 0,
@@ -242,15 +252,14 @@ std::optional<RunStatus> WarmPool::hand_off(const RunKey& key, const RunSpec& sp
       try {
         engine_.update_limits(spec.name, spec.resources);
       } catch (const EngineError& e) {
-        // Renamed but not recorded: it never had the job. Removed, so that
-        // the launch tried again takes another (or goes cold).
+        // Renamed but not recorded: it never had the job. Removed; this
+        // launch goes cold.
         spdlog::warn("warm: could not lower the limits of {} for job {}: {}", spec.name, key.job_id,
                      e.what());
         discard(spec.name);
         std::error_code ec;
         std::filesystem::remove_all(dir_of(w->pool), ec);
-        throw EngineError(EngineError::Kind::server, e.http_status(),
-                          "warm container's limits not lowered: " + std::string(e.what()));
+        return std::nullopt;  // cold
       }
     }
     const auto st = engine_.inspect(spec.name);
@@ -271,8 +280,17 @@ std::optional<RunStatus> WarmPool::hand_off(const RunKey& key, const RunSpec& sp
 
 RunStatus WarmPool::finish(const ContainerState& st, const RunSpec& spec) {
   const std::string pool = label_of(st.labels, kWarmLabel);
-  if (!handed_at(opts_.root, pool) && st.running) {
-    if (has_limits(spec.resources)) engine_.update_limits(spec.name, spec.resources);
+  if (!handed_at(opts_.root, pool)) {
+    // Not handed yet. A container that no longer runs never had the job: the
+    // engine's trouble, so the runner removes it and launches again.
+    if (!st.running)
+      throw EngineError(EngineError::Kind::server, 0,
+                        spec.name + ": its warm container ended before its job was handed to it");
+    try {
+      if (has_limits(spec.resources)) engine_.update_limits(spec.name, spec.resources);
+    } catch (const EngineError& e) {
+      throw EngineError(EngineError::Kind::server, e.http_status(), e.what());
+    }
     write_job(pool, warm_job_file(command_from_label(label_of(st.labels, kCommandLabel)), spec));
   }
   const auto now = engine_.inspect(spec.name);
@@ -315,7 +333,7 @@ void WarmPool::make_one(const WarmTarget& t, const std::string& hash) {
     std::lock_guard lock(mu_);
     busy_.erase(pool);
     idle_.push_back(Idle{pool, t.app, hash, t.spec, command, std::chrono::steady_clock::now()});
-  } catch (const EngineError& e) {
+  } catch (const std::exception& e) {
     spdlog::warn("warm: could not start a warm container of {}: {}", t.app, e.what());
     discard(pool);
     throw;
@@ -397,16 +415,17 @@ void WarmPool::tend(const std::vector<WarmTarget>& targets, std::chrono::millise
       }
       if (need <= 0 || !may_start(app)) break;
       std::atomic<bool> failed{false};
-      std::vector<std::thread> makers;
+      std::vector<std::jthread> makers;  // joined however this scope ends
       for (long i = 0; i < std::min<long>(need, kStartsAtOnce); ++i)
         makers.emplace_back([&, target = want.first, hash = want.second] {
           try {
             make_one(*target, hash);
-          } catch (const EngineError&) {
+          } catch (const std::exception& e) {
+            if (!dynamic_cast<const EngineError*>(&e)) spdlog::warn("warm: {}", e.what());
             failed = true;  // said; the next round tries again
           }
         });
-      for (auto& t : makers) t.join();
+      makers.clear();  // joins them
       if (failed) break;
     }
   }

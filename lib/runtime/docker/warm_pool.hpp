@@ -43,7 +43,7 @@ namespace jobq {
 
 struct WarmOptions {
   std::string root;    // the host directory holding each warm container's hand-off directory
-  std::string helper;  // jobq-warm on the host
+  std::string helper;  // jobq-warm on the host ("": none is made or handed a job)
   bool enabled() const { return !root.empty() && !helper.empty(); }
 };
 
