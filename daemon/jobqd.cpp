@@ -98,9 +98,10 @@ int socket_from_systemd(const Options& o) {
 // the package installs it; "" when there is none (no warm containers).
 std::string warm_helper(const Options& o) {
   if (!o.warm_helper.empty()) {
-    if (::access(o.warm_helper.c_str(), X_OK) != 0)
-      throw std::runtime_error("--warm-helper " + o.warm_helper + " is not an executable file");
-    return o.warm_helper;
+    // Missing, it costs the warm containers, not jobqd's start.
+    if (::access(o.warm_helper.c_str(), X_OK) == 0) return o.warm_helper;
+    spdlog::warn("--warm-helper {} is not an executable file", o.warm_helper);
+    return "";
   }
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
