@@ -7,11 +7,18 @@
 # hand-off) and retries work; a job that lowers its limits is warm (lowered
 # in place), one with another user is cold; an update recycles the pool,
 # --warm 0 empties it, and auto sizes it from a burst. jobqd runs under a
-# umask of 077, as its systemd unit does, and the jobs as user 1000.
+# umask of 077, as its systemd unit does, and the jobs as user 1000. A real
+# unprivileged user's job runs warm, but that user can neither read the
+# hand-off files (other users' env) nor size a pool.
 source "$(dirname "$0")/lib.sh"
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root to create test users" >&2; exit 125; }
+group=jobq-warm-users
+test_group $group
+test_user jobq-warm-ann $group
+chmod 755 "$WORK"
 # jobqd as its systemd unit runs it (UMask=0077); the jobs as a user, not root.
 umask 077
-start_daemon --keep-containers
+start_daemon --keep-containers --socket-group $group
 umask 022
 "$JOBQ" app create w --image "$TEST_IMAGE" --warm 2 --max-running 2 --memory 64m \
   --user 1000:1000 --job-users 1000-2000 --env FROM_APP=a >/dev/null
@@ -164,6 +171,18 @@ wait_idle a 3
 assert_eq 3 "$(pool a size)" "an auto pool after a burst of 5 with a limit of 3"
 assert_eq true "$("$JOBQ" status --json | jq '.status.warm_pools[] | select(.app == "a") | .auto')" "auto, in status"
 "$JOBQ" metrics | grep -q '^jobq_warm_idle{app="a"} 3' || fail "metrics lack the idle pool"
+
+# An unprivileged user: a job of theirs runs warm; the job files (each
+# job's env) are jobqd's alone; sizing a pool is for admins.
+u=$(as jobq-warm-ann "$JOBQ" enqueue a -q --label "jobq-test-run=$RUN_ID" --env TOKEN=ann-secret -- sh -c 'echo $TOKEN')
+as jobq-warm-ann "$JOBQ" wait --timeout 30s "$u" >/dev/null
+assert_eq true "$(attempt "$u" warm)" "an unprivileged user's job ran warm"
+assert_eq ann-secret "$(as jobq-warm-ann "$JOBQ" logs "$u")" "its output"
+files=$(ls "$WORK"/state/warm/*/job | wc -l)
+((files > 0)) || fail "no job file to try"
+if as jobq-warm-ann sh -c "cat $WORK/state/warm/*/job" >/dev/null 2>&1; then fail "an unprivileged user read a hand-off file"; fi
+rc=0; as jobq-warm-ann "$JOBQ" app update a --warm 50 >/dev/null 2>&1 || rc=$?
+assert_eq 77 "$rc" "an unprivileged user sizing a pool"
 
 # Bad input: a clear error, nothing changed.
 rc=0; out=$("$JOBQ" app update a --warm lots 2>&1) || rc=$?
