@@ -29,6 +29,22 @@ stop_jobqd() {  # NAME
   forget_pid "${!var}"
   printf -v "$var" '%s' ""
 }
+# drain_batch NAME APP N: N jobs `true` of APP through jobqd NAME, from one
+# `enqueue --batch` to the last result (`jobq wait` on all); prints jobs/s.
+drain_batch() {
+  local name=$1 app=$2 n=$3 t0 t1 i ids
+  ids=$WORK/drain.$name.$app.$SECONDS.ids
+  for ((i = 0; i < n; i++)); do
+    printf '{"app":"%s","command":["true"],"labels":{"jobq-bench-run":"%s"}}\n' "$app" "$RUN_ID"
+  done >"$WORK/drain.$name.jsonl"
+  t0=$(now)
+  timeout 120 env JOBQ_SOCKET="$WORK/$name.sock" "$JOBQ" enqueue --batch "$WORK/drain.$name.jsonl" >"$ids" || return 1
+  # shellcheck disable=SC2046  # the ids
+  timeout 600 env JOBQ_SOCKET="$WORK/$name.sock" "$JOBQ" wait --timeout 590s $(<"$ids") >/dev/null || return 1
+  t1=$(now)
+  [[ $(wc -l <"$ids") -eq $n ]] || return 1
+  calc "%.2f" "$n / ($t1 - $t0)"
+}
 jobq_at() {  # NAME jobq-arguments...
   local name=$1
   shift

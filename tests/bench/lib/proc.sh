@@ -14,6 +14,13 @@ sys_ticks() {  # the machine's busy and total CPU ticks so far (/proc/stat)
 sys_busy() {  # "busy0 total0" "busy1 total1": percent of all CPUs busy in between
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'
 }
+cpu_pct_over() {  # pid seconds: its CPU over that long, in percent of one core (calc, CLK_TCK)
+  local c0 c1 t0 t1
+  c0=$(cpu_ticks "$1") && t0=$(now) || return 1
+  sleep "$2"
+  c1=$(cpu_ticks "$1") && t1=$(now) || return 1
+  calc %.2f "100 * ($c1 - $c0) / $CLK_TCK / ($t1 - $t0)"
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 thread_ticks() {  # pid: "tid ticks" per thread

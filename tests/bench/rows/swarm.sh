@@ -79,19 +79,7 @@ swarm_drain_direct() {
   [[ $(grep -c ' complete$' "$WORK/swarm-direct.$r.out") -eq $SWARM_N ]] || return 1
   calc "%.2f" "$SWARM_N / ($t1 - $t0)"
 }
-swarm_drain_jobq() {
-  local r=$1 t0 t1 i
-  for ((i = 0; i < SWARM_N; i++)); do
-    printf '{"app":"swarm","command":["true"],"labels":{"jobq-bench-run":"%s"}}\n' "$RUN_ID"
-  done >"$WORK/swarm-drain.jsonl"
-  t0=$(now)
-  timeout 120 env JOBQ_SOCKET="$WORK/S.sock" "$JOBQ" enqueue --batch "$WORK/swarm-drain.jsonl" >"$WORK/swarm-drain.$r.ids" || return 1
-  # shellcheck disable=SC2046  # the ids
-  timeout 600 env JOBQ_SOCKET="$WORK/S.sock" "$JOBQ" wait --timeout 590s $(<"$WORK/swarm-drain.$r.ids") >/dev/null || return 1
-  t1=$(now)
-  [[ $(wc -l <"$WORK/swarm-drain.$r.ids") -eq $SWARM_N ]] || return 1
-  calc "%.2f" "$SWARM_N / ($t1 - $t0)"
-}
+swarm_drain_jobq() { drain_batch S swarm "$SWARM_N"; }
 # swarm_latency_SIDE: prints ms to the task's container's StartedAt (jobq:
 # "created_at-based client-based", the second from just before `jobq enqueue`).
 swarm_latency_jobq() {

@@ -43,20 +43,6 @@ warm_latency_one() {
       c = t2s($1); e = t2s($2); if (c == "bad" || e == "bad" || ran + 0 <= 0) exit 1
       printf "%.3f %.3f %s", (ran - c) * 1000, (ran - e) * 1000, $3 }'
 }
-# warm_drain APP ROUND: prints jobs/s.
-warm_drain() {
-  local app=$1 r=$2 t0 t1 i
-  for ((i = 0; i < WARM_N; i++)); do
-    printf '{"app":"%s","command":["true"],"labels":{"jobq-bench-run":"%s"}}\n' "$app" "$RUN_ID"
-  done >"$WORK/warm-drain.jsonl"
-  t0=$(now)
-  timeout 120 env JOBQ_SOCKET="$WORK/W.sock" "$JOBQ" enqueue --batch "$WORK/warm-drain.jsonl" >"$WORK/warm-drain.$app.$r.ids" || return 1
-  # shellcheck disable=SC2046  # the ids
-  timeout 600 env JOBQ_SOCKET="$WORK/W.sock" "$JOBQ" wait --timeout 590s $(<"$WORK/warm-drain.$app.$r.ids") >/dev/null || return 1
-  t1=$(now)
-  [[ $(wc -l <"$WORK/warm-drain.$app.$r.ids") -eq $WARM_N ]] || return 1
-  calc "%.2f" "$WARM_N / ($t1 - $t0)"
-}
 
 rows_warm() {
   local i side v a b w r
@@ -87,7 +73,7 @@ rows_warm() {
     for side in dcold dwarm; do
       sleep "$PAUSE_S"
       [[ $side == dwarm ]] && { warm_wait_idle W dwarm "$WARM_P" || log "warm: drain pool not full"; }
-      if v=$(warm_drain "$side" "$r") && isnum "$v"; then
+      if v=$(drain_batch W "$side" "$WARM_N") && isnum "$v"; then
         [[ $side == dwarm ]] && WD_WARM+=("$v") || WD_COLD+=("$v")
         log "warm drain round $r $side: $v jobs/s"
       else
@@ -101,7 +87,7 @@ rows_warm() {
 
 # Row 10d: a pool of WARM_IDLE idle containers.
 warm_idle_row() {
-  local t0 t1 c0 c1 rss mem
+  local t0 t1 cpu rss mem
   start_jobqd I --max-warm "$WARM_IDLE" || return 1
   t0=$(now)
   jobq_at I app create idle --image "$IMAGE" --warm "$WARM_IDLE" >/dev/null || return 1
@@ -109,18 +95,14 @@ warm_idle_row() {
   t1=$(now)
   WI_FILL=$(calc %.1f "$t1 - $t0")
   sleep "$SETTLE_S"
-  c0=$(cpu_ticks "$PID_I")
-  t0=$(now)
-  sleep "$IDLE_S"
-  c1=$(cpu_ticks "$PID_I")
-  t1=$(now)
+  cpu=$(cpu_pct_over "$PID_I" "$IDLE_S")
   rss=$(rss_kb "$PID_I")
   mem=$(docker stats --no-stream --format '{{.MemUsage}}' $(docker ps -q --filter "label=jobq.instance=${INSTANCES[-1]}") |
     awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[A-Za-z]+$/, "", v)
            m = u == "GiB" ? 1024 : u == "MiB" ? 1 : u == "KiB" ? 1 / 1024 : 1 / 1048576; t += v * m }
          END { printf "%.1f", t }')
-  isnum "${c0:-}" && isnum "${c1:-}" && isnum "${rss:-}" || return 1
-  WI_CPU=$(calc %.2f "100 * ($c1 - $c0) / $CLK_TCK / ($t1 - $t0)")
+  isnum "${cpu:-}" && isnum "${rss:-}" || return 1
+  WI_CPU=$cpu
   WI_RSS=$(calc %.1f "$rss / 1024")
   WI_MEM=$mem
   stop_jobqd I
