@@ -83,7 +83,9 @@ std::map<std::string, int> WarmKeeper::sizes(const std::vector<App>& apps) {
       const Runtime* rt = runtimes_.find(app.runtime);
       int n = app.warm == kWarmAuto ? peak_launches(u, now) : app.warm;
       if (!rt || !rt->capabilities().warm || app.paused) n = 0;
-      if (app.max_running > 0) n = std::min(n, app.max_running);
+      // auto stays within the application's limit; a fixed N is the
+      // admin's word (a pool larger than the limit takes a whole burst).
+      if (u.automatic && app.max_running > 0) n = std::min(n, app.max_running);
       want[app.name] = std::max(0, std::min(n, kMaxWarm));
     }
   }

@@ -1,9 +1,10 @@
 // WarmKeeper: how many warm runs each application gets, and the thread that
 // has its runtime keep them (Runtime::tend_warm). An application asks for a
 // pool (App::warm): a fixed size, or kWarmAuto, sized from its launches: the
-// most it launched in any 10 s of the last 5 minutes. Either is held within
-// its max_running (more could never be used at once), its runtime must keep
-// warm runs, and a paused application has none. The sum is held within
+// most it launched in any 10 s of the last 5 minutes, held within its
+// max_running. A fixed size is the admin's and may exceed max_running (a
+// pool that takes a whole burst). Its runtime must keep warm runs, and a
+// paused application has none. The sum is held within
 // jobqd's --max-warm: when the applications ask for more, each gets one in
 // turn until it is reached.
 //

@@ -14,7 +14,7 @@
 # under a temporary folder of its own; every container it or `docker run`
 # makes carries the label jobq-bench-run=<run id> and is removed at the end;
 # only processes this script started are stopped, by pid. A watchdog ends the
-# run after 25 minutes (smoke: 160 s) and every wait is bounded.
+# run after an hour (smoke: 160 s) and every wait is bounded.
 #
 # Prints the table (date and machine on top) on stdout, and to FILE with
 # --out. Exit 0 when every cell was measured, whether or not its target was
@@ -31,7 +31,7 @@
 #   swarm.sh         9a, 9b       the Swarm runtime's drain and launch latency,
 #                                 against `docker service create` (a private
 #                                 one-node swarm, private_swarm.sh)
-#   warm.sh          10a-10d      warm containers against cold launches: latency,
+#   warm.sh          10a-10e      warm containers against cold launches: latency,
 #                                 drain, a pool of idle ones (dockerd)
 #   idle.sh          7a           an idle jobqd (dockerd)
 #   enqueue_depth.sh 4a-4d, 5a-5f enqueue rates, a deep store (simulator)
@@ -106,7 +106,7 @@ else
   SWARM_N=40 SWARM_P=8 SWARM_ROUNDS=2 SWARM_LAT=10
   WARM_LAT=20 WARM_N=200 WARM_P=8 WARM_ROUNDS=2 WARM_IDLE=50
   PAUSE_S=2 GAP_S=0.5 SETTLE_S=1
-  BUDGET_S=1500
+  BUDGET_S=3600
 fi
 
 # ---------------------------------------------------------------- run state

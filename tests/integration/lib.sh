@@ -56,6 +56,10 @@ cleanup() {
   [[ -z $instance ]] || ids+=" $(docker ps -aq --filter "label=jobq.instance=$instance" 2>/dev/null || true)"
   [[ -z ${ids// /} ]] || docker rm -f $ids >/dev/null 2>&1 || true
   if [[ $rc -ne 0 && $rc -ne 125 && -f $DAEMON_LOG ]]; then
+    # Its warnings from every life of jobqd (a kill loop's cause is often
+    # far from the end), then the end.
+    echo "---- jobqd warnings ($TEST_NAME) ----" >&2
+    grep -E '\[(warning|error|critical)\]' "$DAEMON_LOG" | tail -n 40 >&2
     echo "---- jobqd log ($TEST_NAME) ----" >&2
     tail -n 60 "$DAEMON_LOG" >&2
   fi

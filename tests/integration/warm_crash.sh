@@ -3,7 +3,8 @@
 # hand-off (the intent committed; the container renamed to the attempt's
 # run; the job file written) and of the result, then started again: the job
 # ends with its own exit code, in one attempt, and exactly one container ran
-# it (one container of this jobqd ended: a second hand-off would end another).
+# it (one container of this jobqd ended under a run's name: a second
+# hand-off would end another).
 source "$(dirname "$0")/lib.sh"
 start_daemon --keep-containers
 "$JOBQ" app create t --image "$TEST_IMAGE" --warm 2 >/dev/null
@@ -29,8 +30,11 @@ for point in after_intent_commit after_warm_rename after_handoff before_result_c
   [[ $point == after_intent_commit ]] || assert_eq true "$(job_field "$id" '.attempts[0].warm')" "$point: warm"
   assert_eq ran "$("$JOBQ" logs "$id")" "$point: output"
   sleep 0.5
+  # (Idle containers the crashed jobqd left are removed by the next one,
+  # under their pool names: they ran no job.)
   assert_eq 1 "$(docker events --since "$since" --until "$(date +%s.%N)" --filter event=die \
-    --filter type=container --filter "label=jobq.instance=$instance" --format '{{.ID}}' | wc -l)" \
+    --filter type=container --filter "label=jobq.instance=$instance" \
+    --format '{{.Actor.Attributes.name}}' | grep -vc -- "-warm-")" \
     "$point: containers that ran a job"
   stop_daemon
   echo "ok: $point"

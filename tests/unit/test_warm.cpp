@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -41,7 +42,7 @@ struct WarmFixture {
 
   WarmFixture() {
     std::filesystem::create_directories(dir.file("warm"));
-    engine.set_image_command(ImageCommand{{"/entry"}, {"default", "cmd"}});
+    engine.set_image_command(ImageCommand{{"/entry"}, {"default", "cmd"}, ""});
   }
   static RunSpec pool_spec() {
     RunSpec s;
@@ -270,6 +271,19 @@ TEST_CASE_FIXTURE(WarmFixture,
   CHECK(std::filesystem::is_empty(dir.file("warm")));
 }
 
+TEST_CASE_FIXTURE(WarmFixture, "a tag pulled anew (another image id) replaces the pool") {
+  engine.set_image_command(ImageCommand{{"/entry"}, {"default", "cmd"}, "sha256:aaa"});
+  tend(2);
+  const auto before = pool_names();
+  tend(2);
+  CHECK(pool_names() == before);  // the same image: kept
+  engine.set_image_command(ImageCommand{{"/entry"}, {"default", "cmd"}, "sha256:bbb"});
+  tend(2);
+  const auto after = pool_names();
+  CHECK(after.size() == 2);
+  for (const auto& n : after) CHECK(std::find(before.begin(), before.end(), n) == before.end());
+}
+
 TEST_CASE_FIXTURE(WarmFixture, "an idle container past its time is replaced; a held start waits") {
   tend(1);
   const auto first = pool_names();
@@ -282,27 +296,35 @@ TEST_CASE_FIXTURE(WarmFixture, "an idle container past its time is replaced; a h
   CHECK(pool_names() != first);
 }
 
-TEST_CASE_FIXTURE(WarmFixture, "a new jobqd adopts the pool an earlier one left") {
+TEST_CASE_FIXTURE(WarmFixture, "a new jobqd removes the pool an earlier one left, makes its own") {
   tend(2);
+  const auto earlier = pool_names();
+  REQUIRE(earlier.size() == 2);
   jobq::DockerRuntime again{engine, kInstance, jobq::WarmOptions{dir.file("warm"), "/bin/sh"}};
   CHECK(again.warm_idle().empty());
   again.tend_warm({WarmTarget{"app", pool_spec(), 2}}, std::chrono::minutes(10),
                   [](const std::string&) { return true; });
   CHECK(again.warm_idle()["app"] == 2);
-  CHECK(engine.creates() == 2);
+  CHECK(engine.creates() == 4);
+  for (const auto& name : earlier) {
+    CHECK(!engine.spec_of(name));
+    CHECK(!std::filesystem::exists(dir.file("warm/" + name)));
+  }
   const RunSpec spec = job_spec(11);
   const auto st = again.launch(RunKey{11, 1, "app"}, spec);
-  CHECK(fields(job_file(pool_of(spec.name))).at(2) == "/entry");  // its command from the label
+  CHECK(std::find(earlier.begin(), earlier.end(), pool_of(spec.name)) == earlier.end());
+  CHECK(fields(job_file(pool_of(spec.name))).at(2) == "/entry");
   CHECK(!st.warm_started_at.empty());
 }
 
-TEST_CASE("the keeper's sizes: fixed within the limit, auto from a burst, the cap in turn") {
+TEST_CASE(
+    "the keeper's sizes: fixed as asked, auto from a burst within the limit, the cap in turn") {
   TempDir dir;
   FakeEngine engine;
   jobq::DockerRuntime rt{engine, kInstance, jobq::WarmOptions{dir.file("warm"), "/bin/sh"}};
   jobq::Store store(dir.file("jobq.db"));
   jobq::WarmKeeperOptions opts;
-  opts.max_warm = 5;
+  opts.max_warm = 7;
   jobq::WarmKeeper keeper(store, jobq::Runtimes{&rt}, opts,
                           [](const std::string&) { return true; });
   auto app = [](const std::string& name, int warm, int max_running = 0) {
@@ -314,7 +336,7 @@ TEST_CASE("the keeper's sizes: fixed within the limit, auto from a burst, the ca
     return a;
   };
   auto sizes = keeper.sizes({app("a", 4, 2), app("b", 10), app("c", 0)});
-  CHECK(sizes["a"] == 2);  // within its limit
+  CHECK(sizes["a"] == 4);  // as asked, beyond its limit of 2 (a burst's pool)
   CHECK(sizes["b"] == 3);  // the rest of the cap: one each in turn
   CHECK_FALSE(sizes.count("c"));
   // auto: the most launches in any 10 s.
@@ -404,7 +426,7 @@ TEST_CASE("a runtime with no entrypoint hands nothing but still finishes and emp
   TempDir dir;
   FakeEngine engine;
   std::filesystem::create_directories(dir.file("warm"));
-  engine.set_image_command(ImageCommand{{}, {"default"}});
+  engine.set_image_command(ImageCommand{{}, {"default"}, ""});
   jobq::DockerRuntime before{engine, kInstance, jobq::WarmOptions{dir.file("warm"), "/bin/sh"}};
   before.tend_warm({WarmTarget{"app", WarmFixture::pool_spec(), 2}}, std::chrono::minutes(10),
                    [](const std::string&) { return true; });

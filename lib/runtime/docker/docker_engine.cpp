@@ -550,6 +550,7 @@ ImageCommand DockerEngine::image_command(const std::string& image) {
   if (r.status != 200) throw_for(r, "inspect image " + image);
   const auto doc = nlohmann::json::parse(r.body, nullptr, false);
   ImageCommand out;
+  if (doc.is_object() && doc.contains("Id") && doc["Id"].is_string()) out.id = doc["Id"];
   if (doc.is_object() && doc.contains("Config") && doc["Config"].is_object()) {
     out.entrypoint = string_list(doc["Config"].value("Entrypoint", nlohmann::json()));
     out.cmd = string_list(doc["Config"].value("Cmd", nlohmann::json()));

@@ -85,12 +85,12 @@ bool warm_fits(const RunSpec& pool, const RunSpec& job) {
          limit_fits(p.nano_cpus, j.nano_cpus) && limit_fits(p.pids_limit, j.pids_limit);
 }
 
-std::string warm_spec_hash(const RunSpec& s) {
+std::string warm_spec_hash(const RunSpec& s, const std::string& image_id) {
   const Resources& r = s.resources;
   const std::string text =
-      nlohmann::json{{"image", s.image},         {"env", s.env},         {"memory", r.memory_bytes},
-                     {"cpus", r.nano_cpus},      {"pids", r.pids_limit}, {"network", r.network},
-                     {"read_only", r.read_only}, {"user", r.user}}
+      nlohmann::json{{"image", s.image},         {"image_id", image_id},     {"env", s.env},
+                     {"memory", r.memory_bytes}, {"cpus", r.nano_cpus},      {"pids", r.pids_limit},
+                     {"network", r.network},     {"read_only", r.read_only}, {"user", r.user}}
           .dump();
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a: the same in every build
   for (const char c : text) {
@@ -298,7 +298,7 @@ RunStatus WarmPool::finish(const ContainerState& st, const RunSpec& spec) {
   return warm_status(opts_.root, *now, status_of(*now));
 }
 
-void WarmPool::make_one(const WarmTarget& t, const std::string& hash) {
+void WarmPool::make_one(const WarmTarget& t, const std::string& hash, const ImageCommand& command) {
   const std::string pool = "jobq-" + instance_ + "-warm-" + random_hex(8);
   {
     std::lock_guard lock(mu_);
@@ -309,7 +309,6 @@ void WarmPool::make_one(const WarmTarget& t, const std::string& hash) {
     if (::access(opts_.helper.c_str(), X_OK) != 0)
       throw EngineError(EngineError::Kind::rejected, 0,
                         opts_.helper + " (the warm containers' entrypoint) is missing");
-    const ImageCommand command = engine_.image_command(t.spec.image);
     const std::string dir = dir_of(pool);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -342,8 +341,25 @@ void WarmPool::make_one(const WarmTarget& t, const std::string& hash) {
 
 void WarmPool::tend(const std::vector<WarmTarget>& targets, std::chrono::milliseconds idle_ttl,
                     const Runtime::MayStartFn& may_start) {
-  std::map<std::string, std::pair<const WarmTarget*, std::string>> wanted;  // app: target, hash
-  for (const auto& t : targets) wanted[t.app] = {&t, warm_spec_hash(t.spec)};
+  struct Want {
+    const WarmTarget* target;
+    std::optional<ImageCommand> image;  // nullopt: its image could not be read this round
+    std::string hash;
+  };
+  std::map<std::string, Want> wanted;  // by application
+  for (const auto& t : targets) {
+    Want& w = wanted[t.app] = Want{&t, std::nullopt, ""};
+    try {
+      // Its id too: a tag pulled anew replaces the pool, as it changes
+      // what a cold launch runs.
+      w.image = engine_.image_command(t.spec.image);
+      w.hash = warm_spec_hash(t.spec, w.image->id);
+    } catch (const EngineError& e) {
+      // None made, those there kept (within their size and time) until
+      // it can be read.
+      spdlog::debug("warm: image {} of {}: {}", t.spec.image, t.app, e.what());
+    }
+  }
   const auto now = std::chrono::steady_clock::now();
   std::set<std::string> alive;  // pool names with a container, renamed or not
   std::vector<std::string> drop;
@@ -358,19 +374,17 @@ void WarmPool::tend(const std::vector<WarmTarget>& targets, std::chrono::millise
     }
     const auto want = wanted.find(label_of(c.labels, kAppLabel));
     const bool fits = c.state == "running" && want != wanted.end() &&
-                      label_of(c.labels, kSpecLabel) == want->second.second;
+                      (!want->second.image || label_of(c.labels, kSpecLabel) == want->second.hash);
     std::lock_guard lock(mu_);
     // Taken, or handed off since the list was made (it is a run now).
     if (busy_.count(pool) || handed_.count(pool)) continue;
     const auto it =
         std::find_if(idle_.begin(), idle_.end(), [&](const Idle& w) { return w.pool == pool; });
-    const bool stale = it != idle_.end() && now - it->since > idle_ttl;
-    if (fits && !stale) {
-      if (it == idle_.end())  // one an earlier jobqd made
-        idle_.push_front(Idle{pool, want->first, want->second.second, want->second.first->spec,
-                              command_from_label(label_of(c.labels, kCommandLabel)), now});
-      continue;
-    }
+    // Only a container this jobqd made is handed a job. One an earlier jobqd
+    // left is removed: a request of that jobqd may still be in flight (its
+    // remove of that container could land after the hand-off, and take the
+    // job's run with it).
+    if (it != idle_.end() && fits && now - it->since <= idle_ttl) continue;
     if (it != idle_.end()) idle_.erase(it);
     busy_.insert(pool);
     drop.push_back(pool);
@@ -382,7 +396,7 @@ void WarmPool::tend(const std::vector<WarmTarget>& targets, std::chrono::millise
     std::map<std::string, int> count;
     for (auto it = idle_.rbegin(); it != idle_.rend();) {
       const auto want = wanted.find(it->app);
-      const int size = want == wanted.end() ? 0 : want->second.first->size;
+      const int size = want == wanted.end() ? 0 : want->second.target->size;
       if (!alive.count(it->pool) || ++count[it->app] > size) {
         if (alive.count(it->pool)) {
           busy_.insert(it->pool);
@@ -405,21 +419,22 @@ void WarmPool::tend(const std::vector<WarmTarget>& targets, std::chrono::millise
   // Started a few at a time (the engine's create and start are the slow part).
   for (const auto& entry : wanted) {
     const std::string& app = entry.first;
-    const auto& want = entry.second;
+    const Want& want = entry.second;
+    if (!want.image) continue;
     for (;;) {
       long need;
       {
         std::lock_guard lock(mu_);
-        need = want.first->size - std::count_if(idle_.begin(), idle_.end(),
-                                                [&](const Idle& w) { return w.app == app; });
+        need = want.target->size - std::count_if(idle_.begin(), idle_.end(),
+                                                 [&](const Idle& w) { return w.app == app; });
       }
       if (need <= 0 || !may_start(app)) break;
       std::atomic<bool> failed{false};
       std::vector<std::jthread> makers;  // joined however this scope ends
       for (long i = 0; i < std::min<long>(need, kStartsAtOnce); ++i)
-        makers.emplace_back([&, target = want.first, hash = want.second] {
+        makers.emplace_back([&, w = &want] {
           try {
-            make_one(*target, hash);
+            make_one(*w->target, w->hash, *w->image);
           } catch (const std::exception& e) {
             if (!dynamic_cast<const EngineError*>(&e)) spdlog::warn("warm: {}", e.what());
             failed = true;  // said; the next round tries again

@@ -24,6 +24,10 @@
 // spec) or the container still in the pool; so the job runs once and is not
 // lost. A failed rename or update never leaves a container half given: it
 // is removed, or (renamed, unrecorded) removed before the launch is retried.
+// Only containers this process made are handed a job: a restarted jobqd
+// removes the idle ones an earlier jobqd left, since that jobqd's last
+// requests may still be in flight in the engine (a remove that landed after
+// a hand-off would take the job's run with it).
 #pragma once
 
 #include <chrono>
@@ -55,8 +59,9 @@ inline constexpr const char* kWarmHandoffPath = "/.jobq/handoff";
 // image, user, network and read-only root, and limits equal or lower
 // (lowered in place).
 bool warm_fits(const RunSpec& pool_spec, const RunSpec& job_spec);
-// A stable hash of what a pool is made from (image, env, resources).
-std::string warm_spec_hash(const RunSpec& pool_spec);
+// A stable hash of what a pool is made from (image, the image's id, env,
+// resources).
+std::string warm_spec_hash(const RunSpec& pool_spec, const std::string& image_id);
 // What jobq-warm reads: the job's argv (the image's entrypoint, then the
 // job's command or the image's cmd) and env.
 std::string warm_job_file(const ImageCommand& image, const RunSpec& job_spec);
@@ -98,7 +103,7 @@ class WarmPool {
   void give_back(Idle w);
   // Removes a container of the pool (and its directory); never throws.
   void discard(const std::string& pool);
-  void make_one(const WarmTarget& t, const std::string& hash);
+  void make_one(const WarmTarget& t, const std::string& hash, const ImageCommand& command);
   void write_job(const std::string& pool, const std::string& content);
   std::string dir_of(const std::string& pool) const;
 
