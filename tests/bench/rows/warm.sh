@@ -1,4 +1,4 @@
-# Rows 10a-10d: warm containers (`app create --warm`) against cold launches
+# Rows 10a-10e: warm containers (`app create --warm`) against cold launches
 # of the same trivial job, on the real dockerd, in one jobqd, sides
 # alternating:
 #   10a launch latency, one job at a time: the claim (the attempt's
@@ -125,14 +125,14 @@ warm_idle_row() {
   stop_jobqd I
 }
 
-log "rows 10a-10d: warm containers against cold launches"
+log "rows 10a-10e: warm containers against cold launches"
 WARM_T0=$SECONDS
-rows_warm || log "rows 10a-10c: set-up failed"
+rows_warm || log "rows 10a-10c, 10e: set-up failed"
 stop_jobqd W
 WI_CPU=
 warm_idle_row || log "row 10d: failed"
 stop_jobqd I
-log "rows 10a-10d took $((SECONDS - WARM_T0)) s"
+log "rows 10a-10e took $((SECONDS - WARM_T0)) s"
 
 pct() {  # NAME-OF-ARRAY: "p50 / p99" in ms
   local -n arr=$1
