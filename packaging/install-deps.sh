@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libcli11-dev libsqlite3-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev doctest-dev
+  libcctz-dev tzdata
   docker.io busybox-static
   jq socat sqlite3 procps
 )

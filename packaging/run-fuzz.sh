@@ -11,7 +11,7 @@ command -v clang++ >/dev/null || { echo "jobq: run-fuzz needs clang (apt-get ins
 build=$root/build-fuzz
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DJOBQ_FUZZ=ON -DJOBQ_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(fuzz_request fuzz_log_demux fuzz_inspect)
+targets=(fuzz_request fuzz_log_demux fuzz_inspect fuzz_cron)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 mkdir -p "$build/crashes"
 for t in "${targets[@]}"; do
