@@ -3,15 +3,19 @@
 # when none answers, builds jobq twice (warnings as errors; then ASan+UBSan),
 # and runs the whole suite (unit tests, and integration tests against the real
 # engine with a locally built image) in each build.
-# Before that it fuzzes the request parser, the log demultiplexer and the
-# inspect parser for JOBQ_FUZZ_SECONDS each (default 30; 0 skips).
+# Before that it fuzzes the request parser, the log demultiplexer, the
+# inspect parser and the cron parser for JOBQ_FUZZ_SECONDS each (default 20;
+# 0 skips).
 # The sanitizer build leaves out the tests of text and packaging (man pages,
 # shell completions; the package test skips itself there), the
 # benchmark's smoke runs (their numbers mean nothing there; jobqd under load
-# is still run by kill_loop, abusive_clients and enqueue_batch) and the
+# is still run by kill_loop, abusive_clients and enqueue_batch), the
 # swarm tests but swarm_spine (which runs the swarm runtime's code there;
 # the others bring up private swarms for minutes, to show what the plain
-# build already shows of the same code). Each phase
+# build already shows of the same code), warm_kill_loop (warm_crash runs
+# the same recovery there) and exit_codes (Docker's codes read, no code of
+# jobqd's the others do not run); its kill_loop is half size (30 jobs, 5
+# kills). It all keeps CI under an hour on 2 cores. Each phase
 # prints when it starts.
 #   packaging/run-tests.sh            everything
 #   JOBQ_TEST_SANITIZE=0 ...          skip the sanitizer build
@@ -56,9 +60,9 @@ run_suite() {  # build-dir ctest-exclude-regex cmake-options...
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 --no-tests=error ${exclude:+-E "$exclude"})
 }
 
-if [[ ${JOBQ_FUZZ_SECONDS:-30} != 0 ]]; then
-  phase "fuzz (${JOBQ_FUZZ_SECONDS:-30}s per target)"
-  "$root/packaging/run-fuzz.sh" "${JOBQ_FUZZ_SECONDS:-30}"
+if [[ ${JOBQ_FUZZ_SECONDS:-20} != 0 ]]; then
+  phase "fuzz (${JOBQ_FUZZ_SECONDS:-20}s per target)"
+  "$root/packaging/run-fuzz.sh" "${JOBQ_FUZZ_SECONDS:-20}"
 fi
 
 phase "build and test (warnings as errors)"
@@ -67,8 +71,9 @@ run_suite "$root/build" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [[ ${JOBQ_TEST_SANITIZE:-1} == 1 ]]; then
   phase "build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    JOBS=30 KILLS=5 \
     run_suite "$root/build-asan" \
-    '^(man\.|integration\.completions$|integration\.package$|bench\.|integration\.swarm_(kill_loop|placement|engine_restart|tls)$|integration\.warm_kill_loop$)' \
+    '^(man\.|integration\.completions$|integration\.package$|bench\.|integration\.swarm_(kill_loop|placement|engine_restart|tls)$|integration\.(warm_kill_loop|exit_codes)$)' \
     -DCMAKE_BUILD_TYPE=Debug -DJOBQ_SANITIZE=ON
 fi
 phase "done"
