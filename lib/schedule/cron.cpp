@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,22 +16,20 @@ constexpr std::size_t kMaxText = 1024;
 struct Field {
   const char* name;
   int lo;
-  int hi;  // day-of-week: 7, read as 0
-  const std::array<const char*, 12>* names;
-  int first_name;  // the value of names[0]
+  int hi;                              // day-of-week: 7, read as 0 (Sunday)
+  std::span<const char* const> names;  // of lo, lo + 1, ...: none when empty
 };
 
 constexpr std::array<const char*, 12> kMonths = {"jan", "feb", "mar", "apr", "may", "jun",
                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
-constexpr std::array<const char*, 12> kWeekdays = {"sun", "mon", "tue", "wed", "thu", "fri",
-                                                   "sat", "",    "",    "",    "",    ""};
+constexpr std::array<const char*, 7> kWeekdays = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
-constexpr Field kSecond{"second", 0, 59, nullptr, 0};
-constexpr Field kMinute{"minute", 0, 59, nullptr, 0};
-constexpr Field kHour{"hour", 0, 23, nullptr, 0};
-constexpr Field kDay{"day-of-month", 1, 31, nullptr, 0};
-constexpr Field kMonth{"month", 1, 12, &kMonths, 1};
-constexpr Field kWeekday{"day-of-week", 0, 7, &kWeekdays, 0};
+constexpr Field kSecond{"second", 0, 59, {}};
+constexpr Field kMinute{"minute", 0, 59, {}};
+constexpr Field kHour{"hour", 0, 23, {}};
+constexpr Field kDay{"day-of-month", 1, 31, {}};
+constexpr Field kMonth{"month", 1, 12, kMonths};
+constexpr Field kWeekday{"day-of-week", 0, 7, kWeekdays};
 
 [[noreturn]] void fail(const Field& f, std::string_view text, const std::string& why) {
   throw CronError(std::string(f.name) + " field '" + std::string(text) + "': " + why);
@@ -53,14 +52,12 @@ int value_of(const Field& f, std::string_view item, std::string_view field_text)
                std::to_string(f.hi) + ")");
     return v;
   }
-  if (f.names) {
-    const std::string name = lower(item);
-    for (std::size_t i = 0; i < f.names->size(); ++i)
-      if (*(*f.names)[i] && name == (*f.names)[i]) return f.first_name + static_cast<int>(i);
-  }
+  const std::string name = lower(item);
+  for (std::size_t i = 0; i < f.names.size(); ++i)
+    if (name == f.names[i]) return f.lo + static_cast<int>(i);
   fail(f, field_text,
        "'" + std::string(item) + "' is not a number" +
-           (f.names ? std::string(" or a name (") + (*f.names)[0] + ", ...)" : std::string()));
+           (f.names.empty() ? std::string() : std::string(" or a name (") + f.names[0] + ", ...)"));
 }
 
 template <std::size_t N>
@@ -100,7 +97,7 @@ void parse_field(const Field& f, std::string_view text, std::bitset<N>& out) {
       }
     }
     for (int v = lo; v <= hi; v += step)
-      out.set(static_cast<std::size_t>(f.names == &kWeekdays && v == 7 ? 0 : v));  // 7: Sunday
+      out.set(static_cast<std::size_t>(&f == &kWeekday && v == 7 ? 0 : v));  // 7: Sunday
     if (comma == std::string_view::npos) break;
     at = comma + 1;
   }
@@ -119,24 +116,9 @@ std::string_view macro(std::string_view text) {
                   " (@yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly)");
 }
 
+// cctz's weekdays run monday (0) to sunday (6); cron's from Sunday (0).
 int sunday_based(cctz::weekday wd) {
-  switch (wd) {
-    case cctz::weekday::sunday:
-      return 0;
-    case cctz::weekday::monday:
-      return 1;
-    case cctz::weekday::tuesday:
-      return 2;
-    case cctz::weekday::wednesday:
-      return 3;
-    case cctz::weekday::thursday:
-      return 4;
-    case cctz::weekday::friday:
-      return 5;
-    case cctz::weekday::saturday:
-      return 6;
-  }
-  return 0;
+  return (static_cast<int>(wd) + 1) % 7;
 }
 
 }  // namespace

@@ -50,9 +50,8 @@ struct ContainerExtras {
 };
 
 // An image's own command: what `docker run IMAGE [CMD]` executes is its
-// entrypoint followed by CMD, or by its default cmd when none is given.
-// What an image runs by default, and which image it is (its id: a tag
-// pulled anew names another).
+// entrypoint followed by CMD, or by its default cmd when none is given;
+// and which image it is (its id: a tag pulled anew names another).
 struct ImageCommand {
   std::vector<std::string> entrypoint;
   std::vector<std::string> cmd;
