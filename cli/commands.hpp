@@ -13,13 +13,14 @@ namespace jobq {
 
 using Action = std::function<int()>;
 
-void add_app_commands(CLI::App& root, Globals& g, Action& action);      // app_commands.cpp
-void add_enqueue_command(CLI::App& root, Globals& g, Action& action);   // enqueue_command.cpp
-void add_job_commands(CLI::App& root, Globals& g, Action& action);      // job_commands.cpp
-void add_logs_command(CLI::App& root, Globals& g, Action& action);      // logs_command.cpp
-void add_wait_command(CLI::App& root, Globals& g, Action& action);      // wait_command.cpp
-void add_insight_commands(CLI::App& root, Globals& g, Action& action);  // insight_commands.cpp
-void add_run_command(CLI::App& root, Globals& g, Action& action);       // run_command.cpp
+void add_app_commands(CLI::App& root, Globals& g, Action& action);       // app_commands.cpp
+void add_enqueue_command(CLI::App& root, Globals& g, Action& action);    // enqueue_command.cpp
+void add_job_commands(CLI::App& root, Globals& g, Action& action);       // job_commands.cpp
+void add_logs_command(CLI::App& root, Globals& g, Action& action);       // logs_command.cpp
+void add_wait_command(CLI::App& root, Globals& g, Action& action);       // wait_command.cpp
+void add_insight_commands(CLI::App& root, Globals& g, Action& action);   // insight_commands.cpp
+void add_run_command(CLI::App& root, Globals& g, Action& action);        // run_command.cpp
+void add_schedule_commands(CLI::App& root, Globals& g, Action& action);  // schedule_commands.cpp
 
 // `jobq wait`'s exit code for ended jobs (also `jobq run`'s): 0 when all
 // succeeded, else the first failed job's own non-zero exit code, or 125

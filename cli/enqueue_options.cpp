@@ -9,7 +9,7 @@ namespace jobq {
 
 using nlohmann::json;
 
-std::shared_ptr<EnqueueOptions> EnqueueOptions::add_to(CLI::App& c) {
+std::shared_ptr<EnqueueOptions> EnqueueOptions::add_to(CLI::App& c, For what) {
   auto o = std::make_shared<EnqueueOptions>();
   c.add_option("--env", o->env_, "Extra environment, KEY=VALUE (repeatable)")
       ->type_size(1)
@@ -22,10 +22,12 @@ std::shared_ptr<EnqueueOptions> EnqueueOptions::add_to(CLI::App& c) {
   c.add_option("--priority", o->priority_,
                "Higher starts first within the application (-1000..1000)")
       ->check(CLI::Range(-1000, 1000));
+  c.add_option("--timeout", o->timeout_, "Longest this job may run (at most its application's)");
+  o->policy_ = PolicyOptions::add_to(c, PolicyOptions::Scope::job);
+  if (what == For::each_slot) return o;
   c.add_option("--delay", o->delay_, "Stay pending this long first (e.g. 90s, 2h)");
   c.add_option("--at", o->at_,
                "Stay pending until then: RFC 3339, 'YYYY-MM-DD HH:MM' or 'HH:MM' (local)");
-  c.add_option("--timeout", o->timeout_, "Longest this job may run (at most its application's)");
   c.add_option("--key", o->key_,
                "Idempotency key: enqueueing the same key in the application again "
                "(as the same user) returns the first job instead of a new one");
@@ -39,7 +41,6 @@ std::shared_ptr<EnqueueOptions> EnqueueOptions::add_to(CLI::App& c) {
                "ID[,ID...] (repeatable)")
       ->type_size(1)
       ->allow_extra_args(false);
-  o->policy_ = PolicyOptions::add_to(c, PolicyOptions::Scope::job);
   return o;
 }
 
@@ -47,9 +48,15 @@ bool EnqueueOptions::any_given() const {
   return !env_.empty() || !labels_.empty() || !message_.empty() || !key_.empty();
 }
 
+bool EnqueueOptions::anything_given() const {
+  json args = json::object();
+  to_args(args);
+  return !args.empty();
+}
+
 void EnqueueOptions::to_args(json& args) const {
-  args["env"] = parse_pairs(env_, "--env");
-  args["labels"] = parse_pairs(labels_, "--label");
+  if (!env_.empty()) args["env"] = parse_pairs(env_, "--env");
+  if (!labels_.empty()) args["labels"] = parse_pairs(labels_, "--label");
   policy_->to_args(args);
   if (!after_.empty()) args["after"] = parse_id_list(after_);
   if (!after_any_.empty()) args["after_any"] = parse_id_list(after_any_);

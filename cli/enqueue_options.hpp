@@ -17,10 +17,15 @@ namespace jobq {
 
 class EnqueueOptions {
  public:
+  // one_job: every option. each_slot (a schedule's job): none of those a
+  // slot decides (--delay, --at, --key, --after, --after-any).
+  enum class For { one_job, each_slot };
   // Registers the options on `cmd`; the returned object must outlive parsing.
-  static std::shared_ptr<EnqueueOptions> add_to(CLI::App& cmd);
+  static std::shared_ptr<EnqueueOptions> add_to(CLI::App& cmd, For what = For::one_job);
   // Whether any option that describes a job was given (--batch takes none).
   bool any_given() const;
+  // Whether any option at all was given.
+  bool anything_given() const;
   // The enqueue request's fields for what was given (not app or command);
   // throws UsageError for a malformed value.
   void to_args(nlohmann::json& args) const;

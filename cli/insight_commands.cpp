@@ -152,7 +152,11 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
     auto app = std::make_shared<std::string>();
     auto since = std::make_shared<std::string>("24h");
     auto as_json = std::make_shared<bool>(false);
+    auto schedule = std::make_shared<std::string>();
+    auto owner = std::make_shared<std::string>();
     c->add_option("--app", *app, "Only this application");
+    c->add_option("--schedule", *schedule, "Only the jobs of your schedule NAME");
+    c->add_option("--owner", *owner, "With --schedule: whose (admins: another user's)");
     c->add_option("--since", *since,
                   "Jobs that ended in this last while (e.g. 1h, 7d; default 24h)");
     c->add_flag("--json", *as_json, "Print JSON");
@@ -161,6 +165,11 @@ void add_insight_commands(CLI::App& root, Globals& g, std::function<int()>& acti
         json args{
             {"since", format_unix_ns(now_unix_ns() - duration_ms(*since, "--since") * 1'000'000)}};
         if (!app->empty()) args["app"] = *app;
+        if (!schedule->empty()) args["schedule"] = *schedule;
+        if (!owner->empty()) {
+          if (schedule->empty()) throw UsageError("--owner names whose --schedule");
+          args["owner"] = *owner;
+        }
         const json r = g.client().call(cmd::stats, args, std::chrono::minutes(5));
         if (*as_json)
           print_json(render::envelope("stats", r));

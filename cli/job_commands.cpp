@@ -90,6 +90,10 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         ->check(CLI::IsMember({"pending", "starting", "running", "succeeded", "failed", "cancelled",
                                "lost", "timed_out", "skipped"}));
     c->add_option("--user", *user, "Only jobs this user submitted (a user name)");
+    auto schedule = std::make_shared<std::string>();
+    c->add_option("--schedule", *schedule,
+                  "Only jobs your schedule NAME made, one per slot (admins: with --user, that "
+                  "user's)");
     c->add_option("--label", *labels,
                   "Only jobs with this label: KEY=VALUE, or KEY for any value (repeatable: all "
                   "must match)")
@@ -120,6 +124,7 @@ void add_job_commands(CLI::App& root, Globals& g, std::function<int()>& action) 
         if (!app->empty()) args["app"] = *app;
         if (!states->empty()) args["states"] = *states;
         if (!user->empty()) args["user"] = *user;
+        if (!schedule->empty()) args["schedule"] = *schedule;
         if (!labels->empty()) {
           args["labels"] = json::object();
           for (const auto& l : *labels) {

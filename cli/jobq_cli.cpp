@@ -89,6 +89,7 @@ int jobq_main(int argc, char** argv) {
   add_logs_command(root, g, action);
   add_wait_command(root, g, action);
   add_insight_commands(root, g, action);
+  add_schedule_commands(root, g, action);
   add_complete_command(root, action);  // hidden; completes every command above
 
   // Unknown command words get a suggestion at every level; a command's own

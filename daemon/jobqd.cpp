@@ -196,6 +196,7 @@ int serve(const Options& o) {
   eopts.runner.launch_workers = o.launch_workers;
   eopts.runner.keep_containers = o.keep_containers;
   eopts.runner.metrics = &metrics;
+  eopts.scheduler.metrics = &metrics;
   eopts.retention = retention_option(o.retention);
   eopts.warm.max_warm = o.max_warm;
   eopts.warm.idle_ttl = duration_option("--warm-ttl", o.warm_ttl);

@@ -40,7 +40,8 @@ std::string Histogram::render(const std::string& name) const {
 
 Metrics::Metrics()
     : launch_latency({0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
-      finish_lag({0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {}
+      finish_lag({0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
+      schedule_lag({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {}
 
 void Metrics::engine_error(const std::string& operation) {
   std::lock_guard lock(mu_);
@@ -65,6 +66,9 @@ std::string Metrics::render() const {
       "committed.\n";
   out += "# TYPE jobq_finish_detection_lag_seconds histogram\n";
   out += finish_lag.render("jobq_finish_detection_lag_seconds");
+  out += "# HELP jobq_schedule_lag_seconds From a schedule's slot to its job committed.\n";
+  out += "# TYPE jobq_schedule_lag_seconds histogram\n";
+  out += schedule_lag.render("jobq_schedule_lag_seconds");
   out += "# HELP jobq_engine_errors_total Failed calls to the container engine, by operation.\n";
   out += "# TYPE jobq_engine_errors_total counter\n";
   std::lock_guard lock(mu_);

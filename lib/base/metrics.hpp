@@ -34,6 +34,7 @@ struct Metrics {
   std::atomic<std::uint64_t> launch_failures{0};  // attempts that could not start
   Histogram launch_latency;                       // launch intent committed -> container started
   Histogram finish_lag;                           // Docker's FinishedAt -> result committed
+  Histogram schedule_lag;                         // a slot's time -> its job committed
   void engine_error(const std::string& operation);
   // The daemon's counters and histograms, with HELP and TYPE lines.
   std::string render() const;

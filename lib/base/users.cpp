@@ -34,6 +34,17 @@ std::string user_name(uid_t uid) {
   return name;
 }
 
+std::optional<uid_t> user_id(const std::string& name) {
+  if (name.empty() || name.size() > 256) return std::nullopt;
+  if (name.find_first_not_of("0123456789") == std::string::npos && name.size() <= 9)
+    return static_cast<uid_t>(std::stoul(name));
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* out = nullptr;
+  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &out) != 0 || !out) return std::nullopt;
+  return out->pw_uid;
+}
+
 bool in_group(uid_t uid, gid_t primary_gid, gid_t gid) {
   if (primary_gid == gid) return true;
   std::vector<char> buf(16384);

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 namespace jobq {
@@ -14,5 +15,7 @@ std::string user_name(uid_t uid);
 bool in_group(uid_t uid, gid_t primary_gid, gid_t gid);
 // Resolves a group name; throws std::runtime_error naming it when unknown.
 gid_t group_id(const std::string& name);
+// A user's uid by name (or a number as text); nullopt when there is none.
+std::optional<uid_t> user_id(const std::string& name);
 
 }  // namespace jobq

@@ -45,6 +45,14 @@ constexpr Command kCommands[] = {
     {.name = cmd::logs, .handler = handlers::logs},
     {.name = cmd::wait, .handler = handlers::wait},
     {.name = cmd::cancel, .handler = handlers::cancel},
+    {.name = cmd::schedule_create, .handler = handlers::schedule_create},
+    {.name = cmd::schedule_update, .handler = handlers::schedule_update},
+    {.name = cmd::schedule_list, .handler = handlers::schedule_list},
+    {.name = cmd::schedule_show, .handler = handlers::schedule_show},
+    {.name = cmd::schedule_pause, .handler = handlers::schedule_pause},
+    {.name = cmd::schedule_resume, .handler = handlers::schedule_resume},
+    {.name = cmd::schedule_delete, .handler = handlers::schedule_delete},
+    {.name = cmd::schedule_run, .handler = handlers::schedule_run},
 };
 
 }  // namespace

@@ -26,7 +26,8 @@ constexpr std::string_view kApplicationOnly[] = {
     "ipc",         "ipc_mode",      "user",    "host_config",  "security_opt", "runtime",
     "userns_mode", "cgroup_parent", "sysctls", "tmpfs"};
 
-// An enqueue's args, checked, as the job to store.
+}  // namespace
+
 NewJob new_job_from(DaemonContext& ctx, const json& args, const Call& call) {
   if (!args.is_object()) bad("each job must be a JSON object");
   for (auto field : kApplicationOnly)
@@ -120,6 +121,8 @@ NewJob new_job_from(DaemonContext& ctx, const json& args, const Call& call) {
   nj.submitter_name = user_name(call.peer.uid);
   return nj;
 }
+
+namespace {
 
 // Answered once committed (group commit: see enqueue_committer.hpp): only
 // then is the job acknowledged.

@@ -59,6 +59,9 @@ Webhooks checked_webhooks(const Webhooks& w);
 std::optional<std::int64_t> timeout_arg(ArgReader& r);
 // The error code a store failure is answered with.
 ErrorCode code_for(const StoreError& e);
+// An enqueue's arguments checked into the job to store, as the caller's
+// (enqueue.cpp): what enqueue refuses, this refuses.
+NewJob new_job_from(DaemonContext& ctx, const nlohmann::json& args, const Call& call);
 
 // A policy object from the request, applied over `base`; a bad field is the
 // client's error, named as such.
@@ -97,6 +100,14 @@ Result update(DaemonContext&, const Args&, const Call&);
 Result retry(DaemonContext&, const Args&, const Call&);
 Result logs(DaemonContext&, const Args&, const Call&);
 Result wait(DaemonContext&, const Args&, const Call&);
+Result schedule_create(DaemonContext&, const Args&, const Call&);
+Result schedule_update(DaemonContext&, const Args&, const Call&);
+Result schedule_list(DaemonContext&, const Args&, const Call&);
+Result schedule_show(DaemonContext&, const Args&, const Call&);
+Result schedule_pause(DaemonContext&, const Args&, const Call&);
+Result schedule_resume(DaemonContext&, const Args&, const Call&);
+Result schedule_delete(DaemonContext&, const Args&, const Call&);
+Result schedule_run(DaemonContext&, const Args&, const Call&);
 
 std::optional<nlohmann::json> status(DaemonContext&, const nlohmann::json&, const Call&);
 std::optional<nlohmann::json> metrics(DaemonContext&, const nlohmann::json&, const Call&);

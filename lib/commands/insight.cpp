@@ -4,6 +4,7 @@
 
 #include "base/metrics.hpp"
 #include "base/time_util.hpp"
+#include "base/users.hpp"
 #include "commands/handlers.hpp"
 #include "store/stats.hpp"
 
@@ -114,7 +115,7 @@ std::optional<json> status(DaemonContext& ctx, const json& args, const Call& cal
   return result;
 }
 
-std::optional<json> metrics(DaemonContext& ctx, const json& args, const Call&) {
+std::optional<json> metrics(DaemonContext& ctx, const json& args, const Call& call) {
   ArgReader r(args, {});
   const auto now = now_unix_ns();
   std::string out;
@@ -165,20 +166,45 @@ std::optional<json> metrics(DaemonContext& ctx, const json& args, const Call&) {
   out += "# TYPE jobq_warm_hits_total counter\n" + warm_hits;
   out += "# HELP jobq_warm_misses_total Launches of an application with a pool that went cold.\n";
   out += "# TYPE jobq_warm_misses_total counter\n" + warm_misses;
+  // Schedules are their owners': others see only their own (admins all).
+  const bool admin = is_admin(ctx.info.access, call.peer);
+  out += "# HELP jobq_schedule_slots_total A schedule's slots so far, by outcome.\n";
+  out += "# TYPE jobq_schedule_slots_total counter\n";
+  for (const auto& s : ctx.store.list_schedules(
+           admin ? std::nullopt : std::optional<std::int64_t>(call.peer.uid))) {
+    const std::string labels = "{owner=\"" + prometheus_label(s.owner_name) + "\",schedule=\"" +
+                               prometheus_label(s.name) + "\",outcome=\"";
+    out += "jobq_schedule_slots_total" + labels + "fired\"} " + std::to_string(s.fired) + "\n";
+    out += "jobq_schedule_slots_total" + labels + "skipped\"} " + std::to_string(s.skipped) + "\n";
+    out += "jobq_schedule_slots_total" + labels + "missed\"} " + std::to_string(s.missed) + "\n";
+  }
   out += ctx.metrics.render();
   return json{{"text", out}};
 }
 
 std::optional<json> stats(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"app", "since"});
+  ArgReader r(args, {"app", "since", "schedule", "owner"});
   const auto app = r.string("app");
   const auto since = time_arg(r, "since").value_or(now_unix_ns() - 24 * kHourNs);
+  // The caller's schedule; an admin's `owner` names another user's.
+  std::optional<std::pair<std::int64_t, std::string>> schedule;
+  if (auto name = r.string("schedule")) {
+    std::int64_t owner = call.peer.uid;
+    if (auto o = r.string("owner")) {
+      const auto uid = user_id(*o);
+      if (!uid) bad("owner: no user named '" + *o + "'");
+      if (*uid != call.peer.uid && !is_admin(ctx.info.access, call.peer))
+        throw ProtocolError(ErrorCode::forbidden, "only an admin may name another user's schedule");
+      owner = *uid;
+    }
+    schedule = std::pair{owner, *name};
+  }
   // A scan of every job ended in the window: off the socket loop.
   Responder reply = call.reply;
   Store& store = ctx.store;
-  submit_scan(ctx, call, [&store, app, since, reply] {
+  submit_scan(ctx, call, [&store, app, since, schedule, reply] {
     try {
-      json out = summarize_ended(store.ended_jobs(since, app));
+      json out = summarize_ended(store.ended_jobs(since, app, schedule));
       out["since"] = format_unix_ns(since);
       reply(encode_ok(out));
     } catch (const std::exception& e) {

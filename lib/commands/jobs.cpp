@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "base/time_util.hpp"
+#include "base/users.hpp"
 #include "model/pending_reason.hpp"
 #include "server/visibility.hpp"
 
@@ -57,7 +58,8 @@ std::optional<json> show(DaemonContext& ctx, const json& args, const Call& call)
 }
 
 std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call) {
-  ArgReader r(args, {"app", "state", "states", "user", "labels", "since", "limit", "before_id"});
+  ArgReader r(args, {"app", "state", "states", "user", "labels", "since", "limit", "before_id",
+                     "schedule"});
   JobFilter f;
   f.app = r.string("app");
   auto state_of = [](const std::string& s) {
@@ -71,6 +73,13 @@ std::optional<json> list(DaemonContext& ctx, const json& args, const Call& call)
   for (const auto& s : r.string_list("states").value_or(std::vector<std::string>{}))
     f.states.push_back(state_of(s));
   f.user = r.string("user");
+  if (auto s = r.string("schedule")) {
+    // The caller's schedule; an admin's `user` names whose.
+    std::int64_t owner = call.peer.uid;
+    if (f.user && is_admin(ctx.info.access, call.peer))
+      if (const auto uid = user_id(*f.user)) owner = *uid;
+    f.schedule = std::pair{owner, *s};
+  }
   if (const json* labels = r.raw("labels")) {
     if (!labels->is_object() || labels->size() > 16)
       bad("'labels' must be an object of at most 16 labels, each a string or null (set at all)");

@@ -49,7 +49,12 @@ Executor::Executor(Store& store, Runtimes runtimes, ExecutorOptions opts, JobEve
           }(),
           [this](std::int64_t job) { check(job); }, [this](std::int64_t job) { job_final(job); }),
       warm_(store, runtimes_, opts.warm,
-            [this](const std::string& app) { return runner_.in_flight_except(app) == 0; }) {}
+            [this](const std::string& app) { return runner_.in_flight_except(app) == 0; }),
+      scheduler_(store, opts.scheduler, [this](const FireOutcome& o) {
+        for (const auto job : o.cancel_requested) check(job);
+        for (const auto job : o.ended) job_final(job);
+        if (!o.enqueued.empty()) runner_.kick();
+      }) {}
 
 Executor::~Executor() {
   stop();
@@ -114,9 +119,11 @@ void Executor::start() {
   for (const auto& l : lanes_)
     if (l->runtime.capabilities().end_events) l->events.start();
   warm_.start();
+  scheduler_.start();
 }
 
 void Executor::stop() {
+  scheduler_.stop();
   warm_.stop();
   for (const auto& l : lanes_) l->events.stop();
   runner_.stop();

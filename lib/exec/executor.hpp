@@ -11,7 +11,10 @@
 //   a gap), and its breaks and signals tell that poller about outages;
 // - the pollers hold a removal back while the runner is launching;
 // - a launch tells the warm keeper (hits, misses, replenishing), which
-//   starts warm runs only while the runner has no launch in flight.
+//   starts warm runs only while the runner has no launch in flight;
+// - a schedule's slot that enqueued a job wakes the runner; one that asked a
+//   running job to stop (overlap replace) wakes the pollers for it; a job
+//   that ended at once is a job that reached a final state.
 // Every part exists for the executor's whole life, so no wake goes to a part
 // that is gone; start() starts them in order, stop() stops them in the
 // order that loses nothing (launches in flight commit first).
@@ -30,6 +33,7 @@
 #include "exec/poller.hpp"
 #include "exec/retention.hpp"
 #include "exec/runner.hpp"
+#include "exec/scheduler.hpp"
 #include "exec/warm_keeper.hpp"
 #include "notify/notifier.hpp"
 #include "runtime/runtimes.hpp"
@@ -43,6 +47,7 @@ struct ExecutorOptions {
   ImagePullerOptions puller;
   NotifierOptions notifier;
   WarmKeeperOptions warm;
+  SchedulerOptions scheduler;
   std::chrono::milliseconds retention{0};  // 0: keep every job
 };
 
@@ -56,16 +61,18 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   // Each engine's health first (so `status` has an answer at once), then
-  // the notifier, the pollers, retention, the runner and, for each runtime
-  // that gives end hints, its event watcher.
+  // the notifier, the pollers, retention, the runner, for each runtime
+  // that gives end hints its event watcher, the warm keeper and the scheduler.
   void start();
-  // The event watchers, the runner (launches in flight commit), the
-  // pullers, retention, the pollers, the notifier and the engines' health.
+  // The scheduler, the warm keeper, the event watchers, the runner
+  // (launches in flight commit), the pullers, retention, the pollers, the
+  // notifier and the engines' health.
   void stop();
 
   const Runtimes& runtimes() const { return runtimes_; }
   Runner& runner() { return runner_; }
   WarmKeeper& warm() { return warm_; }
+  Scheduler& scheduler() { return scheduler_; }
   // The default runtime's parts (runtimes.primary()).
   Poller& poller() { return lanes_.front()->poller; }
   ImagePuller& puller() { return lanes_.front()->puller; }
@@ -104,6 +111,7 @@ class Executor {
   std::vector<std::unique_ptr<Lane>> lanes_;
   Runner runner_;
   WarmKeeper warm_;
+  Scheduler scheduler_;
 };
 
 }  // namespace jobq

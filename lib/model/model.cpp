@@ -160,6 +160,9 @@ void to_json(nlohmann::json& j, const Job& job) {
                            : nlohmann::json{{"uid", job.cancelled_by_uid},
                                             {"user", job.cancelled_by_name},
                                             {"admin", job.cancelled_by_admin}}},
+      {"schedule", optional_string(job.schedule)},
+      {"slot", job.slot > 0 ? nlohmann::json(format_unix_ns(job.slot * 1'000'000'000))
+                            : nlohmann::json(nullptr)},
       {"attempts", job.attempts},
   };
 }

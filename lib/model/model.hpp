@@ -160,6 +160,8 @@ struct Job {
   std::int64_t cancelled_by_uid = -1;     // who asked to cancel it; -1: nobody (or not known)
   std::string cancelled_by_name;
   bool cancelled_by_admin = false;  // an admin other than its owner: only an admin may retry it
+  std::string schedule;             // the schedule whose slot made it; "" for none
+  std::int64_t slot = 0;            // ... and that slot (Unix seconds)
   std::vector<Attempt> attempts;
 };
 

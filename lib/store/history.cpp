@@ -54,16 +54,22 @@ std::vector<AppSummary> Store::app_summaries(std::int64_t since_ns) {
   return out;
 }
 
-std::vector<EndedJob> Store::ended_jobs(std::int64_t since_ns,
-                                        const std::optional<std::string>& app) {
+std::vector<EndedJob> Store::ended_jobs(
+    std::int64_t since_ns, const std::optional<std::string>& app,
+    const std::optional<std::pair<std::int64_t, std::string>>& schedule) {
   std::lock_guard lock(mu_);
   Stmt st(*statements_,
           "SELECT j.app, j.state, j.created_at, "
           "(SELECT started_at FROM attempts WHERE job_id=j.id ORDER BY number LIMIT 1), "
           "(SELECT started_at FROM attempts WHERE job_id=j.id ORDER BY number DESC LIMIT 1), "
           "(SELECT finished_at FROM attempts WHERE job_id=j.id ORDER BY number DESC LIMIT 1) "
-          "FROM jobs j WHERE j.ended_ns>=?1 AND j.ended_ns>0 AND (?2 IS NULL OR j.app=?2)");
+          "FROM jobs j WHERE j.ended_ns>=?1 AND j.ended_ns>0 AND (?2 IS NULL OR j.app=?2) "
+          "AND (?3 IS NULL OR (j.schedule=?3 AND j.submitter_uid=?4))");
   st.bind(1, since_ns);
+  if (schedule)
+    st.bind(3, schedule->second).bind(4, schedule->first);
+  else
+    st.bind_null(3).bind_null(4);
   if (app)
     st.bind(2, *app);
   else
@@ -109,9 +115,11 @@ std::int64_t Store::prune(std::int64_t before_ns, int limit) {
     st.bind(1, before_ns).bind(2, limit);
     while (st.step()) ids.push_back(st.i64(0));
   }
-  const char* deletes[] = {"DELETE FROM logs WHERE job_id=?", "DELETE FROM attempts WHERE job_id=?",
+  const char* deletes[] = {"DELETE FROM logs WHERE job_id=?",
+                           "DELETE FROM attempts WHERE job_id=?",
                            "DELETE FROM job_deps WHERE job_id=?",
                            "DELETE FROM deliveries WHERE job_id=? AND state<>'pending'",
+                           "DELETE FROM schedule_slots WHERE job_id=?",
                            "DELETE FROM jobs WHERE id=?"};
   for (const char* sql_text : deletes) {
     Stmt del(*statements_, sql_text);

@@ -75,7 +75,8 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
       *statements_,
       "INSERT INTO jobs(app, state, command, env, message, labels, created_at, updated_at, "
       "submitter_uid, submitter_name, priority, not_before_ns, held, idem_key, timeout_ms, retry, "
-      "resources, due) VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "resources, due, schedule, slot) "
+      "VALUES(?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.bind(1, nj.app);
   if (nj.command)
     ins.bind(2, json(*nj.command).dump());
@@ -102,6 +103,11 @@ Job Store::enqueue_locked(const NewJob& nj, bool* existed, bool load) {
     ins.bind(15, nj.retry.dump());
   ins.bind(16, json(nj.resources).dump());
   ins.bind(17, nj.not_before_ns <= now_unix_ns() ? 1 : 0);
+  if (nj.schedule.empty())
+    ins.bind_null(18);
+  else
+    ins.bind(18, nj.schedule);
+  ins.bind(19, nj.slot);
   ins.run();
   ins.reset();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
@@ -326,7 +332,8 @@ std::vector<Job> Store::list_jobs(const JobFilter& f) {
   if (f.before_id) q += " AND id<?4";
   if (f.user) q += " AND submitter_name=?5";
   if (since) q += " AND id>=?6 AND created_at>=?7";
-  int param = 8;
+  if (f.schedule) q += " AND schedule=?8 AND submitter_uid=?9";
+  int param = 10;
   for (const auto& [key, value] : f.labels) {
     q += " AND EXISTS(SELECT 1 FROM json_each(labels) WHERE key=?" + std::to_string(param++);
     if (value) q += " AND value=?" + std::to_string(param++);
@@ -349,7 +356,8 @@ std::vector<Job> Store::list_jobs(const JobFilter& f) {
     if (f.before_id) st.bind(4, *f.before_id);
     if (f.user) st.bind(5, *f.user);
     if (since) st.bind(6, min_id).bind(7, *since);
-    param = 8;
+    if (f.schedule) st.bind(8, f.schedule->second).bind(9, f.schedule->first);
+    param = 10;
     for (const auto& [key, value] : f.labels) {
       st.bind(param++, key);
       if (value) st.bind(param++, *value);
@@ -385,13 +393,25 @@ std::map<std::pair<std::string, std::string>, std::int64_t> Store::count_jobs_by
 Job Store::request_cancel(std::int64_t job_id, const CancelledBy& by) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
+  request_cancel_locked(job_id, by);
   Job job = load_job_locked(job_id);
-  if (is_final(job.state))
-    throw StoreError(StoreError::Kind::conflict, "job " + std::to_string(job_id) +
-                                                     " already ended (" +
-                                                     std::string(to_string(job.state)) + ")");
+  tx.commit();
+  return job;
+}
+
+JobState Store::request_cancel_locked(std::int64_t job_id, const CancelledBy& by) {
+  Stmt read(*statements_, "SELECT state FROM jobs WHERE id=?");
+  read.bind(1, job_id);
+  if (!read.step())
+    throw StoreError(StoreError::Kind::not_found, "no job with id " + std::to_string(job_id));
+  const JobState state = state_of(read.text(0));
+  read.reset();
+  if (is_final(state))
+    throw StoreError(
+        StoreError::Kind::conflict,
+        "job " + std::to_string(job_id) + " already ended (" + std::string(to_string(state)) + ")");
   const std::string now = now_rfc3339();
-  if (job.state == JobState::pending) {
+  if (state == JobState::pending) {
     Stmt(*statements_,
          "UPDATE jobs SET state='cancelled', reason='cancel requested before it started', "
          "updated_at=?1, cancelled_by_uid=?3, cancelled_by_name=?4, cancelled_by_admin=?5 "
@@ -423,9 +443,7 @@ Job Store::request_cancel(std::int64_t job_id, const CancelledBy& by) {
         .bind(6, by.admin ? 1 : 0)
         .run();
   }
-  job = load_job_locked(job_id);
-  tx.commit();
-  return job;
+  return state == JobState::pending ? JobState::cancelled : state;
 }
 
 }  // namespace jobq

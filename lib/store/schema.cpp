@@ -191,6 +191,54 @@ ALTER TABLE attempts ADD COLUMN waiting TEXT NOT NULL DEFAULT '';
 ALTER TABLE apps ADD COLUMN warm INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN warm_started_at TEXT NOT NULL DEFAULT '';
 )sql",
+    // 12: schedules (model/schedule.hpp), the record of each of their slots
+    // (keyed by schedule and slot: a slot is decided once) and, on a job a
+    // slot made, its schedule's name and its slot (Unix seconds).
+    R"sql(
+CREATE TABLE schedules(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  owner_uid INTEGER NOT NULL,
+  owner_name TEXT NOT NULL,
+  app TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  tz TEXT NOT NULL,
+  job TEXT NOT NULL,
+  catch_up TEXT NOT NULL,
+  catch_up_max INTEGER NOT NULL,
+  deadline_s INTEGER NOT NULL,
+  overlap TEXT NOT NULL,
+  after_previous INTEGER NOT NULL,
+  after_schedule TEXT NOT NULL,
+  paused INTEGER NOT NULL,
+  next_slot INTEGER NOT NULL,
+  last_slot INTEGER NOT NULL,
+  away_before INTEGER NOT NULL,
+  fired INTEGER NOT NULL DEFAULT 0,
+  skipped INTEGER NOT NULL DEFAULT 0,
+  missed INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE(owner_uid, name)
+);
+CREATE TABLE schedule_slots(
+  schedule_id INTEGER NOT NULL,
+  slot INTEGER NOT NULL,
+  manual INTEGER NOT NULL,
+  last_slot INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  job_id INTEGER,
+  reason TEXT NOT NULL,
+  decided_at TEXT NOT NULL,
+  decided_ns INTEGER NOT NULL,
+  PRIMARY KEY(schedule_id, slot, manual)
+);
+CREATE INDEX schedule_slots_by_job ON schedule_slots(job_id) WHERE job_id IS NOT NULL;
+ALTER TABLE jobs ADD COLUMN schedule TEXT;
+ALTER TABLE jobs ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_by_schedule ON jobs(schedule, submitter_uid, id) WHERE schedule IS NOT NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 

@@ -11,6 +11,7 @@
 //   attempts.cpp  claims, launches, results, active attempts, logs
 //   outbox.cpp    the webhook outbox
 //   history.cpp   app_summaries, ended_jobs, attempts_by_app, prune
+//   schedules.cpp schedules and their slots (fire_slots: the slots' jobs)
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include "model/model.hpp"
 #include "model/pending_reason.hpp"
 #include "model/run.hpp"
+#include "model/schedule.hpp"
 #include "store/store_error.hpp"
 
 struct sqlite3;
@@ -57,6 +59,8 @@ struct NewJob {
   Resources resources;                  // may only lower the application's (checked by the caller)
   std::vector<std::int64_t> after;      // start when all of these succeeded
   std::vector<std::int64_t> after_any;  // start when all of these ended
+  std::string schedule;                 // made by this schedule's slot (see Job)
+  std::int64_t slot = 0;
 };
 
 struct AppUpdate {
@@ -89,6 +93,8 @@ struct JobFilter {
   // Each label must be set; to this value, unless it is nullopt.
   std::map<std::string, std::optional<std::string>> labels;
   std::optional<std::int64_t> since_ns;  // created at or after (the daemon's clock)
+  // Made by this schedule (its owner's uid and its name), from jobs_by_schedule.
+  std::optional<std::pair<std::int64_t, std::string>> schedule;
 };
 
 // A claimed launch: the attempt is committed as `starting` with this spec.
@@ -226,9 +232,38 @@ struct CancelledBy {
   bool admin = false;
 };
 
+// One decided slot (schedule/plan.hpp's PlannedSlot, in Unix seconds).
+struct SlotDecision {
+  std::int64_t slot = 0;
+  bool fire = false;  // false: missed, for `reason`
+  std::string reason;
+  std::int64_t last = 0;  // a run of missed slots: its last one, and how many
+  std::int64_t count = 1;
+};
+
+// A schedule's due slots, decided: committed only if the schedule still
+// waits for `expected_next` (else it changed meanwhile: nothing happens).
+struct ScheduleAdvance {
+  std::int64_t schedule_id = 0;
+  std::int64_t expected_next = 0;
+  std::vector<SlotDecision> slots;
+  std::int64_t next = 0;  // the slot it waits for then; 0: none more
+};
+
+// What fire_slots did: the jobs it made, the running jobs it asked to
+// cancel (overlap replace) and those that ended at once (skipped on a
+// dependency, cancelled while pending), and each slot's outcome.
+struct FireOutcome {
+  std::vector<std::int64_t> enqueued;
+  std::vector<std::int64_t> cancel_requested;
+  std::vector<std::int64_t> ended;
+  std::int64_t fired = 0, skipped = 0, missed = 0;
+  std::int64_t stale = 0;  // advances not committed: the schedule had changed
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 11;
+  static constexpr int kSchemaVersion = 12;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -339,8 +374,11 @@ class Store {
 
   // Per application: running, pending, failures since `since_ns`, oldest pending.
   std::vector<AppSummary> app_summaries(std::int64_t since_ns);
-  // Jobs that ended at or after `since_ns` (of one application, if given).
-  std::vector<EndedJob> ended_jobs(std::int64_t since_ns, const std::optional<std::string>& app);
+  // Jobs that ended at or after `since_ns` (of one application, and of one
+  // schedule (its owner's uid and its name), if given).
+  std::vector<EndedJob> ended_jobs(
+      std::int64_t since_ns, const std::optional<std::string>& app,
+      const std::optional<std::pair<std::int64_t, std::string>>& schedule = std::nullopt);
   // Counts of attempts per application (launches, for metrics).
   std::map<std::string, std::int64_t> attempts_by_app();
   // Deletes up to `limit` jobs that ended before `before_ns`, with their
@@ -348,6 +386,38 @@ class Store {
   std::int64_t prune(std::int64_t before_ns, int limit);
   // How many jobs ended before `before_ns` (prune --dry-run).
   std::int64_t count_prunable(std::int64_t before_ns);
+
+  // Schedules (model/schedule.hpp). Names are unique per owner; the caller
+  // checks the cron, zone and job (`job`, the template each slot enqueues,
+  // as `tmpl` records it). Conflict when the owner has a schedule of that
+  // name, or already `max_per_owner` of them (0: no limit); not_found
+  // without its application or its after_schedule (of the same owner);
+  // invalid when after_schedule would close a cycle.
+  Schedule create_schedule(const Schedule& s, const NewJob& tmpl, int max_per_owner);
+  // Replaces a schedule's definition (name and owner stay); its slots from
+  // now on follow it. `tmpl`: the job's template, when it changes.
+  Schedule update_schedule(const Schedule& s, const std::optional<NewJob>& tmpl);
+  std::optional<Schedule> get_schedule(std::int64_t owner_uid, const std::string& name);
+  std::optional<Schedule> get_schedule_by_id(std::int64_t id);
+  // One owner's (or, nullopt, everyone's), by owner and name.
+  std::vector<Schedule> list_schedules(std::optional<std::int64_t> owner_uid);
+  // Paused: no slot is decided. Resumed: the slots that passed meanwhile
+  // follow its catch-up policy (away_before = now_s).
+  Schedule set_schedule_paused(std::int64_t id, bool paused, std::int64_t now_s);
+  // The schedule and its slots' records go; its jobs stay.
+  void delete_schedule(std::int64_t id);
+  // Newest first, at most `limit` (missed runs of slots are one record).
+  std::vector<SlotRecord> schedule_slots(std::int64_t id, int limit);
+  // Commits each advance in order, in one transaction (each on its own: one
+  // that fails leaves the others): each fired slot's job is enqueued as the
+  // owner would, keyed by schedule and slot, with the schedule moved past
+  // it, so a slot is decided exactly once. A slot whose job cannot be
+  // enqueued (its application is gone), that overlap forbids, or whose
+  // after_schedule slot was not fired, is recorded skipped with why.
+  FireOutcome fire_slots(const std::vector<ScheduleAdvance>& advances);
+  // `schedule run`: the job of an extra slot, now (no overlap rule or
+  // dependency on other slots). Conflict when one was made this very second.
+  Job run_schedule_now(std::int64_t id, std::int64_t now_s);
 
   // The webhook outbox. Due: pending calls whose time has come, oldest first.
   std::vector<Delivery> due_deliveries(std::int64_t now_ns, int limit);
@@ -375,6 +445,14 @@ class Store {
   // turn), and its application's webhooks are queued. Same transaction.
   void job_ended_locked(std::int64_t job_id);
   void queue_webhooks_locked(std::int64_t job_id, const std::string& event);
+  // pending -> cancelled (and job_ended_locked); starting/running ->
+  // cancel_requested. Returns the state after; conflict when it had ended.
+  JobState request_cancel_locked(std::int64_t job_id, const CancelledBy& by);
+  std::optional<Schedule> read_schedule_locked(const char* where, std::int64_t a,
+                                               const std::string* b);
+  void fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out);
+  void record_slot_locked(std::int64_t schedule_id, const SlotDecision& d, bool manual,
+                          SlotOutcome outcome, std::optional<std::int64_t> job_id);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;

@@ -100,7 +100,7 @@ inline constexpr const char* kJobColumns =
     "id, app, state, reason, exit_code, command, env, message, labels, cancel_requested, "
     "created_at, updated_at, submitter_uid, submitter_name, priority, not_before_ns, held, "
     "idem_key, timeout_ms, retry, resources, retries_used, waiting_on, cancelled_by_uid, "
-    "cancelled_by_name, cancelled_by_admin";
+    "cancelled_by_name, cancelled_by_admin, schedule, slot";
 
 inline Job read_job(const Stmt& st) {
   Job j;
@@ -130,6 +130,8 @@ inline Job read_job(const Stmt& st) {
   j.cancelled_by_uid = st.i64(23);
   j.cancelled_by_name = st.text(24);
   j.cancelled_by_admin = st.i64(25) != 0;
+  j.schedule = st.text(26);
+  j.slot = st.i64(27);
   return j;
 }
 

@@ -30,10 +30,20 @@ inline constexpr char list[] = "list";
 inline constexpr char logs[] = "logs";
 inline constexpr char wait[] = "wait";
 inline constexpr char cancel[] = "cancel";
+inline constexpr char schedule_create[] = "schedule.create";
+inline constexpr char schedule_update[] = "schedule.update";
+inline constexpr char schedule_list[] = "schedule.list";
+inline constexpr char schedule_show[] = "schedule.show";
+inline constexpr char schedule_pause[] = "schedule.pause";
+inline constexpr char schedule_resume[] = "schedule.resume";
+inline constexpr char schedule_delete[] = "schedule.delete";
+inline constexpr char schedule_run[] = "schedule.run";
 
-inline constexpr std::array<const char*, 22> all = {
-    status,        metrics,   stats,      prune, app_create, app_update, app_delete, app_list,
-    app_show,      app_pause, app_resume, hold,  release,    update,     retry,      enqueue,
-    enqueue_batch, show,      list,       logs,  wait,       cancel};
+inline constexpr std::array<const char*, 30> all = {
+    status,        metrics,       stats,          prune,           app_create,      app_update,
+    app_delete,    app_list,      app_show,       app_pause,       app_resume,      hold,
+    release,       update,        retry,          enqueue,         enqueue_batch,   show,
+    list,          logs,          wait,           cancel,          schedule_create, schedule_update,
+    schedule_list, schedule_show, schedule_pause, schedule_resume, schedule_delete, schedule_run};
 
 }  // namespace jobq::cmd

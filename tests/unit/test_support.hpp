@@ -40,9 +40,11 @@ class TempDir {
 // Polls `done` until it is true or `limit` passes; returns its last value.
 // What schemas 9 (attempts as runs of a runtime), 10 (an application's
 // runtime and placement; nodes' ids, unknown OOM kills, runs waiting for a
-// node) and 11 (warm pools and runs) added, undone: a database as schema 8
-// left it.
+// node), 11 (warm pools and runs) and 12 (schedules) added, undone: a
+// database as schema 8 left it.
 inline const std::string kUndoSchema9 =
+    "DROP TABLE schedule_slots; DROP TABLE schedules; DROP INDEX jobs_by_schedule;"
+    "ALTER TABLE jobs DROP COLUMN schedule; ALTER TABLE jobs DROP COLUMN slot;"
     "ALTER TABLE apps DROP COLUMN warm; ALTER TABLE attempts DROP COLUMN warm_started_at;"
     "ALTER TABLE apps DROP COLUMN runtime; ALTER TABLE apps DROP COLUMN placement;"
     "ALTER TABLE attempts DROP COLUMN node_id; ALTER TABLE attempts DROP COLUMN oom_known;"
