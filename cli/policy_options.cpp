@@ -80,7 +80,8 @@ std::shared_ptr<PolicyOptions> PolicyOptions::add_to(CLI::App& c, Scope scope) {
         ->type_size(1)
         ->allow_extra_args(false);
     c.add_option("--notify-on", p->notify_on,
-                 "Events, comma-separated: success,failure,final-failure (default final-failure)");
+                 "Events, comma-separated: success,failure,final-failure,slot-missed,slot-skipped "
+                 "(default final-failure)");
     if (scope == Scope::app_update)
       c.add_flag("--no-webhooks", p->no_webhooks, "Remove every webhook");
   }

@@ -58,7 +58,10 @@ struct Webhooks {
   std::vector<std::string> urls;
   std::vector<std::string> on{"final-failure"};
 };
-inline const std::vector<std::string> kWebhookEvents{"success", "failure", "final-failure"};
+// The last two are a schedule's (model/schedule.hpp): a slot of one of the
+// application's schedules was missed or skipped.
+inline const std::vector<std::string> kWebhookEvents{"success", "failure", "final-failure",
+                                                     "slot-missed", "slot-skipped"};
 
 // When jobqd pulls an application's image, as `docker run --pull`: when
 // the engine does not have it (missing), before every launch (always), or

@@ -11,10 +11,9 @@
 namespace jobq {
 
 HttpPostResult post_delivery(const Delivery& d, std::chrono::milliseconds timeout) {
-  return http_post_json(d.url, d.body,
-                        {"X-Jobq-Event: " + d.event, "X-Jobq-Job: " + std::to_string(d.job_id),
-                         "X-Jobq-Delivery: " + d.uuid},
-                        timeout);
+  std::vector<std::string> headers{"X-Jobq-Event: " + d.event, "X-Jobq-Delivery: " + d.uuid};
+  if (d.job_id > 0) headers.push_back("X-Jobq-Job: " + std::to_string(d.job_id));  // not a slot's
+  return http_post_json(d.url, d.body, headers, timeout);
 }
 
 Notifier::Notifier(Store& store, NotifierOptions opts, Send send)

@@ -2,6 +2,7 @@
 // attempts per application, and retention (prune). See store.hpp.
 #include <map>
 
+#include "base/time_util.hpp"
 #include "store/sqlite_util.hpp"
 #include "store/store.hpp"
 #include "store/store_rows.hpp"
@@ -127,6 +128,17 @@ std::int64_t Store::prune(std::int64_t before_ns, int limit) {
       del.reset();
       del.bind(1, id).run();
     }
+  }
+  if (ids.empty()) {
+    // The pass is over: the slots' webhook calls (no job) and records of
+    // missed or skipped slots (no job) that are as old go too.
+    Stmt(*statements_,
+         "DELETE FROM deliveries WHERE job_id=0 AND state<>'pending' AND created_at<?")
+        .bind(1, format_unix_ns(before_ns))
+        .run();
+    Stmt(*statements_, "DELETE FROM schedule_slots WHERE job_id IS NULL AND decided_ns<?")
+        .bind(1, before_ns)
+        .run();
   }
   tx.commit();
   return static_cast<std::int64_t>(ids.size());

@@ -41,6 +41,35 @@ void Store::queue_webhooks_locked(std::int64_t job_id, const std::string& event)
   }
 }
 
+void Store::queue_slot_webhooks_locked(const Schedule& s, const SlotDecision& d,
+                                       const std::string& event) {
+  Stmt app(*statements_, "SELECT webhooks FROM apps WHERE name=?");
+  app.bind(1, s.app);
+  if (!app.step()) return;
+  const Webhooks hooks = apply_webhooks({}, json::parse(app.text(0)));
+  app.reset();
+  if (hooks.urls.empty() || std::find(hooks.on.begin(), hooks.on.end(), event) == hooks.on.end())
+    return;
+  auto at = [](std::int64_t slot) { return format_unix_ns(slot * 1'000'000'000); };
+  const std::string body = json{
+      {"event", event},
+      {"schedule", {{"name", s.name}, {"owner", {{"uid", s.owner_uid}, {"user", s.owner_name}}}}},
+      {"app", s.app},
+      {"slot", at(d.slot)},
+      {"last_slot", at(d.last > 0 ? d.last : d.slot)},
+      {"count", d.count},
+      {"reason", d.reason}}.dump();
+  // job_id 0: about no job (the notifier then sends no X-Jobq-Job).
+  Stmt ins(*statements_,
+           "INSERT INTO deliveries(job_id, event, url, body, next_ns, created_at, uuid) "
+           "VALUES(0,?,?,?,?,?,?)");
+  for (const auto& url : hooks.urls) {
+    ins.reset();
+    ins.bind(1, event).bind(2, url).bind(3, body).bind(4, now_unix_ns());
+    ins.bind(5, now_rfc3339()).bind(6, random_uuid()).run();
+  }
+}
+
 std::vector<Delivery> Store::due_deliveries(std::int64_t now, int limit) {
   std::lock_guard lock(mu_);
   Stmt st(*statements_,

@@ -369,6 +369,7 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
     last = std::max(last, d.last > 0 ? d.last : d.slot);
     if (!d.fire) {
       record_slot_locked(s->id, d, false, SlotOutcome::missed, std::nullopt);
+      queue_slot_webhooks_locked(*s, d, "slot-missed");
       missed += d.count;
       continue;
     }
@@ -432,6 +433,7 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
     }
     d.reason = skip;
     record_slot_locked(s->id, d, false, SlotOutcome::skipped, std::nullopt);
+    queue_slot_webhooks_locked(*s, d, "slot-skipped");
     ++skipped;
   }
   Stmt(*statements_,

@@ -445,6 +445,10 @@ class Store {
   // turn), and its application's webhooks are queued. Same transaction.
   void job_ended_locked(std::int64_t job_id);
   void queue_webhooks_locked(std::int64_t job_id, const std::string& event);
+  // A schedule's slot missed or skipped: its application's webhooks that
+  // ask for that event (slot-missed, slot-skipped).
+  void queue_slot_webhooks_locked(const Schedule& s, const SlotDecision& d,
+                                  const std::string& event);
   // pending -> cancelled (and job_ended_locked); starting/running ->
   // cancel_requested. Returns the state after; conflict when it had ended.
   JobState request_cancel_locked(std::int64_t job_id, const CancelledBy& by);

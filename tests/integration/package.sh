@@ -136,7 +136,7 @@ echo "ok: the package has ${#expected[@]} files where they belong"
 field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Package) == jobq && $(field Version) == "$version" && $(field Architecture) == "$arch" ]] ||
   fail "control: $(dpkg-deb -f "$deb" Package Version Architecture)"
-for dep in libc6 'libstdc\+\+6' libsqlite3-0 libcurl4 'libspdlog1\.10' libfmt9 adduser; do
+for dep in libc6 'libstdc\+\+6' libsqlite3-0 libcurl4 'libspdlog1\.10' libfmt9 libcctz2 tzdata adduser; do
   field Depends | grep -qE "(^|, )${dep}[-a-z0-9]*( |,|$)" || fail "Depends lacks $dep: $(field Depends)"
 done
 field Recommends | grep -q "docker.io | docker-ce" || fail "Recommends: $(field Recommends)"

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "base/time_util.hpp"
 #include "exec/scheduler.hpp"
 #include "schedule/plan.hpp"
 #include "store/store.hpp"
@@ -253,7 +254,12 @@ TEST_CASE("store: a slot's job is enqueued once, with the schedule moved past it
 TEST_CASE("store: missed slots are one record; a gone application skips the slot with why") {
   jobq::test::TempDir dir;
   Store store(dir.file("db"));
-  jobq::test::make_app(store, "app");
+  jobq::App app;
+  app.name = "app";
+  app.image = "img";
+  app.webhooks.urls = {"http://127.0.0.1:9/hook"};
+  app.webhooks.on = {"slot-missed", "slot-skipped"};
+  store.create_app(app);
   const Schedule s = store.create_schedule(schedule("s", 10), job_template(), 0);
   ScheduleAdvance a;
   a.schedule_id = s.id;
@@ -267,6 +273,16 @@ TEST_CASE("store: missed slots are one record; a gone application skips the slot
   const auto after = store.get_schedule_by_id(s.id).value();
   CHECK(after.missed == 5);
   CHECK(after.last_slot == 15);
+  // The application's webhooks that ask for it hear of the missed run, once.
+  const auto calls = store.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].event == "slot-missed");
+  CHECK(calls[0].job_id == 0);
+  const auto body = nlohmann::json::parse(calls[0].body);
+  CHECK(body["schedule"]["name"] == "s");
+  CHECK(body["count"] == 5);
+  CHECK(body["reason"] == "down");
+  store.delivery_succeeded(calls[0].id);
 
   store.delete_app("app", true);
   const auto gone = store.fire_slots({fire(s.id, 16)});
@@ -275,6 +291,8 @@ TEST_CASE("store: missed slots are one record; a gone application skips the slot
   REQUIRE(slots.size() == 1);
   CHECK(slots[0].outcome == jobq::SlotOutcome::skipped);
   CHECK(slots[0].reason.find("no application named 'app'") != std::string::npos);
+  // (Its application gone, no webhook can be found for it.)
+  CHECK(store.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10).empty());
 }
 
 TEST_CASE("store: overlap forbid skips the slot, replace cancels the previous job") {
