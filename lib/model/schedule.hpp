@@ -44,7 +44,8 @@ struct Schedule {
   std::int64_t fired = 0, skipped = 0, missed = 0;  // slots so far
   std::string created_at;
   std::string updated_at;
-  // Read with it for list and show: the newest slot jobs that succeeded and failed.
+  // The last of its jobs to succeed, and to fail (failed, lost, timed out
+  // or skipped), as they ended.
   std::optional<std::int64_t> last_success_job, last_failure_job;
 };
 

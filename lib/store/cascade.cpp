@@ -31,6 +31,12 @@ void Store::job_ended_locked(std::int64_t first) {
             "WHERE id=? AND state='pending'");
   Stmt count(*statements_, "UPDATE jobs SET waiting_on=waiting_on-1 WHERE id=? AND waiting_on>0");
   Stmt stamp(*statements_, "UPDATE jobs SET ended_ns=? WHERE id=?");
+  // A slot's job: its schedule's last success or failure (a cancel is neither).
+  Stmt outcome(*statements_,
+               "UPDATE schedules SET last_success_job=CASE WHEN ?2 THEN ?1 ELSE last_success_job "
+               "END, last_failure_job=CASE WHEN ?2 THEN last_failure_job ELSE ?1 END WHERE id=("
+               "SELECT s.id FROM jobs j JOIN schedules s ON s.owner_uid=j.submitter_uid AND "
+               "s.name=j.schedule WHERE j.id=?1)");
   const std::string now = now_rfc3339();
   const std::int64_t now_ns = now_unix_ns();
   while (!ended.empty()) {
@@ -42,6 +48,10 @@ void Store::job_ended_locked(std::int64_t first) {
     get.bind(1, id);
     if (!get.step()) continue;
     const JobState state = state_of(get.text(0));
+    if (state != JobState::cancelled) {
+      outcome.reset();
+      outcome.bind(1, id).bind(2, state == JobState::succeeded ? 1 : 0).run();
+    }
     const std::string reason = get.text(1);
     if (state == JobState::succeeded) {
       queue_webhooks_locked(id, "success");

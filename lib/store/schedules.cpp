@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kScheduleColumns =
     "id, name, owner_uid, owner_name, app, cron, tz, job, catch_up, catch_up_max, deadline_s, "
     "overlap, after_previous, after_schedule, paused, next_slot, last_slot, away_before, fired, "
-    "skipped, missed, created_at, updated_at";
+    "skipped, missed, created_at, updated_at, last_success_job, last_failure_job";
 
 Schedule read_schedule(const Stmt& st) {
   Schedule s;
@@ -50,6 +50,8 @@ Schedule read_schedule(const Stmt& st) {
   s.missed = st.i64(20);
   s.created_at = st.text(21);
   s.updated_at = st.text(22);
+  s.last_success_job = st.opt_i64(23);
+  s.last_failure_job = st.opt_i64(24);
   return s;
 }
 
@@ -101,17 +103,6 @@ std::optional<Schedule> Store::read_schedule_locked(const char* where, std::int6
   if (!st.step()) return std::nullopt;
   Schedule s = read_schedule(st);
   st.reset();
-  // The newest slot jobs that succeeded and that failed.
-  Stmt last(*statements_,
-            "SELECT j.id FROM schedule_slots s JOIN jobs j ON j.id=s.job_id "
-            "WHERE s.schedule_id=?1 AND (j.state='succeeded')=(?2=1) "
-            "AND j.state IN ('succeeded','failed','lost','timed_out','skipped') "
-            "ORDER BY s.slot DESC LIMIT 1");
-  for (const bool ok : {true, false}) {
-    last.reset();
-    last.bind(1, s.id).bind(2, ok ? 1 : 0);
-    if (last.step()) (ok ? s.last_success_job : s.last_failure_job) = last.i64(0);
-  }
   return s;
 }
 
@@ -379,7 +370,8 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
     // The previous slot's job: overlap, and --after-previous.
     prev_st.reset();
     prev_st.bind(1, s->id);
-    if (prev_st.step()) {
+    const bool ask_previous = s->overlap != Overlap::allow || s->after_previous;
+    if (ask_previous && prev_st.step()) {
       const std::int64_t prev = prev_st.i64(0);
       const std::int64_t prev_slot = prev_st.i64(1);
       const JobState prev_state = state_of(prev_st.text(2));
@@ -418,7 +410,10 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
     if (skip.empty()) {
       sql::exec(db_, "SAVEPOINT slotjob");
       try {
-        const Job j = enqueue_locked(nj, nullptr, true);
+        // Read back whole only when a dependency may have ended it at once.
+        const bool deps = !nj.after.empty() || !nj.after_any.empty();
+        Job j = enqueue_locked(nj, nullptr, deps);
+        if (!deps) j.state = JobState::pending;
         sql::exec(db_, "RELEASE slotjob");
         record_slot_locked(s->id, d, false, SlotOutcome::fired, j.id);
         out.enqueued.push_back(j.id);

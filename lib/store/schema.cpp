@@ -217,6 +217,8 @@ CREATE TABLE schedules(
   fired INTEGER NOT NULL DEFAULT 0,
   skipped INTEGER NOT NULL DEFAULT 0,
   missed INTEGER NOT NULL DEFAULT 0,
+  last_success_job INTEGER,
+  last_failure_job INTEGER,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   UNIQUE(owner_uid, name)

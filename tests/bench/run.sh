@@ -92,6 +92,7 @@ if ((SMOKE)); then
   ABUSE_JOBS=${ABUSE_JOBS:-300} ABUSE_CLIENTS=${ABUSE_CLIENTS:-5} ABUSE_SAMPLES=${ABUSE_SAMPLES:-3} ABUSE_HOLD_S=${ABUSE_HOLD_S:-3}
   SWARM_N=8 SWARM_P=8 SWARM_ROUNDS=1 SWARM_LAT=1
   WARM_LAT=2 WARM_N=8 WARM_P=4 WARM_ROUNDS=1 WARM_IDLE=4
+  SCHED_N=20 SCHED_S=3
   PAUSE_S=0.2 GAP_S=0.1 SETTLE_S=0.2
   BUDGET_S=420
 else
@@ -106,6 +107,7 @@ else
   ABUSE_JOBS=${ABUSE_JOBS:-5000} ABUSE_CLIENTS=${ABUSE_CLIENTS:-60} ABUSE_SAMPLES=${ABUSE_SAMPLES:-20} ABUSE_HOLD_S=${ABUSE_HOLD_S:-15}
   SWARM_N=40 SWARM_P=8 SWARM_ROUNDS=2 SWARM_LAT=10
   WARM_LAT=20 WARM_N=200 WARM_P=8 WARM_ROUNDS=2 WARM_IDLE=50
+  SCHED_N=1000 SCHED_S=60
   PAUSE_S=2 GAP_S=0.5 SETTLE_S=1
   BUDGET_S=3600
 fi
@@ -142,11 +144,13 @@ start_watchdog
 # ---------------------------------------------------------------- set-up
 ensure_engine
 ensure_image
-# task-spooler (row 4d) and the sqlite3 shell (row 5f)
+# task-spooler (row 4d) and the sqlite3 shell (rows 5f and 11)
 HAVE_TSP=0 HAVE_SQLITE=0
 want() { [[ -z ${BENCH_ONLY:-} || $BENCH_ONLY == "$1" ]]; }  # NAME: rows/NAME.sh runs
 if want enqueue_depth; then
   have_tool tsp task-spooler && HAVE_TSP=1
+fi
+if want enqueue_depth || want schedules; then
   have_tool sqlite3 sqlite3 && HAVE_SQLITE=1
 fi
 machine_header
@@ -158,7 +162,7 @@ want swarm && source "$BENCH/rows/swarm.sh"
 want warm && source "$BENCH/rows/warm.sh"
 want idle && source "$BENCH/rows/idle.sh"
 # The rows below share one simulator (SIM), whose containers run 10 ms.
-if want enqueue_depth || want many || want cpu_per_job || want abuse; then
+if want enqueue_depth || want many || want cpu_per_job || want abuse || want schedules; then
   SIM_SOCK=$WORK/engine.sock
   start_engine_sim "$SIM_SOCK" "$WORK/engine_sim.log" --run-ms 10 --max-seconds "$BUDGET_S" || true
   PIDS+=("$SIM_PID")
@@ -167,6 +171,7 @@ if want enqueue_depth || want many || want cpu_per_job || want abuse; then
   want many && source "$BENCH/rows/many.sh"
   want cpu_per_job && source "$BENCH/rows/cpu_per_job.sh"
   want abuse && source "$BENCH/rows/abuse.sh"
+  want schedules && source "$BENCH/rows/schedules.sh"
   stop_pid "$SIM_PID" 5
   forget_pid "$SIM_PID"
 fi

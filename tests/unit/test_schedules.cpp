@@ -249,6 +249,8 @@ TEST_CASE("store: a slot's job is enqueued once, with the schedule moved past it
   REQUIRE(slots.size() == 2);
   CHECK(slots[0].manual);
   CHECK(slots[1].job_id == first.enqueued[0]);
+  end_job(store, first.enqueued[0], JobState::succeeded);
+  CHECK(store.get_schedule_by_id(s.id)->last_success_job == first.enqueued[0]);
 }
 
 TEST_CASE("store: missed slots are one record; a gone application skips the slot with why") {
@@ -345,6 +347,9 @@ TEST_CASE("store: --after-previous and --after-schedule are dependencies on the 
     const auto j2 = store.fire_slots({fire(s.id, 2)}).enqueued.at(0);
     CHECK(store.get_job(j2)->after == std::vector<std::int64_t>{j1});
     end_job(store, j1, JobState::failed);
+    // The last to fail: j2, skipped in j1's wake.
+    CHECK(store.get_schedule_by_id(s.id)->last_failure_job == j2);
+    CHECK_FALSE(store.get_schedule_by_id(s.id)->last_success_job);
     const auto skipped = store.get_job(j2).value();
     CHECK(skipped.state == JobState::skipped);
     CHECK(skipped.reason.find(std::to_string(j1)) != std::string::npos);
