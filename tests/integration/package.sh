@@ -93,9 +93,11 @@ if command -v ccache >/dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_DIR=${CCACHE_DIR:-$BUILD/deb-ccache}
 fi
 # noddebs: no -dbgsym package (compressing its debug data takes longer than
-# building jobq from ccache); the package itself is the same.
+# building jobq from ccache); and with no -dbgsym package to put it in, no
+# debug data at all (DEB_CXXFLAGS_STRIP=-g: each file compiles about a third
+# faster). The package is otherwise the same, hardening included.
 start=$SECONDS
-DEB_BUILD_OPTIONS="noddebs ${DEB_BUILD_OPTIONS:-}" \
+DEB_BUILD_OPTIONS="noddebs ${DEB_BUILD_OPTIONS:-}" DEB_CXXFLAGS_STRIP="-g ${DEB_CXXFLAGS_STRIP:-}" \
   "$SRC/packaging/build-deb.sh" "$BUILD/deb" >"$WORK/build-deb.out" 2>"$WORK/build-deb.log" ||
   fail "packaging/build-deb.sh failed"
 deb=$(tail -n 1 "$WORK/build-deb.out")
