@@ -39,9 +39,13 @@ int code_for(ErrorCode c) {
   }
 }
 
-std::string hint_for(ErrorCode c) {
+// `command`: the deepest command named (its parent says whose subject).
+std::string hint_for(ErrorCode c, const CLI::App* command) {
+  const CLI::App* top = command;
+  while (top && top->get_parent() && top->get_parent()->get_parent()) top = top->get_parent();
   switch (c) {
     case ErrorCode::not_found:
+      if (top && top->get_name() == "schedule") return " (see 'jobq schedule list')";
       return " (see 'jobq list' or 'jobq app list')";
     case ErrorCode::engine:
       return " (is dockerd running? see 'jobq status')";
@@ -132,7 +136,7 @@ int jobq_main(int argc, char** argv) {
     return fail(exit_code::unreachable, e.what(), "");
   } catch (const ProtocolError& e) {
     // The daemon's message may quote what another user wrote.
-    return fail(code_for(e.code()), render::visible(e.what()), hint_for(e.code()),
+    return fail(code_for(e.code()), render::visible(e.what()), hint_for(e.code(), line.command),
                 std::string(to_string(e.code())));
   } catch (const std::exception& e) {
     return fail(exit_code::internal, e.what(), "");

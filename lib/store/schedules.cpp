@@ -65,8 +65,7 @@ json template_of(const NewJob& nj) {
   if (nj.priority != 0) t["priority"] = nj.priority;
   if (nj.timeout_ms > 0) t["timeout_ms"] = nj.timeout_ms;
   if (!nj.retry.is_null()) t["retry"] = nj.retry;
-  const json res = nj.resources;
-  if (!res.empty()) t["resources"] = res;
+  if (const json res = nj.resources; res != json(Resources{})) t["resources"] = res;
   return t;
 }
 
