@@ -130,6 +130,46 @@ std::vector<Schedule> Store::list_schedules(std::optional<std::int64_t> owner_ui
   return out;
 }
 
+void Store::check_after_schedule_locked(const Schedule& s) {
+  // The chain it would wait on must exist and not lead back to it.
+  std::string at = s.after_schedule;
+  for (int hops = 0; !at.empty(); ++hops) {
+    if (at == s.name || hops > 10'000)
+      throw StoreError(StoreError::Kind::invalid,
+                       "--after-schedule " + s.after_schedule + " would close a cycle");
+    auto o = read_schedule_locked("owner_uid=? AND name=?", s.owner_uid, &at);
+    if (!o)
+      throw StoreError(StoreError::Kind::not_found,
+                       "--after-schedule: you have no schedule named '" + at + "'");
+    at = o->after_schedule;
+  }
+}
+
+void Store::write_schedule_locked(std::int64_t id, const Schedule& s,
+                                  const std::optional<NewJob>& tmpl) {
+  Stmt up(*statements_,
+          "UPDATE schedules SET app=?, cron=?, tz=?, catch_up=?, catch_up_max=?, deadline_s=?, "
+          "overlap=?, after_previous=?, after_schedule=?, next_slot=?, updated_at=? WHERE id=?");
+  up.bind(1, s.app)
+      .bind(2, s.cron)
+      .bind(3, s.tz)
+      .bind(4, s.catch_up)
+      .bind(5, s.catch_up_max)
+      .bind(6, s.deadline_s)
+      .bind(7, std::string(to_string(s.overlap)))
+      .bind(8, s.after_previous ? 1 : 0)
+      .bind(9, s.after_schedule)
+      .bind(10, s.next_slot)
+      .bind(11, now_rfc3339())
+      .bind(12, id)
+      .run();
+  if (tmpl)
+    Stmt(*statements_, "UPDATE schedules SET job=? WHERE id=?")
+        .bind(1, template_of(*tmpl).dump())
+        .bind(2, id)
+        .run();
+}
+
 Schedule Store::create_schedule(const Schedule& s, const NewJob& tmpl, int max_per_owner) {
   std::lock_guard lock(mu_);
   Transaction tx(db_);
@@ -145,36 +185,24 @@ Schedule Store::create_schedule(const Schedule& s, const NewJob& tmpl, int max_p
       throw StoreError(StoreError::Kind::conflict, "you have " + std::to_string(n.i64(0)) +
                                                        " schedules, the most one user may");
   }
-  if (!s.after_schedule.empty() &&
-      !read_schedule_locked("owner_uid=? AND name=?", s.owner_uid, &s.after_schedule))
-    throw StoreError(StoreError::Kind::not_found,
-                     "--after-schedule: you have no schedule named '" + s.after_schedule + "'");
+  check_after_schedule_locked(s);
+  // Who and when; the definition as an update writes it.
   const std::string now = now_rfc3339();
-  Stmt ins(*statements_,
-           "INSERT INTO schedules(name, owner_uid, owner_name, app, cron, tz, job, catch_up, "
-           "catch_up_max, deadline_s, overlap, after_previous, after_schedule, paused, next_slot, "
-           "last_slot, away_before, created_at, updated_at) "
-           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?)");
-  ins.bind(1, s.name)
+  Stmt(*statements_,
+       "INSERT INTO schedules(name, owner_uid, owner_name, app, cron, tz, job, catch_up, "
+       "catch_up_max, deadline_s, overlap, after_previous, after_schedule, paused, next_slot, "
+       "last_slot, away_before, created_at, updated_at) "
+       "VALUES(?,?,?,'','','','{}','',0,0,'',0,'',?,0,0,?,?,?)")
+      .bind(1, s.name)
       .bind(2, s.owner_uid)
       .bind(3, s.owner_name)
-      .bind(4, s.app)
-      .bind(5, s.cron)
-      .bind(6, s.tz)
-      .bind(7, template_of(tmpl).dump())
-      .bind(8, s.catch_up)
-      .bind(9, s.catch_up_max)
-      .bind(10, s.deadline_s)
-      .bind(11, std::string(to_string(s.overlap)))
-      .bind(12, s.after_previous ? 1 : 0)
-      .bind(13, s.after_schedule)
-      .bind(14, s.paused ? 1 : 0)
-      .bind(15, s.next_slot)
-      .bind(16, s.away_before)
-      .bind(17, now)
-      .bind(18, now)
+      .bind(4, s.paused ? 1 : 0)
+      .bind(5, s.away_before)
+      .bind(6, now)
+      .bind(7, now)
       .run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  write_schedule_locked(id, s, tmpl);
   auto out = read_schedule_locked("id=?", id, nullptr);
   tx.commit();
   return *out;
@@ -186,41 +214,8 @@ Schedule Store::update_schedule(const Schedule& s, const std::optional<NewJob>& 
   if (!read_schedule_locked("id=?", s.id, nullptr))
     throw StoreError(StoreError::Kind::not_found, "schedule '" + s.name + "' no longer exists");
   if (!app_exists_locked(s.app)) throw no_such_app_locked(s.app);
-  if (!s.after_schedule.empty()) {
-    // The chain it would wait on must not lead back to it.
-    std::string at = s.after_schedule;
-    for (int hops = 0; !at.empty(); ++hops) {
-      if (at == s.name || hops > 10'000)
-        throw StoreError(StoreError::Kind::invalid,
-                         "--after-schedule " + s.after_schedule + " would close a cycle");
-      auto o = read_schedule_locked("owner_uid=? AND name=?", s.owner_uid, &at);
-      if (!o)
-        throw StoreError(StoreError::Kind::not_found,
-                         "--after-schedule: you have no schedule named '" + at + "'");
-      at = o->after_schedule;
-    }
-  }
-  Stmt up(*statements_,
-          "UPDATE schedules SET app=?, cron=?, tz=?, catch_up=?, catch_up_max=?, deadline_s=?, "
-          "overlap=?, after_previous=?, after_schedule=?, next_slot=?, updated_at=? WHERE id=?");
-  up.bind(1, s.app)
-      .bind(2, s.cron)
-      .bind(3, s.tz)
-      .bind(4, s.catch_up)
-      .bind(5, s.catch_up_max)
-      .bind(6, s.deadline_s)
-      .bind(7, std::string(to_string(s.overlap)))
-      .bind(8, s.after_previous ? 1 : 0)
-      .bind(9, s.after_schedule)
-      .bind(10, s.next_slot)
-      .bind(11, now_rfc3339())
-      .bind(12, s.id)
-      .run();
-  if (tmpl)
-    Stmt(*statements_, "UPDATE schedules SET job=? WHERE id=?")
-        .bind(1, template_of(*tmpl).dump())
-        .bind(2, s.id)
-        .run();
+  check_after_schedule_locked(s);
+  write_schedule_locked(s.id, s, tmpl);
   auto out = read_schedule_locked("id=?", s.id, nullptr);
   tx.commit();
   return *out;

@@ -454,6 +454,10 @@ class Store {
   JobState request_cancel_locked(std::int64_t job_id, const CancelledBy& by);
   std::optional<Schedule> read_schedule_locked(const char* where, std::int64_t a,
                                                const std::string* b);
+  // --after-schedule names one of the owner's schedules, and no cycle.
+  void check_after_schedule_locked(const Schedule& s);
+  // Its definition (and its job's template, when given).
+  void write_schedule_locked(std::int64_t id, const Schedule& s, const std::optional<NewJob>& tmpl);
   void fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out);
   void record_slot_locked(std::int64_t schedule_id, const SlotDecision& d, bool manual,
                           SlotOutcome outcome, std::optional<std::int64_t> job_id);
