@@ -25,6 +25,7 @@ enum class ValueKind {
   app,       // an application's name
   job,       // a job id
   job_list,  // job ids, comma-separated: completes after the last comma
+  schedule,  // one of the caller's schedules
   file,      // a file's path: left to the shell (the ":files" directive)
   message,   // --message: a file's path after '@', else nothing
 };
@@ -35,13 +36,18 @@ enum class ValueKind {
 // wins: "app name" is the positional `name` of every `app` subcommand.
 // A new command taking a job id or an application needs one line here,
 // or none when its positional is called `id`, `ids` or `app`.
-constexpr std::array<std::pair<std::string_view, ValueKind>, 11> kValueKinds{{
+constexpr std::array<std::pair<std::string_view, ValueKind>, 16> kValueKinds{{
     {"app create name", ValueKind::none},  // a new application: nothing to offer
     {"app name", ValueKind::app},          // app show|update|delete|pause|resume NAME
-    {"app", ValueKind::app},               // enqueue APP
-    {"--app", ValueKind::app},             // list --app
-    {"id", ValueKind::job},                // show, logs, cancel, hold, release, retry
-    {"ids", ValueKind::job},               // wait
+    {"schedule create name", ValueKind::none},
+    {"schedule name", ValueKind::schedule},  // schedule show|update|...|run NAME
+    {"--schedule", ValueKind::schedule},     // list, stats
+    {"--after-schedule", ValueKind::schedule},
+    {"--owner", ValueKind::none},
+    {"app", ValueKind::app},    // enqueue APP
+    {"--app", ValueKind::app},  // list --app
+    {"id", ValueKind::job},     // show, logs, cancel, hold, release, retry
+    {"ids", ValueKind::job},    // wait
     {"--after", ValueKind::job_list},
     {"--after-any", ValueKind::job_list},
     {"--batch", ValueKind::file},
@@ -190,6 +196,9 @@ class Completer {
       case ValueKind::app:
         if (sources_.apps) found = sources_.apps(socket);
         break;
+      case ValueKind::schedule:
+        if (sources_.schedules) found = sources_.schedules(socket);
+        break;
       case ValueKind::job_list: {
         const auto comma = word_.rfind(',');
         if (comma != std::string::npos && comma >= head.size()) head = word_.substr(0, comma + 1);
@@ -324,6 +333,14 @@ CompletionSources daemon_sources() {
     return ask(socket, cmd::app_list, json::object(), [](const json& r) {
       std::vector<Candidate> out;
       for (const auto& a : r.at("apps")) out.push_back({text(a, "name"), text(a, "image")});
+      return out;
+    });
+  };
+  s.schedules = [](const std::string& socket) {
+    return ask(socket, cmd::schedule_list, json::object(), [](const json& r) {
+      std::vector<Candidate> out;
+      for (const auto& sc : r.at("schedules"))
+        out.push_back({text(sc, "name"), text(sc, "cron") + " in " + text(sc, "app")});
       return out;
     });
   };

@@ -4,8 +4,9 @@
 // words being the command line after "jobq". Candidates come from walking the
 // CLI11 App tree: subcommand names, option names (when the word starts with
 // '-'), the words of an option checked by CLI::IsMember (--state), and, for
-// what names an application or a job (kValueKinds in complete.cpp, keyed by
-// option or positional name), the names and ids jobqd knows. With --describe
+// what names an application, a job or a schedule (kValueKinds in
+// complete.cpp, keyed by option or positional name), the names and ids jobqd
+// knows. With --describe
 // each line is "candidate<TAB>description" when there is a description.
 // Where a file's path goes (--batch, --socket, --message @FILE) the one line
 // is the directive ":files" or ":files LEAD": the shell completes a path
@@ -36,6 +37,8 @@ struct CompletionSources {
   std::function<std::vector<Candidate>(const std::string& socket_option)> apps;
   // Job ids, in the order to offer them (unfinished first, then newest).
   std::function<std::vector<Candidate>(const std::string& socket_option)> jobs;
+  // The caller's schedules' names.
+  std::function<std::vector<Candidate>(const std::string& socket_option)> schedules;
 };
 
 // The candidates for the last of `words` (an empty list counts as one empty

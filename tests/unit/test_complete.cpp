@@ -49,6 +49,13 @@ struct Tree {
         ->check(CLI::IsMember({"pending", "running", "failed"}));
     list->add_flag("--json", b, "json");
     root.add_subcommand("status", "status")->add_flag("--json", b, "json");
+    auto* schedule = root.add_subcommand("schedule", "schedules");
+    auto* screate = schedule->add_subcommand("create", "new");
+    screate->add_option("name", s, "name");
+    screate->add_option("app", s, "app");
+    screate->add_option("--after-schedule", s, "other");
+    schedule->add_subcommand("show", "one")->add_option("name", s, "name");
+    list->add_option("--schedule", s, "schedule");
     root.add_subcommand("__complete", "hidden")->group("");
   }
 };
@@ -64,6 +71,10 @@ struct Fake {
     s.jobs = [this](const std::string& socket) {
       sockets.push_back(socket);
       return std::vector<Candidate>{{"12", "running in reports"}, {"9", ""}, {"3", ""}};
+    };
+    s.schedules = [this](const std::string& socket) {
+      sockets.push_back(socket);
+      return std::vector<Candidate>{{"nightly", "0 3 * * * in reports"}, {"hourly", ""}};
     };
     return s;
   }
@@ -111,9 +122,9 @@ Words lines(const std::string& text) {
 }  // namespace
 
 TEST_CASE("subcommands, filtered by the word, hidden ones left out") {
-  CHECK(values({""}) == Words{"app", "enqueue", "show", "wait", "list", "status"});
+  CHECK(values({""}) == Words{"app", "enqueue", "show", "wait", "list", "status", "schedule"});
   CHECK(values({}) == values({""}));
-  CHECK(values({"s"}) == Words{"show", "status"});
+  CHECK(values({"s"}) == Words{"show", "status", "schedule"});
   CHECK(values({"enq"}) == Words{"enqueue"});
   CHECK(values({"__"}).empty());
   CHECK(values({"app", ""}) == Words{"create", "show"});
@@ -148,6 +159,16 @@ TEST_CASE("application names and job ids where the table says so") {
   CHECK(values({"enqueue", "--after", ""}) == Words{"12", "9", "3"});
   CHECK(values({"enqueue", "--after", "3,"}) == Words{"3,12", "3,9", "3,3"});
   CHECK(values({"enqueue", "--after", "3,1"}) == Words{"3,12"});
+}
+
+TEST_CASE("schedule names where a schedule is named, not where one is made") {
+  const Words schedules{"nightly", "hourly"};
+  CHECK(values({"schedule", "show", ""}) == schedules);
+  CHECK(values({"schedule", "show", "n"}) == Words{"nightly"});
+  CHECK(values({"schedule", "create", ""}).empty());  // a new name
+  CHECK(values({"schedule", "create", "x", ""}) == Words{"reports", "reindex", "mail"});  // APP
+  CHECK(values({"schedule", "create", "x", "--after-schedule", "h"}) == Words{"hourly"});
+  CHECK(values({"list", "--schedule", ""}) == schedules);
 }
 
 TEST_CASE("option values are skipped when walking, flags are not") {
