@@ -286,6 +286,23 @@ std::vector<SlotRecord> Store::schedule_slots(std::int64_t id, int limit) {
   return out;
 }
 
+std::string Store::app_refuses_locked(const NewJob& nj) {
+  // Checked when the schedule was made or changed; its application may have
+  // lowered its limits since. (No application: the enqueue says so.)
+  Stmt app(*statements_, "SELECT timeout_ms, resources FROM apps WHERE name=?");
+  app.bind(1, nj.app);
+  if (!app.step()) return "";
+  const std::int64_t timeout_ms = app.i64(0);
+  const Resources limits = apply_resources({}, json::parse(app.text(1)));
+  app.reset();
+  if (timeout_ms > 0 && nj.timeout_ms > timeout_ms)
+    return "its job's timeout (" + std::to_string(nj.timeout_ms) +
+           " ms) exceeds its application's now (" + std::to_string(timeout_ms) + " ms)";
+  if (auto why = resources_excess(limits, nj.resources); !why.empty())
+    return why + " now (a job may lower its application's limits, never raise them)";
+  return "";
+}
+
 void Store::record_slot_locked(std::int64_t schedule_id, const SlotDecision& d, bool manual,
                                SlotOutcome outcome, std::optional<std::int64_t> job_id) {
   Stmt ins(*statements_,
@@ -401,6 +418,7 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
       }
       cover.reset();
     }
+    if (skip.empty()) skip = app_refuses_locked(nj);
     if (skip.empty()) {
       sql::exec(db_, "SAVEPOINT slotjob");
       try {

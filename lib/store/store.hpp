@@ -459,6 +459,9 @@ class Store {
   // Its definition (and its job's template, when given).
   void write_schedule_locked(std::int64_t id, const Schedule& s, const std::optional<NewJob>& tmpl);
   void fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out);
+  // Why the job's application refuses it now (its timeout or resources ask
+  // for more than the application allows); "" when it does not.
+  std::string app_refuses_locked(const NewJob& nj);
   void record_slot_locked(std::int64_t schedule_id, const SlotDecision& d, bool manual,
                           SlotOutcome outcome, std::optional<std::int64_t> job_id);
 

@@ -286,6 +286,22 @@ TEST_CASE("store: missed slots are one record; a gone application skips the slot
   CHECK(body["reason"] == "down");
   store.delivery_succeeded(calls[0].id);
 
+  // The application lowered its limits below what the job asks: skipped, saying why.
+  jobq::Schedule big_def = schedule("big", 10);
+  jobq::NewJob big = job_template();
+  big.timeout_ms = 60'000;
+  const Schedule bs = store.create_schedule(big_def, big, 0);
+  jobq::AppUpdate lower;
+  lower.timeout_ms = 1'000;
+  store.update_app("app", lower);
+  CHECK(store.fire_slots({fire(bs.id, 10)}).skipped == 1);
+  CHECK(store.schedule_slots(bs.id, 1).at(0).reason.find("exceeds its application's now") !=
+        std::string::npos);
+  const auto skipped_calls = store.due_deliveries(jobq::now_unix_ns() + 1'000'000'000, 10);
+  REQUIRE(skipped_calls.size() == 1);
+  CHECK(skipped_calls[0].event == "slot-skipped");
+  store.delivery_succeeded(skipped_calls[0].id);
+
   store.delete_app("app", true);
   const auto gone = store.fire_slots({fire(s.id, 16)});
   CHECK(gone.skipped == 1);
