@@ -441,6 +441,9 @@ void Poller::finish(const ActiveAttempt& a, const RunStatus& st) {
   // A cancel, a timeout or an OOM kill keeps its own result.
   if (r.state == JobState::succeeded ||
       (r.state == JobState::failed && !r.oom_killed.value_or(false) && st.message.empty())) {
+    // The engine's process now: a restart quicker than the poll rounds (a
+    // second, and a swarm manager is one again) may have gone unseen.
+    if (boot_known_) engine_boot_ns_ = runtime_.boot_time_ns();
     bool hold = false;
     const std::string why = engine_stop_reason(a, st, &hold);
     if (hold) {

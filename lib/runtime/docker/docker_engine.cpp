@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -463,17 +464,18 @@ std::optional<std::int64_t> DockerEngine::boot_time_ns() {
   for (int i = 3; i <= 22 && fields >> field; ++i)
     if (i == 22)  // starttime: clock ticks after the machine's boot
       start_ticks = std::strtoull(field.c_str(), nullptr, 10);
-  std::ifstream sys("/proc/stat");
-  long long btime = -1;
-  for (std::string key; sys >> key;) {
-    if (key == "btime") {
-      sys >> btime;
-      break;
-    }
-  }
+  // When the machine booted, by the wall clock: now less the time since boot
+  // (CLOCK_BOOTTIME, the clock a process's starttime counts on), to the
+  // nanosecond. /proc/stat's btime is whole seconds: an engine restarted
+  // within a second of a run's start could be taken as older than the run.
+  timespec real{}, boot{};
+  if (::clock_gettime(CLOCK_REALTIME, &real) != 0 || ::clock_gettime(CLOCK_BOOTTIME, &boot) != 0)
+    return std::nullopt;
+  const std::int64_t booted_ns =
+      (real.tv_sec - boot.tv_sec) * 1'000'000'000LL + (real.tv_nsec - boot.tv_nsec);
   const long hz = ::sysconf(_SC_CLK_TCK);
-  if (btime < 0 || start_ticks == 0 || hz <= 0) return std::nullopt;
-  return btime * 1'000'000'000LL + static_cast<std::int64_t>(start_ticks) * (1'000'000'000LL / hz);
+  if (start_ticks == 0 || hz <= 0) return std::nullopt;
+  return booted_ns + static_cast<std::int64_t>(start_ticks) * (1'000'000'000LL / hz);
 }
 
 namespace {
