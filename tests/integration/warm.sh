@@ -170,7 +170,11 @@ for i in $(seq 1 5); do ids+=("$(enq a -- true)"); done
 wait_idle a 3
 assert_eq 3 "$(pool a size)" "an auto pool after a burst of 5 with a limit of 3"
 assert_eq true "$("$JOBQ" status --json | jq '.status.warm_pools[] | select(.app == "a") | .auto')" "auto, in status"
-"$JOBQ" metrics | grep -q '^jobq_warm_idle{app="a"} 3' || fail "metrics lack the idle pool"
+# Read whole first: `jobq metrics | grep -q` under pipefail fails when grep
+# leaves before jobq's last write (the text is over 4 KiB: two writes).
+metrics=$("$JOBQ" metrics)
+grep -q '^jobq_warm_idle{app="a"} 3' <<<"$metrics" ||
+  fail "metrics lack the idle pool: $(grep '^jobq_warm_' <<<"$metrics" | tr '\n' ' ')"
 
 # An unprivileged user: a job of theirs runs warm; the job files (each
 # job's env) are jobqd's alone; sizing a pool is for admins.
