@@ -31,6 +31,10 @@ std::string format_unix_ns(std::int64_t ns) {
           std::chrono::nanoseconds(ns))));
 }
 
+std::string format_unix_s(std::int64_t seconds) {
+  return format_unix_ns(seconds * 1'000'000'000);
+}
+
 std::string now_rfc3339() {
   return format_rfc3339(std::chrono::system_clock::now());
 }

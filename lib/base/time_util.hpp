@@ -17,6 +17,8 @@ std::string now_rfc3339();
 std::int64_t now_unix_ns();
 // The inverse of parse_rfc3339_ns, in the daemon's own format.
 std::string format_unix_ns(std::int64_t ns);
+// The same for Unix seconds (a schedule's slot).
+std::string format_unix_s(std::int64_t seconds);
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
 
 // Nanoseconds since the epoch of an RFC 3339 time (as Docker reports it), or

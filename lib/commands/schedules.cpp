@@ -121,11 +121,11 @@ void read_policy(ArgReader& r, Schedule& s) {
   }
 }
 
-json with_next(DaemonContext&, const Schedule& s, int n) {
+json with_next(const Schedule& s, int n) {
   json out = s;
   json next = json::array();
   if (!s.paused && s.next_slot > 0) {
-    next.push_back(format_unix_ns(s.next_slot * 1'000'000'000));
+    next.push_back(format_unix_s(s.next_slot));
     try {
       for (const auto t :
            next_slots(parse_cron(s.cron), load_zone(s.tz), slot_time(s.next_slot), n - 1))
@@ -178,7 +178,7 @@ Result schedule_create(DaemonContext& ctx, const Args& args, const Call& call) {
   const int limit = is_admin(ctx.info.access, call.peer) ? 0 : kMaxSchedulesPerUser;
   const Schedule made = ctx.store.create_schedule(s, tmpl, limit);
   ctx.exec.scheduler().changed();
-  return with_next(ctx, made, 5);
+  return with_next(made, 5);
 }
 
 Result schedule_update(DaemonContext& ctx, const Args& args, const Call& call) {
@@ -203,7 +203,7 @@ Result schedule_update(DaemonContext& ctx, const Args& args, const Call& call) {
     s.next_slot = first_slot_after(s.cron, s.tz, std::max(now_s(), s.last_slot));
   const Schedule out = ctx.store.update_schedule(s, tmpl);
   ctx.exec.scheduler().changed();
-  return with_next(ctx, out, 5);
+  return with_next(out, 5);
 }
 
 Result schedule_list(DaemonContext& ctx, const Args& args, const Call& call) {
@@ -216,7 +216,7 @@ Result schedule_list(DaemonContext& ctx, const Args& args, const Call& call) {
     owner.reset();
   }
   json out = json::array();
-  for (const auto& s : ctx.store.list_schedules(owner)) out.push_back(with_next(ctx, s, 1));
+  for (const auto& s : ctx.store.list_schedules(owner)) out.push_back(with_next(s, 1));
   return json{{"schedules", out}};
 }
 
@@ -225,7 +225,7 @@ Result schedule_show(DaemonContext& ctx, const Args& args, const Call& call) {
   const Schedule s = named(ctx, r, call);
   const auto n = r.integer("slots").value_or(20);
   if (n < 0 || n > 1000) bad("slots must be between 0 and 1000");
-  json out = with_next(ctx, s, 5);
+  json out = with_next(s, 5);
   out["recent_slots"] = ctx.store.schedule_slots(s.id, static_cast<int>(n));
   return out;
 }
@@ -236,7 +236,7 @@ Result pause_or_resume(DaemonContext& ctx, const Args& args, const Call& call, b
   const Schedule s = named(ctx, r, call);
   const Schedule out = ctx.store.set_schedule_paused(s.id, pause, now_s());
   ctx.exec.scheduler().changed();
-  return with_next(ctx, out, 5);
+  return with_next(out, 5);
 }
 }  // namespace
 

@@ -161,8 +161,7 @@ void to_json(nlohmann::json& j, const Job& job) {
                                             {"user", job.cancelled_by_name},
                                             {"admin", job.cancelled_by_admin}}},
       {"schedule", optional_string(job.schedule)},
-      {"slot", job.slot > 0 ? nlohmann::json(format_unix_ns(job.slot * 1'000'000'000))
-                            : nlohmann::json(nullptr)},
+      {"slot", job.slot > 0 ? nlohmann::json(format_unix_s(job.slot)) : nlohmann::json(nullptr)},
       {"attempts", job.attempts},
   };
 }

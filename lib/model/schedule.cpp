@@ -8,7 +8,7 @@ namespace jobq {
 
 namespace {
 nlohmann::json slot_time(std::int64_t s) {
-  return s > 0 ? nlohmann::json(format_unix_ns(s * 1'000'000'000)) : nlohmann::json(nullptr);
+  return s > 0 ? nlohmann::json(format_unix_s(s)) : nlohmann::json(nullptr);
 }
 nlohmann::json text_or_null(const std::string& s) {
   return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);

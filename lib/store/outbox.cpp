@@ -50,13 +50,12 @@ void Store::queue_slot_webhooks_locked(const Schedule& s, const SlotDecision& d,
   app.reset();
   if (hooks.urls.empty() || std::find(hooks.on.begin(), hooks.on.end(), event) == hooks.on.end())
     return;
-  auto at = [](std::int64_t slot) { return format_unix_ns(slot * 1'000'000'000); };
   const std::string body = json{
       {"event", event},
       {"schedule", {{"name", s.name}, {"owner", {{"uid", s.owner_uid}, {"user", s.owner_name}}}}},
       {"app", s.app},
-      {"slot", at(d.slot)},
-      {"last_slot", at(d.last > 0 ? d.last : d.slot)},
+      {"slot", format_unix_s(d.slot)},
+      {"last_slot", format_unix_s(d.last > 0 ? d.last : d.slot)},
       {"count", d.count},
       {"reason", d.reason}}.dump();
   // job_id 0: about no job (the notifier then sends no X-Jobq-Job).

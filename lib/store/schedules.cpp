@@ -87,10 +87,6 @@ NewJob job_from_template(const Schedule& s) {
   return nj;
 }
 
-std::string slot_text(std::int64_t slot) {
-  return format_unix_ns(slot * 1'000'000'000);
-}
-
 }  // namespace
 
 std::optional<Schedule> Store::read_schedule_locked(const char* where, std::int64_t a,
@@ -389,7 +385,7 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
       prev_st.reset();
       if (!is_final(prev_state)) {
         if (s->overlap == Overlap::forbid) {
-          skip = "job " + std::to_string(prev) + " of the slot at " + slot_text(prev_slot) +
+          skip = "job " + std::to_string(prev) + " of the slot at " + format_unix_s(prev_slot) +
                  " has not ended (--overlap forbid)";
         } else if (s->overlap == Overlap::replace) {
           const JobState now_state =
@@ -405,10 +401,11 @@ void Store::fire_one_locked(const ScheduleAdvance& adv, FireOutcome& out) {
       cover.reset();
       cover.bind(1, s->owner_uid).bind(2, s->after_schedule).bind(3, d.slot);
       if (!cover.step()) {
-        skip = "schedule '" + s->after_schedule + "' has no slot at or before " + slot_text(d.slot);
+        skip = "schedule '" + s->after_schedule + "' has no slot at or before " +
+               format_unix_s(d.slot);
       } else if (cover.text(0) != "fired" || cover.is_null(1)) {
-        skip = "the slot of schedule '" + s->after_schedule + "' at " + slot_text(cover.i64(2)) +
-               " was " + cover.text(0) + ", not fired";
+        skip = "the slot of schedule '" + s->after_schedule + "' at " +
+               format_unix_s(cover.i64(2)) + " was " + cover.text(0) + ", not fired";
       } else {
         // A job pruned since has long ended: nothing to wait for.
         const std::int64_t dep = cover.i64(1);
